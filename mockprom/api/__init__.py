@@ -1,0 +1,1 @@
+"""The Prometheus HTTP API endpoints as Flask blueprints."""

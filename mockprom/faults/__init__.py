@@ -1,0 +1,1 @@
+"""Scripted failure: fault rules, triggers, transport effects and the request journal."""

@@ -1,0 +1,1 @@
+"""Ingestion: remote write and Pushgateway."""

@@ -1,0 +1,1 @@
+"""PromQL: parse adapter, AST, evaluator. Never imports Flask."""

@@ -1,0 +1,41 @@
+"""The one registry of PromQL functions: each function's signature and implementation.
+
+An implementation is called as ``impl(ctx, args, call)``:
+- ``ctx``: the ``EvalContext`` (steps, start/end, lookback, warnings);
+- ``args``: the evaluated arguments, by declared type: ``"scalar"`` -> float64 array
+  (one value per step), ``"vector"`` -> list of ``StepSeries``, ``"matrix"`` -> list of
+  ``RangeSeries``, ``"string"`` -> ``str``;
+- ``call``: the ``Call`` node (``absent`` needs the matchers of its argument).
+It returns a list of ``StepSeries`` (return type ``"vector"``) or a float64 array
+(``"scalar"``). The engine checks the result for duplicate label sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Tuple
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    name: str
+    arg_types: Tuple[str, ...]  # declared argument types, in order
+    return_type: str  # "vector" or "scalar"
+    impl: Callable
+    optional_args: int = 0  # how many trailing arguments may be left out
+    variadic: bool = False  # the last argument type may repeat (label_join)
+
+
+FUNCTIONS: dict[str, FunctionDef] = {}
+
+
+def register(name: str, arg_types: Tuple[str, ...], return_type: str = "vector",
+             optional_args: int = 0, variadic: bool = False):
+    """Decorator: ``@register("abs", ("vector",))``."""
+
+    def wrap(impl: Callable) -> Callable:
+        FUNCTIONS[name] = FunctionDef(name, tuple(arg_types), return_type, impl,
+                                      optional_args, variadic)
+        return impl
+
+    return wrap

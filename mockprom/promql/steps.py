@@ -1,0 +1,66 @@
+"""Values inside the evaluator. The engine evaluates every node over *all* the steps of a
+query at once (an instant query is a range query of one step), holding one numpy array
+per series instead of one sample at a time; this is what makes range queries fast.
+
+- a scalar is a float64 array with one value per step;
+- an instant vector is a list of ``StepSeries``: labels, one value per step, and a mask of
+  the steps where the series has a value;
+- a range vector (a matrix argument of a function) is a list of ``RangeSeries``: the raw
+  samples (stale markers removed) plus, for every step, the index range of the samples in
+  that step's window ``(t - range, t]``;
+- a string is a Python ``str``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from mockprom.scenario.labels import Labels
+
+
+@dataclass
+class StepSeries:
+    """One series of an instant vector over the query's steps."""
+
+    labels: Labels
+    vals: np.ndarray  # float64[n_steps]; meaningless where not present
+    present: np.ndarray  # bool[n_steps]
+    # For series straight from a vector selector: the timestamp (ms) of the sample chosen
+    # at each step (``timestamp()`` needs it). None otherwise.
+    sample_ts: Optional[np.ndarray] = None
+    # Set when an operation dropped the metric name but the series was not yet
+    # deduplicated (Prometheus checks "vector cannot contain metrics with the same
+    # labelset" per step).
+    drop_name: bool = False
+
+
+@dataclass
+class RangeSeries:
+    """One series of a range vector: samples ``ts``/``vals`` (ascending, no stale
+    markers) and per-step windows ``ts[lo[i]:hi[i]]`` for step ``i``."""
+
+    labels: Labels
+    ts: np.ndarray  # int64 ms
+    vals: np.ndarray  # float64
+    lo: np.ndarray  # int64[n_steps]
+    hi: np.ndarray  # int64[n_steps]
+
+
+@dataclass
+class EvalContext:
+    """What every node and function sees of the query being evaluated."""
+
+    steps: np.ndarray  # int64[n_steps]: evaluation timestamps in ms
+    start_ms: int  # the query's start (for @ start())
+    end_ms: int  # the query's end (for @ end())
+    interval_ms: int  # the query's step (0 for instant queries)
+    lookback_ms: int = 300_000
+    warnings: list = field(default_factory=list)
+    infos: list = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.steps)

@@ -1,0 +1,1 @@
+"""Scenarios: the YAML model, series notation, generators, loader and the sample store."""

@@ -1,0 +1,327 @@
+"""The sample store: every series the server knows, selectable by matchers and time.
+
+A series comes from a *source*: fixed samples (notation, explicit samples, ingested data)
+or a generator evaluated on demand on its interval grid. ``select`` returns, for each
+series whose labels match, its samples inside ``[mint_ms, maxt_ms]`` (both inclusive) as
+numpy arrays, staleness markers included (the engine interprets them).
+
+Thread safe: readers work on a snapshot of the series table; writers (ingestion, deletes)
+replace it under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+from mockprom.scenario.labels import METRIC_NAME, Labels, Matcher, series_matches
+
+MIN_TIME_MS = -(2**62)
+MAX_TIME_MS = 2**62
+
+EMPTY_TS = np.zeros(0, dtype=np.int64)
+EMPTY_VALS = np.zeros(0, dtype=np.float64)
+
+
+@dataclass
+class SeriesData:
+    """The samples of one series within a selected window, ascending by time."""
+
+    labels: Labels
+    ts: np.ndarray  # int64 milliseconds
+    vals: np.ndarray  # float64, staleness markers as STALE_NAN
+
+
+class StaticSource:
+    """A series with a fixed, sorted array of samples."""
+
+    def __init__(self, ts: Sequence[int] | np.ndarray, vals: Sequence[float] | np.ndarray):
+        self.ts = np.asarray(ts, dtype=np.int64)
+        self.vals = np.asarray(vals, dtype=np.float64)
+        if len(self.ts) > 1 and np.any(np.diff(self.ts) <= 0):
+            order = np.argsort(self.ts, kind="stable")
+            self.ts, self.vals = _dedupe_last(self.ts[order], self.vals[order])
+
+    def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.searchsorted(self.ts, mint_ms, side="left")
+        hi = np.searchsorted(self.ts, maxt_ms, side="right")
+        return self.ts[lo:hi], self.vals[lo:hi]
+
+    def bounds(self) -> Optional[tuple[int, int]]:
+        if len(self.ts) == 0:
+            return None
+        return int(self.ts[0]), int(self.ts[-1])
+
+
+class GeneratedSource:
+    """A series defined by a pure function of time on a grid ``anchor + k * interval``.
+
+    ``fn(ts)`` takes an int64 array of grid timestamps (ms) and returns either a float64
+    array of values, or a pair ``(values, present)`` where ``present`` is a boolean mask
+    (False for gaps, e.g. dropout). ``first_ms`` / ``last_ms`` optionally bound the series.
+    """
+
+    def __init__(self, fn: Callable, interval_ms: int, anchor_ms: int = 0,
+                 first_ms: Optional[int] = None, last_ms: Optional[int] = None):
+        if interval_ms <= 0:
+            raise ValueError("interval must be positive")
+        self.fn = fn
+        self.interval_ms = int(interval_ms)
+        self.anchor_ms = int(anchor_ms)
+        self.first_ms = first_ms
+        self.last_ms = last_ms
+
+    MAX_POINTS_PER_SELECT = 5_000_000
+
+    def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.first_ms is not None:
+            mint_ms = max(mint_ms, self.first_ms)
+        if self.last_ms is not None:
+            maxt_ms = min(maxt_ms, self.last_ms)
+        if maxt_ms < mint_ms:
+            return EMPTY_TS, EMPTY_VALS
+        step = self.interval_ms
+        k0 = -((self.anchor_ms - mint_ms) // step)  # ceil((mint - anchor) / step)
+        k1 = (maxt_ms - self.anchor_ms) // step
+        if k1 < k0:
+            return EMPTY_TS, EMPTY_VALS
+        if k1 - k0 + 1 > self.MAX_POINTS_PER_SELECT:
+            # An unbounded window over an endless series: keep the most recent points.
+            k0 = k1 - self.MAX_POINTS_PER_SELECT + 1
+        ts = self.anchor_ms + np.arange(k0, k1 + 1, dtype=np.int64) * step
+        out = self.fn(ts)
+        if isinstance(out, tuple):
+            vals, present = out
+            vals = np.asarray(vals, dtype=np.float64)
+            present = np.asarray(present, dtype=bool)
+            return ts[present], vals[present]
+        return ts, np.asarray(out, dtype=np.float64)
+
+    def bounds(self) -> Optional[tuple[int, int]]:
+        lo = self.first_ms if self.first_ms is not None else MIN_TIME_MS
+        hi = self.last_ms if self.last_ms is not None else MAX_TIME_MS
+        return lo, hi
+
+
+class AppendableSource:
+    """Samples appended over time (remote write, Pushgateway); in order per series."""
+
+    def __init__(self):
+        self._ts: list[int] = []
+        self._vals: list[float] = []
+        self._frozen: Optional[tuple[np.ndarray, np.ndarray]] = None
+
+    def append(self, t_ms: int, v: float) -> None:
+        """Append one sample. Raises ``ValueError`` for an out-of-order timestamp; a
+        duplicate timestamp with a different value is refused as Prometheus refuses it."""
+        if self._ts:
+            last = self._ts[-1]
+            if t_ms < last:
+                raise ValueError("out of order sample")
+            if t_ms == last:
+                old = self._vals[-1]
+                same = (old == v) or (old != old and v != v)
+                if not same:
+                    raise ValueError("duplicate sample for timestamp")
+                return
+        self._ts.append(int(t_ms))
+        self._vals.append(float(v))
+        self._frozen = None
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        frozen = self._frozen
+        if frozen is None or len(frozen[0]) != len(self._ts):
+            n = len(self._ts)
+            frozen = (np.array(self._ts[:n], dtype=np.int64), np.array(self._vals[:n], dtype=np.float64))
+            self._frozen = frozen
+        return frozen
+
+    def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        ts, vals = self._arrays()
+        lo = np.searchsorted(ts, mint_ms, side="left")
+        hi = np.searchsorted(ts, maxt_ms, side="right")
+        return ts[lo:hi], vals[lo:hi]
+
+    def bounds(self) -> Optional[tuple[int, int]]:
+        if not self._ts:
+            return None
+        return self._ts[0], self._ts[-1]
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    matchers: tuple[Matcher, ...]
+    mint_ms: int
+    maxt_ms: int
+
+
+class Store:
+    """All series, by label set. Several sources with the same labels are merged (by
+    timestamp; at equal timestamps the later-added source wins)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._series: dict[Labels, list] = {}
+        self._by_name: dict[str, list[Labels]] = {}
+        self._tombstones: list[Tombstone] = []
+
+    # -- building -------------------------------------------------------------------
+    def add(self, labels: Labels, source) -> None:
+        """Add a source for the series ``labels`` (a canonical ``Labels`` tuple)."""
+        with self._lock:
+            series = dict(self._series)
+            if labels in series:
+                series[labels] = series[labels] + [source]
+            else:
+                series[labels] = [source]
+                by_name = dict(self._by_name)
+                name = dict(labels).get(METRIC_NAME, "")
+                by_name[name] = by_name.get(name, []) + [labels]
+                self._by_name = by_name
+            self._series = series
+
+    def appendable(self, labels: Labels) -> AppendableSource:
+        """The appendable source of ``labels`` (created on first use)."""
+        with self._lock:
+            for src in self._series.get(labels, ()):
+                if isinstance(src, AppendableSource):
+                    return src
+            src = AppendableSource()
+            self.add(labels, src)
+            return src
+
+    def remove_series(self, labels: Labels) -> None:
+        with self._lock:
+            if labels not in self._series:
+                return
+            series = dict(self._series)
+            del series[labels]
+            name = dict(labels).get(METRIC_NAME, "")
+            by_name = dict(self._by_name)
+            by_name[name] = [l for l in by_name.get(name, []) if l != labels]
+            self._series, self._by_name = series, by_name
+
+    def delete(self, matchers: Sequence[Matcher], mint_ms: int = MIN_TIME_MS,
+               maxt_ms: int = MAX_TIME_MS) -> None:
+        """Delete samples of matching series in ``[mint_ms, maxt_ms]`` (admin API)."""
+        with self._lock:
+            self._tombstones = self._tombstones + [Tombstone(tuple(matchers), mint_ms, maxt_ms)]
+
+    # -- reading --------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._series)
+
+    def all_labels(self) -> list[Labels]:
+        return sorted(self._series)
+
+    def matching_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        """Label sets of all series matching every matcher, sorted, ignoring time."""
+        series = self._series
+        name_eq = next((m.value for m in matchers if m.name == METRIC_NAME and m.op == "="), None)
+        if name_eq is not None:
+            candidates: Iterable[Labels] = self._by_name.get(name_eq, ())
+        else:
+            candidates = series.keys()
+        return sorted(l for l in candidates if series_matches(l, matchers))
+
+    def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int,
+               keep_empty: bool = False) -> list[SeriesData]:
+        """Matching series with their samples in ``[mint_ms, maxt_ms]``, sorted by labels.
+        Series with no sample in the window are left out unless ``keep_empty``."""
+        series = self._series
+        tombstones = self._tombstones
+        out = []
+        for labels in self.matching_labels(matchers):
+            ts, vals = self._merged(series.get(labels, ()), mint_ms, maxt_ms)
+            if tombstones and len(ts):
+                ts, vals = _apply_tombstones(labels, ts, vals, tombstones)
+            if len(ts) or keep_empty:
+                out.append(SeriesData(labels, ts, vals))
+        return out
+
+    def has_samples(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
+        ts, vals = self._merged(self._series.get(labels, ()), mint_ms, maxt_ms)
+        if self._tombstones and len(ts):
+            ts, vals = _apply_tombstones(labels, ts, vals, self._tombstones)
+        return len(ts) > 0
+
+    def series_in_range(self, matcher_sets: Sequence[Sequence[Matcher]], mint_ms: int,
+                        maxt_ms: int) -> list[Labels]:
+        """Label sets matching any of the matcher sets (all series if none given) that
+        have at least one sample in the window; sorted."""
+        if not matcher_sets:
+            candidates = set(self._series)
+        else:
+            candidates = set()
+            for ms in matcher_sets:
+                candidates.update(self.matching_labels(ms))
+        return sorted(l for l in candidates if self._in_range(l, mint_ms, maxt_ms))
+
+    def _in_range(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
+        """Whether the series has a sample in the window (for generated sources, the most
+        recent 10,000 grid points of the window are enough to tell)."""
+        tombstones = self._tombstones
+        for src in self._series.get(labels, ()):
+            b = src.bounds()
+            if b is None:
+                continue
+            lo, hi = max(mint_ms, b[0]), min(maxt_ms, b[1])
+            if lo > hi:
+                continue
+            if isinstance(src, GeneratedSource):
+                lo = max(lo, hi - 10_000 * src.interval_ms)
+            ts, vals = src.samples(lo, hi)
+            if tombstones and len(ts):
+                ts, vals = _apply_tombstones(labels, ts, vals, tombstones)
+            if len(ts):
+                return True
+        return False
+
+    def label_names(self, matcher_sets: Sequence[Sequence[Matcher]], mint_ms: int,
+                    maxt_ms: int) -> list[str]:
+        names = set()
+        for labels in self.series_in_range(matcher_sets, mint_ms, maxt_ms):
+            names.update(k for k, _ in labels)
+        return sorted(names)
+
+    def label_values(self, name: str, matcher_sets: Sequence[Sequence[Matcher]],
+                     mint_ms: int, maxt_ms: int) -> list[str]:
+        values = set()
+        for labels in self.series_in_range(matcher_sets, mint_ms, maxt_ms):
+            v = dict(labels).get(name)
+            if v:
+                values.add(v)
+        return sorted(values)
+
+    @staticmethod
+    def _merged(sources, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        if not sources:
+            return EMPTY_TS, EMPTY_VALS
+        if len(sources) == 1:
+            return sources[0].samples(mint_ms, maxt_ms)
+        parts = [s.samples(mint_ms, maxt_ms) for s in sources]
+        ts = np.concatenate([p[0] for p in parts])
+        vals = np.concatenate([p[1] for p in parts])
+        order = np.argsort(ts, kind="stable")
+        return _dedupe_last(ts[order], vals[order])
+
+
+def _dedupe_last(ts: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the last sample of each run of equal timestamps (ts sorted)."""
+    if len(ts) < 2:
+        return ts, vals
+    keep = np.ones(len(ts), dtype=bool)
+    keep[:-1] = ts[1:] != ts[:-1]
+    return ts[keep], vals[keep]
+
+
+def _apply_tombstones(labels: Labels, ts: np.ndarray, vals: np.ndarray,
+                      tombstones: list[Tombstone]) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.ones(len(ts), dtype=bool)
+    for tomb in tombstones:
+        if series_matches(labels, tomb.matchers):
+            keep &= ~((ts >= tomb.mint_ms) & (ts <= tomb.maxt_ms))
+    return ts[keep], vals[keep]
