@@ -1,0 +1,25 @@
+# mockprom: a mock of the Prometheus HTTP API.
+# One process, threads not forked workers, so ingested data and fault state are shared.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    MOCKPROM_HOST=0.0.0.0 \
+    MOCKPROM_PORT=9090
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY mockprom ./mockprom
+RUN pip install . \
+    && useradd --create-home --uid 10001 mockprom \
+    && mkdir -p /scenarios && chown mockprom /scenarios
+
+USER mockprom
+EXPOSE 9090
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/-/ready' % os.environ.get('MOCKPROM_PORT', '9090'), timeout=2)"]
+
+# MOCKPROM_SCENARIO (a file or a directory under /scenarios) selects the scenario;
+# unset, the embedded default demo is served.
+CMD ["mockprom", "serve"]
