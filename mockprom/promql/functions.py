@@ -39,3 +39,13 @@ def register(name: str, arg_types: Tuple[str, ...], return_type: str = "vector",
         return impl
 
     return wrap
+
+
+# The implementations register themselves on import (kept last: they import ``register``).
+from mockprom.promql import (  # noqa: E402,F401
+    functions_date,
+    functions_histogram,
+    functions_labels,
+    functions_math,
+    functions_range,
+)

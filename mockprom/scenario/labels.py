@@ -96,8 +96,70 @@ class Matcher:
 
 def convert_go_regex(pattern: str) -> str:
     """Translate the few RE2 constructs Python spells differently (named groups ``(?P<x>``
-    are the same; ``\\z`` is Python's ``\\Z``)."""
-    return pattern.replace("\\z", "\\Z")
+    are the same; ``\\z`` is Python's ``\\Z``; inline flags ``(?i)`` anywhere become
+    scoped groups ``(?i:...)``, as Python only allows global flags at the start)."""
+    return _scope_inline_flags(pattern.replace("\\z", "\\Z"))
+
+
+_INLINE_FLAGS = re.compile(r"\(\?([imsU]*(?:-[imsU]*)?)\)")
+
+
+def _scope_inline_flags(p: str) -> str:
+    """RE2 inline flags ``(?i)`` hold until the end of the enclosing group (across ``|``);
+    rewrite each as ``(?i:`` closed where that scope ends."""
+    if "(?" not in p:
+        return p
+    out = []
+    stack = [[]]  # per open group: the flag scopes opened inside it
+    i, n, in_class = 0, len(p), False
+    while i < n:
+        c = p[i]
+        if c == "\\":
+            out.append(p[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            out.append(c)
+            in_class = c != "]"
+            i += 1
+            continue
+        if c == "[":
+            j = i + 1
+            if j < n and p[j] == "^":
+                j += 1
+            if j < n and p[j] == "]":
+                j += 1
+            out.append(p[i:j])
+            in_class = True
+            i = j
+            continue
+        if c == "(":
+            m = _INLINE_FLAGS.match(p, i)
+            if m:
+                flags = m.group(1).replace("U", "")
+                if flags.endswith("-"):
+                    flags = flags[:-1]
+                stack[-1].append(flags)
+                out.append(f"(?{flags}:")
+                i = m.end()
+                continue
+            stack.append([])
+            out.append(c)
+            i += 1
+            continue
+        if c == ")" and len(stack) > 1:
+            out.append(")" * len(stack.pop()) + ")")
+            i += 1
+            continue
+        if c == "|" and stack[-1]:
+            scopes = stack[-1]
+            out.append(")" * len(scopes) + "|" + "".join(f"(?{f}:" for f in scopes))
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    out.append(")" * len(stack[0]))
+    return "".join(out)
 
 
 def series_matches(labels: Labels, matchers: Iterable[Matcher]) -> bool:

@@ -131,6 +131,19 @@ class AppendableSource:
         self._vals.append(float(v))
         self._frozen = None
 
+    def last_sample(self) -> Optional[tuple[int, float]]:
+        """The newest sample ``(t_ms, value)``, or None when empty."""
+        if not self._ts:
+            return None
+        return self._ts[-1], self._vals[-1]
+
+    def extend(self, ts: list, vals: list) -> None:
+        """Append many samples at once; the caller has checked that they are strictly
+        increasing in time and newer than ``last_sample()``."""
+        self._vals.extend(vals)  # values first: readers size their view by len(_ts)
+        self._ts.extend(ts)
+        self._frozen = None
+
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         frozen = self._frozen
         if frozen is None or len(frozen[0]) != len(self._ts):

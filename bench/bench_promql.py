@@ -1,0 +1,131 @@
+"""PromQL benchmark: mockprom against a real Prometheus, end to end over HTTP.
+
+Data: 1,000 counter series (10 jobs x 100 instances) at 15 s over 6 h 10 m, and a
+10-bucket classic histogram (3 instances, so 3 series per bucket, plus _sum/_count). The
+same explicit samples are served by mockprom (as a scenario) and, when the ``prometheus``
+program is installed, remote-written into a real Prometheus in the same run.
+
+Each query is a range query over the last 6 h at a 15 s step (1,441 points per series);
+the table shows the median wall time of N runs per server and the ratio.
+
+    .venv/bin/python bench/bench_promql.py [--runs 5] [--series 1000] [--no-prometheus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+import realprom  # noqa: E402  (tests/realprom.py: the real-Prometheus helpers)
+
+T0 = 1_700_000_000
+STEP_S = 15
+HOURS = 6
+SAMPLES = HOURS * 240 + 40  # 6 h plus 10 min, so the first 5 m windows are full
+END = T0 + STEP_S * (SAMPLES - 1)
+BUCKETS = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
+
+QUERIES = [
+    "rate(http_requests_total[5m])",
+    "sum by (job) (rate(http_requests_total[5m]))",
+    "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+]
+
+
+def build_data(n_series: int, seed: int = 7) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    times = (T0 + STEP_S * np.arange(SAMPLES)).tolist()
+    out = []
+    for i in range(n_series):
+        incr = rng.uniform(0, 2 * (1 + i % 13), SAMPLES)
+        vals = np.round(np.cumsum(incr), 3).tolist()
+        out.append({"labels": {"__name__": "http_requests_total", "job": f"job-{i % 10}",
+                               "instance": f"10.0.{i // 100}.{i % 100}:8080"},
+                    "samples": [list(p) for p in zip(times, vals)]})
+    bounds = np.array([float(b) for b in BUCKETS])
+    for inst in range(3):
+        obs = rng.lognormal(-2.5, 1.2, (SAMPLES, 40))
+        obs = obs[:, : int(rng.integers(20, 40))]
+        counts = np.cumsum((obs[:, :, None] <= bounds).sum(axis=1), axis=0)
+        labels = {"job": "api", "instance": f"10.1.0.{inst}:8080"}
+        for j, le in enumerate(BUCKETS):
+            out.append({"labels": {"__name__": "http_request_duration_seconds_bucket", **labels,
+                                   "le": le},
+                        "samples": [list(p) for p in zip(times, counts[:, j].astype(float).tolist())]})
+        out.append({"labels": {"__name__": "http_request_duration_seconds_count", **labels},
+                    "samples": [list(p) for p in zip(times, counts[:, -1].astype(float).tolist())]})
+        sums = np.round(np.cumsum(obs.sum(axis=1)), 6).tolist()
+        out.append({"labels": {"__name__": "http_request_duration_seconds_sum", **labels},
+                    "samples": [list(p) for p in zip(times, sums)]})
+    return out
+
+
+def time_query(session: requests.Session, url: str, query: str, runs: int) -> tuple[float, int]:
+    """Median seconds of ``runs`` range queries (after one warm-up), and the series count."""
+    params = {"query": query, "start": END - HOURS * 3600, "end": END, "step": STEP_S}
+    r = session.get(url + "/api/v1/query_range", params=params, timeout=600)
+    r.raise_for_status()
+    n = len(r.json()["data"]["result"])
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = session.get(url + "/api/v1/query_range", params=params, timeout=600)
+        _ = r.content
+        times.append(time.perf_counter() - t)
+        r.raise_for_status()
+    return statistics.median(times), n
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--series", type=int, default=1000)
+    ap.add_argument("--no-prometheus", action="store_true", help="only time mockprom")
+    args = ap.parse_args(argv)
+
+    t = time.perf_counter()
+    data = build_data(args.series)
+    n_samples = sum(len(s["samples"]) for s in data)
+    print(f"data: {len(data)} series, {n_samples:,} samples ({time.perf_counter() - t:.1f}s to build)")
+
+    from mockprom.server import MockPrometheus
+
+    results: dict[str, dict[str, tuple[float, int]]] = {q: {} for q in QUERIES}
+    session = requests.Session()
+    t = time.perf_counter()
+    with MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0) as mock:
+        print(f"mockprom: loaded in {time.perf_counter() - t:.1f}s")
+        for q in QUERIES:
+            results[q]["mockprom"] = time_query(session, mock.url, q, args.runs)
+
+    if not args.no_prometheus and realprom.binaries():
+        t = time.perf_counter()
+        with realprom.RealPrometheus(data) as real:
+            print(f"prometheus: loaded by remote write in {time.perf_counter() - t:.1f}s")
+            for q in QUERIES:
+                results[q]["prometheus"] = time_query(session, real.url, q, args.runs)
+    elif not args.no_prometheus:
+        print("prometheus: not installed, only mockprom is timed")
+
+    print(f"\nrange queries over {HOURS} h at {STEP_S} s step, median of {args.runs} runs\n")
+    print(f"| {'query':<88} | series | mockprom | prometheus | ratio |")
+    print(f"|{'-' * 90}|--------|----------|------------|-------|")
+    for q in QUERIES:
+        m, n = results[q]["mockprom"]
+        p = results[q].get("prometheus")
+        ps, ratio = (f"{p[0] * 1000:8.0f}ms", f"{m / p[0]:5.1f}x") if p else ("         -", "    -")
+        if p and p[1] != n:
+            ratio += f" (series {n} != {p[1]})"
+        print(f"| {q:<88} | {n:6d} | {m * 1000:6.0f}ms | {ps} | {ratio} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

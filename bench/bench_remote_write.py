@@ -1,0 +1,103 @@
+"""Remote-write ingestion speed, in samples per second (not a test).
+
+    .venv/bin/python bench/bench_remote_write.py [--seconds 2]
+
+For batches of 1,000 and 10,000 samples (10 samples per series, as Prometheus senders
+batch them): decode alone, decode + append into a Store, and end to end over HTTP
+(``requests`` posting to a running ``MockPrometheus``, one client thread). Target: at
+least 200,000 samples/s for decode + store on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import requests  # noqa: E402
+
+from mockprom.ingest import remote_write as rw  # noqa: E402
+from mockprom.scenario.store import Store  # noqa: E402
+
+SAMPLES_PER_SERIES = 10
+T0 = 1_700_000_000_000
+
+
+def make_bodies(batch: int, count: int) -> list[bytes]:
+    """``count`` successive request bodies of ``batch`` samples, over the same series."""
+    n_series = batch // SAMPLES_PER_SERIES
+    bodies = []
+    for b in range(count):
+        base = T0 + b * SAMPLES_PER_SERIES * 15_000
+        bodies.append(rw.encode([
+            ({"__name__": "bench_metric", "job": "bench", "instance": f"host-{i % 50}", "series": str(i)},
+             [(base + k * 15_000, float(b * 10 + k)) for k in range(SAMPLES_PER_SERIES)])
+            for i in range(n_series)]))
+    return bodies
+
+
+def timed(fn, bodies: list[bytes], batch: int, seconds: float) -> float:
+    """Samples per second of ``fn(body)`` over the bodies (repeated until ``seconds``)."""
+    done, start = 0, time.perf_counter()
+    i = 0
+    while True:
+        fn(bodies[i % len(bodies)], i)
+        done += batch
+        i += 1
+        if i >= len(bodies) or time.perf_counter() - start > seconds:
+            break
+    return done / (time.perf_counter() - start)
+
+
+def bench_decode(batch: int, bodies, seconds: float) -> float:
+    return timed(lambda body, i: rw.decode(body), bodies, batch, seconds)
+
+
+def bench_decode_store(batch: int, bodies, seconds: float) -> float:
+    store, lock = Store(), threading.Lock()
+    return timed(lambda body, i: rw.append(store, rw.decode(body), lock), bodies, batch, seconds)
+
+
+def bench_http(batch: int, bodies, seconds: float) -> float:
+    from mockprom.server import MockPrometheus
+
+    with MockPrometheus({"series": []}) as prom, requests.Session() as http:
+        url = f"http://127.0.0.1:{prom.port}/api/v1/write"
+
+        def post(body, i):
+            r = http.post(url, data=body, headers={"Content-Encoding": "snappy",
+                                                   "Content-Type": "application/x-protobuf"})
+            if r.status_code != 204:
+                raise SystemExit(f"remote write failed: {r.status_code} {r.text}")
+
+        return timed(post, bodies, batch, seconds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    args = ap.parse_args()
+    rows = []
+    for batch in (1_000, 10_000):
+        bodies = make_bodies(batch, 400 if batch == 1_000 else 60)
+        size = sum(map(len, bodies)) / len(bodies)
+        row = [batch, size, bench_decode(batch, bodies, args.seconds),
+               bench_decode_store(batch, bodies, args.seconds)]
+        try:
+            row.append(bench_http(batch, bodies, args.seconds))
+        except Exception as err:  # the app may be unavailable in a partial checkout
+            print(f"(HTTP bench skipped: {type(err).__name__}: {err})")
+            row.append(float("nan"))
+        rows.append(row)
+    print(f"{'batch':>7} {'body bytes':>11} {'decode/s':>12} {'decode+store/s':>15} {'HTTP e2e/s':>12}")
+    for batch, size, dec, store, http in rows:
+        print(f"{batch:>7,} {size:>11,.0f} {dec:>12,.0f} {store:>15,.0f} {http:>12,.0f}")
+    print("target: >= 200,000 samples/s decode+store on one core")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The control API under ``/-/mockprom/``: replace the scenario, reset, move the clock.
+
+- ``GET /-/mockprom/scenario``: the current scenario (JSON);
+- ``PUT /-/mockprom/scenario``: replace it (YAML or JSON body), atomically; a bad one
+  gets 400 with every validation problem and the old one stays;
+- ``POST /-/mockprom/reset``: rebuild from the current scenario (ingested data, deletes
+  and clock changes are dropped);
+- ``GET|PUT /-/mockprom/clock``: ``{"now": <RFC3339|unix seconds>}`` freezes the clock
+  there, ``{"advance": "5m"}`` moves it; answers the new now.
+
+Answers use Prometheus's envelope. Protected by ``server.control_token`` when one is set
+(see ``auth.py``).
+"""
+
+from __future__ import annotations
+
+import orjson
+from flask import Blueprint, request
+
+from mockprom.api.context import get_state
+from mockprom.api.envelope import ApiError, bad_data, json_response, success
+from mockprom.api.format import dumps
+
+bp = Blueprint("control", __name__)
+
+PREFIX = "/-/mockprom"
+
+
+def scenario_problems(exc) -> list[str]:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        return [str(p) for p in problems]
+    return [str(exc) or type(exc).__name__]
+
+
+def problems_response(exc) -> "Response":  # noqa: F821
+    problems = scenario_problems(exc)
+    n = len(problems)
+    body = dumps({"status": "error", "errorType": "bad_data",
+                  "error": f"invalid scenario ({n} problem{'s' if n != 1 else ''}): "
+                           + "; ".join(problems),
+                  "data": {"problems": problems}})
+    return json_response(body, 400)
+
+
+def scenario_json(scenario) -> dict:
+    if hasattr(scenario, "model_dump"):
+        return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dict(scenario)
+
+
+@bp.route(PREFIX + "/scenario", methods=("GET",))
+def get_scenario():
+    return success(scenario_json(get_state().scenario))
+
+
+@bp.route(PREFIX + "/scenario", methods=("PUT", "POST"))
+def put_scenario():
+    text = request.get_data(as_text=True)
+    if not text.strip():
+        raise bad_data("empty scenario body: send the scenario as YAML or JSON")
+    state = get_state()
+    try:
+        gen = state.replace_scenario(text)
+    except Exception as exc:  # ScenarioError, FaultRuleError, ...: the old one stays
+        return problems_response(exc)
+    return success({"name": gen.scenario.name, "series": len(gen.store),
+                    "now": clock_answer(state)["now"]})
+
+
+@bp.route(PREFIX + "/reset", methods=("POST",))
+def reset():
+    state = get_state()
+    state.reset()
+    return success(clock_answer(state))
+
+
+def clock_answer(state) -> dict:
+    from mockprom.api.targets import rfc3339_nano
+
+    now = state.clock.now_ms()
+    return {"now": rfc3339_nano(now), "now_ms": now,
+            "mode": "fixed" if state.clock.is_fixed else "real"}
+
+
+@bp.route(PREFIX + "/clock", methods=("GET",))
+def get_clock():
+    return success(clock_answer(get_state()))
+
+
+@bp.route(PREFIX + "/clock", methods=("PUT", "POST"))
+def put_clock():
+    body = _json_body()
+    state = get_state()
+    if not isinstance(body, dict) or not ({"now", "advance"} & set(body)):
+        raise bad_data('expected a JSON object {"now": <RFC3339|unix seconds>} '
+                       'or {"advance": "<duration>"}')
+    unknown = set(body) - {"now", "advance"}
+    if unknown:
+        raise bad_data(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if "now" in body:
+        state.clock.set(parse_now_ms(body["now"]))
+    if "advance" in body:
+        state.clock.advance(parse_advance_ms(body["advance"]))
+    return success(clock_answer(state))
+
+
+def _json_body():
+    raw = request.get_data()
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_data(f"invalid JSON body: {exc}") from None
+
+
+def parse_now_ms(value) -> int:
+    """A point in time: unix seconds (number or string) or RFC3339."""
+    from mockprom.api.params import parse_time
+
+    if isinstance(value, bool) or value is None:
+        raise bad_data(f"invalid time {value!r}: expected RFC3339 or unix seconds")
+    try:
+        if isinstance(value, (int, float)):
+            return round(float(value) * 1000)
+        return parse_time(str(value)).ms()
+    except (ValueError, OverflowError) as exc:
+        raise bad_data(f"invalid time: {exc}") from None
+
+
+def parse_advance_ms(value) -> int:
+    """A duration: ``"5m"``, ``"-30s"``, or seconds as a number."""
+    from mockprom.scenario.durations import parse_duration_ms
+
+    try:
+        return parse_duration_ms(value, allow_negative=True)
+    except (ValueError, TypeError) as exc:
+        raise bad_data(f"invalid duration: {exc}") from None
+
+
+def method_not_allowed_error() -> ApiError:
+    return ApiError("bad_data", "method not allowed", status=405)

@@ -1,0 +1,154 @@
+"""Expression queries: ``/api/v1/query``, ``query_range``, ``format_query``,
+``query_exemplars`` (as web/api/v1/api.go in Prometheus 2.42)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+from mockprom.api.context import get_state, now_gotime
+from mockprom.api.envelope import ApiError, bad_data, invalid_param, no_content, success
+from mockprom.api.format import result_json
+from mockprom.api.params import (MAX_TIME, MIN_TIME, duration_param, form_value,
+                                 parse_duration_ns, required_time, time_param)
+from mockprom.promql.errors import ParseError, PromQLError
+
+bp = Blueprint("query", __name__)
+
+QUERY_METHODS = ("GET", "POST")
+
+
+def _timeout_s(gen, timeout_ns):
+    default = gen.settings.query_timeout_s
+    if timeout_ns is None:
+        return default
+    return max(0.0, min(default, timeout_ns / 1e9))
+
+
+def _lookback_ms():
+    """``lookback_delta`` (as Prometheus 2.43+ takes it; 2.42 ignores it)."""
+    ns = duration_param("lookback_delta")
+    if ns is None or ns <= 0:
+        return None
+    return ns // 1_000_000
+
+
+def _eval_error(exc: PromQLError) -> ApiError:
+    return ApiError(exc.error_type, exc.message)
+
+
+def _answer(result):
+    return success(data_json=result_json(result.value), warnings=result.warnings,
+                   infos=result.infos)
+
+
+@bp.route("/api/v1/query", methods=QUERY_METHODS)
+def query():
+    state = get_state()
+    gen = state.current
+    ts = time_param("time", now_gotime())
+    timeout_ns = duration_param("timeout")
+    lookback = _lookback_ms()
+    text = form_value("query")
+    g.mockprom_expr = text
+    try:
+        result = gen.engine.instant_query(text, ts.engine_ms(), lookback_ms=lookback,
+                                          timeout_s=_timeout_s(gen, timeout_ns))
+    except ParseError as exc:
+        raise invalid_param("query", exc.message) from None
+    except PromQLError as exc:
+        raise _eval_error(exc) from None
+    return _answer(result)
+
+
+@bp.route("/api/v1/query_range", methods=QUERY_METHODS)
+def query_range():
+    state = get_state()
+    gen = state.current
+    start = required_time("start")
+    end = required_time("end")
+    if end.before(start):
+        raise invalid_param("end", "end timestamp must not be before start time")
+    try:
+        step_ns = parse_duration_ns(form_value("step"))
+    except ValueError as exc:
+        raise invalid_param("step", str(exc)) from None
+    if step_ns <= 0:
+        raise invalid_param("step", "zero or negative query resolution step widths are not "
+                                    "accepted. Try a positive integer")
+    max_points = gen.settings.max_points
+    if end.sub_ns(start) // step_ns > max_points:
+        raise bad_data(f"exceeded maximum resolution of {max_points:,} points per timeseries. "
+                       "Try decreasing the query resolution (?step=XX)")
+    timeout_ns = duration_param("timeout")
+    lookback = _lookback_ms()
+    text = form_value("query")
+    g.mockprom_expr = text
+    step_ms = step_ns // 1_000_000
+    start_ms, end_ms = start.engine_ms(), end.engine_ms()
+    try:
+        if step_ms == 0:
+            # Prometheus 2.42 divides by the step in ms and panics; it answers this.
+            from mockprom.promql.parse import parse
+
+            parse(text)
+            raise ApiError("execution", "unexpected error: runtime error: integer divide by zero")
+        result = gen.engine.range_query(text, start_ms, end_ms, step_ms, lookback_ms=lookback,
+                                        timeout_s=_timeout_s(gen, timeout_ns))
+    except ParseError as exc:
+        raise bad_data(exc.message) from None
+    except PromQLError as exc:
+        raise _eval_error(exc) from None
+    return _answer(result)
+
+
+@bp.route("/api/v1/format_query", methods=QUERY_METHODS)
+def format_query():
+    from mockprom.promql.parse import format_expr
+
+    text = form_value("query")
+    g.mockprom_expr = text
+    try:
+        return success(format_expr(text))
+    except ParseError as exc:
+        raise invalid_param("query", exc.message) from None
+
+
+@bp.route("/api/v1/query_exemplars", methods=QUERY_METHODS)
+def query_exemplars():
+    from mockprom.promql.parse import parse
+
+    start = time_param("start", MIN_TIME)
+    end = time_param("end", MAX_TIME)
+    if end.before(start):
+        raise bad_data("end timestamp must not be before start timestamp")
+    text = form_value("query")
+    g.mockprom_expr = text
+    try:
+        expr = parse(text)
+    except ParseError as exc:
+        raise bad_data(exc.message) from None
+    if not list(vector_selectors(expr)):
+        return no_content()
+    # Scenarios hold no exemplars: every selector finds none.
+    return success([])
+
+
+def vector_selectors(expr):
+    """Every ``VectorSelector`` in an expression tree (iteratively: no recursion limit)."""
+    import dataclasses
+
+    from mockprom.promql import nodes
+
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, nodes.VectorSelector):
+            yield node
+            continue
+        if dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                v = getattr(node, f.name)
+                if isinstance(v, (list, tuple)):
+                    stack.extend(x for x in v if dataclasses.is_dataclass(x))
+                elif dataclasses.is_dataclass(v):
+                    stack.append(v)

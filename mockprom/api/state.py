@@ -1,0 +1,167 @@
+"""The state of one server: its scenario, the store built from it, the clock, the engine.
+
+Everything derived from a scenario lives in one immutable ``Generation``; a request takes
+``state.current`` once and works on that snapshot. ``replace_scenario`` builds a complete
+new generation first and swaps it in under a lock, so a bad scenario raises and the old
+one stays; ``reset`` rebuilds from the current scenario (ingested data, deletes and clock
+changes are gone).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+from mockprom.clock import Clock
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenario" / "default.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The scenario's ``server:`` block, resolved."""
+
+    lookback_ms: int = 300_000
+    max_points: int = 11_000
+    admin_api: bool = False
+    query_timeout_s: float = 120.0
+    flavour: str = "prometheus"
+    version: str = "2.42.0"
+    control_token: Optional[str] = None
+
+    @staticmethod
+    def of(scenario) -> "Settings":
+        s = getattr(scenario, "server", None)
+        if s is None:
+            return Settings()
+        return Settings(
+            lookback_ms=int(s.lookback_delta),
+            max_points=int(s.max_points_per_series),
+            admin_api=bool(s.admin_api),
+            query_timeout_s=int(s.query_timeout) / 1000.0,
+            flavour=s.flavour,
+            version=s.version,
+            control_token=s.control_token or None,
+        )
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Everything built from one scenario load."""
+
+    scenario: Any
+    store: Any
+    engine: Any
+    settings: Settings
+    loaded_ms: int  # scenario time ("now") when this generation was built
+    loaded_wall: float  # wall clock (time.time()) when it was built
+    metadata: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)  # derived tables computed on first use
+
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        try:
+            return self.cache[key]
+        except KeyError:
+            value = self.cache[key] = build()
+            return value
+
+
+def coerce_scenario(source):
+    """A ``Scenario`` from a Scenario, dict, path, YAML/JSON text, or None (the embedded
+    default). Raises ``ScenarioError`` for a bad one."""
+    from mockprom.scenario.loader import load_scenario
+    from mockprom.scenario.model import Scenario
+
+    if isinstance(source, Scenario):
+        return source
+    if source is None:
+        return load_scenario(DEFAULT_SCENARIO)
+    return load_scenario(source)
+
+
+class ServerState:
+    """One per server. ``on_load`` hooks (``hook(scenario)``) run after a new generation is
+    built and before it is swapped in; one that raises aborts the load (the faults engine
+    validates its rules this way)."""
+
+    def __init__(self, scenario=None, *, clock: Optional[Clock] = None):
+        self._lock = threading.RLock()
+        self.clock = clock or Clock()
+        self.started_wall = time.time()
+        self.on_load: List[Callable[[Any], None]] = []
+        self.ingest = None  # ingestion state, created lazily by mockprom.ingest
+        self._current: Optional[Generation] = None
+        self.replace_scenario(scenario)
+
+    # -- reading ----------------------------------------------------------------------
+    @property
+    def current(self) -> Generation:
+        return self._current
+
+    @property
+    def scenario(self):
+        return self._current.scenario
+
+    @property
+    def store(self):
+        return self._current.store
+
+    @property
+    def engine(self):
+        return self._current.engine
+
+    @property
+    def settings(self) -> Settings:
+        return self._current.settings
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    # -- changing ---------------------------------------------------------------------
+    def replace_scenario(self, source) -> Generation:
+        """Load ``source`` (anything ``coerce_scenario`` takes) and swap it in atomically.
+        Raises ``ScenarioError`` (or a hook's error) and keeps the old scenario."""
+        scenario = coerce_scenario(source)
+        with self._lock:
+            return self._install(scenario)
+
+    def reset(self) -> Generation:
+        """Rebuild everything from the current scenario."""
+        with self._lock:
+            return self._install(self._current.scenario)
+
+    def _install(self, scenario) -> Generation:
+        fixed = scenario.fixed_clock_ms()
+        now = fixed if fixed is not None else int(time.time() * 1000)
+        gen = build_generation(scenario, now)
+        for hook in list(self.on_load):
+            hook(scenario)
+        if fixed is not None:
+            self.clock.set(fixed)
+        else:
+            self.clock.release()
+        self.ingest = None
+        self._current = gen
+        return gen
+
+
+def build_generation(scenario, now_ms: int) -> Generation:
+    """Build the store, engine and derived tables of ``scenario`` at scenario time
+    ``now_ms`` (relative starts resolve against it)."""
+    from mockprom.promql.engine import Engine
+    from mockprom.scenario.build import build_store, scenario_metadata
+
+    settings = Settings.of(scenario)
+    store = build_store(scenario, now_ms)
+    engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s)
+    return Generation(scenario=scenario, store=store, engine=engine, settings=settings,
+                      loaded_ms=int(now_ms), loaded_wall=time.time(),
+                      metadata=scenario_metadata(scenario))
+
+
+def process_info() -> dict:
+    return {"pid": os.getpid(), "cwd": os.getcwd()}

@@ -1,0 +1,153 @@
+"""Ingestion and scrape faces as one Flask blueprint: remote write, Pushgateway,
+``/federate`` and mockprom's own ``/metrics``.
+
+``make_write_blueprint(get_state)``: ``get_state()`` returns the server state (``.store``,
+``.clock.now_ms()``, ``.scenario``). Errors are plain text, as Prometheus's write handler
+and the Pushgateway answer them. Every request Flask answers is counted in
+``mockprom_http_requests_total`` (by URL rule and status code).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+from flask import Blueprint, Response, current_app, request
+
+from mockprom.ingest import exposition, remote_write
+from mockprom.ingest.errors import IngestError
+from mockprom.ingest.pushgateway import parse_grouping_key
+from mockprom.ingest.selfmetrics import EXTENSION_KEY, SelfMetrics, self_metrics
+from mockprom.ingest.state import ingest_for, scenario_lookback_ms
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+
+
+def _text(message: str, status: int) -> Response:
+    """Go's ``http.Error``: the message and a newline, as plain text."""
+    return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _not_allowed() -> Response:
+    return _text("Method Not Allowed", 405)
+
+
+def _body() -> bytes:
+    """The raw request body, within the size limit (413 beyond it)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise IngestError(f"request body too large: {request.content_length} bytes; the "
+                          f"limit is {MAX_BODY_BYTES} bytes", status=413)
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY_BYTES:
+        raise IngestError(f"request body too large; the limit is {MAX_BODY_BYTES} bytes", 413)
+    return body
+
+
+def make_write_blueprint(get_state) -> Blueprint:
+    bp = Blueprint("mockprom_write", __name__)
+
+    @bp.record_once
+    def _register(setup_state):
+        setup_state.app.extensions[EXTENSION_KEY] = SelfMetrics(lambda: len(get_state().store))
+
+    @bp.after_app_request
+    def _count(response):
+        m = self_metrics(current_app)
+        if m is not None:
+            rule = request.url_rule.rule if request.url_rule is not None else "other"
+            m.record_request(rule, response.status_code)
+        return response
+
+    @bp.errorhandler(IngestError)
+    def _ingest_error(err: IngestError):
+        return _text(err.message, err.status)
+
+    def _record(source: str, n: int) -> None:
+        m = self_metrics(current_app)
+        if m is not None:
+            m.record_samples(source, n)
+
+    # -- remote write ----------------------------------------------------------------
+    @bp.route("/api/v1/write", methods=ALL_METHODS)
+    @bp.route("/api/v1/prom/write", methods=ALL_METHODS)
+    def remote_write_handler():
+        if request.method != "POST":
+            return _not_allowed()
+        state = get_state()
+        decoded = remote_write.decode(_body())
+        ing = ingest_for(state)
+        n = remote_write.append(state.store, decoded, ing.lock)
+        _record("remote_write", n)
+        return Response(status=204)
+
+    # -- Pushgateway -----------------------------------------------------------------
+    def _push(job: str, rest: str):
+        grouping = parse_grouping_key(job, rest)
+        state = get_state()
+        gw = ingest_for(state).pushgateway
+        now = state.clock.now_ms()
+        if request.method == "DELETE":
+            gw.delete(grouping, now)
+            return Response(status=202)
+        if request.method not in ("PUT", "POST"):
+            return _not_allowed()
+        ctype = request.headers.get("Content-Type", "")
+        if "application/vnd.google.protobuf" in ctype:
+            raise IngestError("the protobuf delimited exposition format is not supported by "
+                              "mockprom; push the text format (text/plain; version=0.0.4)", 415)
+        body = _body()
+        if request.headers.get("Content-Encoding", "").lower() == "gzip":
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error) as err:
+                raise IngestError(f"gzip: invalid body: {err}") from None
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise IngestError(f"text format parsing error: body is not valid UTF-8 ({err})") from None
+        n = gw.push(grouping, text, replace=request.method == "PUT", now_ms=now)
+        _record("pushgateway", n)
+        return Response(status=200)
+
+    @bp.route("/metrics/job/<job>", methods=ALL_METHODS)
+    @bp.route("/metrics/job/<job>/<path:rest>", methods=ALL_METHODS)
+    def push_handler(job: str, rest: str = ""):
+        return _push(job, rest)
+
+    @bp.route("/metrics/job@base64/<job>", methods=ALL_METHODS)
+    @bp.route("/metrics/job@base64/<job>/<path:rest>", methods=ALL_METHODS)
+    def push_base64_handler(job: str, rest: str = ""):
+        return _push(job + "@base64", rest)
+
+    @bp.route("/api/v1/metrics", methods=["GET"])
+    def pushed_metrics():
+        groups = ingest_for(get_state()).pushgateway.groups_json()
+        return {"status": "success", "data": groups}
+
+    @bp.route("/api/v1/admin/wipe", methods=["PUT"])
+    def wipe():
+        state = get_state()
+        ingest_for(state).pushgateway.wipe(state.clock.now_ms())
+        return Response(status=202)
+
+    # -- scrape faces ----------------------------------------------------------------
+    @bp.route("/federate", methods=["GET", "POST"])
+    def federate():
+        try:
+            matcher_sets = [exposition.parse_selector(s) for s in request.values.getlist("match[]")]
+        except exposition.SelectorError as err:
+            return _text(str(err), 400)
+        state = get_state()
+        body = exposition.federate(state.store, matcher_sets, state.clock.now_ms(),
+                                   scenario_lookback_ms(getattr(state, "scenario", None)))
+        return Response(body, status=200, content_type=exposition.CONTENT_TYPE)
+
+    @bp.route("/metrics", methods=["GET"])
+    def own_metrics():
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        m = self_metrics(current_app)
+        return Response(m.exposition() if m else b"", status=200, content_type=CONTENT_TYPE_LATEST)
+
+    return bp

@@ -1,0 +1,147 @@
+"""``create_app``: the Flask application serving one scenario.
+
+The app holds one ``ServerState`` (scenario, store, clock, engine) in
+``app.extensions["mockprom.state"]``, registers the API blueprints, checks
+authentication, answers errors in Prometheus's dialect (404/405 as plain text, like
+Prometheus's router), and is wrapped in the fault layer (``app.wsgi_app``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from mockprom.api import admin, control, health, metadata, query, rules, status
+from mockprom.api.auth import check_request
+from mockprom.api.context import STATE_KEY
+from mockprom.api.envelope import ApiError, error_response, no_content
+from mockprom.api.state import ServerState
+from mockprom.clock import Clock
+
+log = logging.getLogger("mockprom")
+
+TEXT = "text/plain; charset=utf-8"
+CORS_HEADERS = {
+    "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type, Origin",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Expose-Headers": "Date",
+    "Vary": "Origin",
+    "Access-Control-Allow-Origin": "*",
+}
+
+
+def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = None) -> Flask:
+    """A Flask app serving ``scenario`` (a path, YAML/JSON text, dict or ``Scenario``;
+    None: the embedded default). Raises ``ScenarioError`` for a bad scenario."""
+    from mockprom.api.write import make_write_blueprint
+    from mockprom.faults.engine import FaultEngine
+    from mockprom.faults.journal import RequestJournal
+    from mockprom.faults.middleware import FaultMiddleware
+
+    state = ServerState(scenario, clock=clock)
+    app = Flask("mockprom")
+    app.extensions[STATE_KEY] = state
+    app.config["MOCKPROM_VERBOSE"] = verbose
+
+    for bp in (health.bp, query.bp, metadata.bp, status.bp, rules.bp, admin.bp, control.bp):
+        app.register_blueprint(bp)
+    app.register_blueprint(make_write_blueprint(lambda: state))
+    _install_hooks(app, state, verbose)
+
+    faults = FaultEngine(seed=state.scenario.seed, now_ms=state.clock.now_ms)
+    faults.load(state.scenario.faults, state.scenario.timeline, seed=state.scenario.seed)
+    state.on_load.append(faults.load_scenario)  # runs before the new clock is set
+    journal = RequestJournal(maxlen=10_000)
+    app.extensions["mockprom.faults"] = faults
+    app.extensions["mockprom.journal"] = journal
+
+    def authorize(environ) -> bool:
+        token = state.settings.control_token
+        if not token:
+            return True
+        from mockprom.api.auth import check_bearer
+
+        return check_bearer(environ.get("HTTP_AUTHORIZATION", ""), token) is None
+
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, journal, authorize=authorize)
+    app.extensions["mockprom.fault_middleware"] = app.wsgi_app
+    if verbose:
+        _enable_logging()
+    return app
+
+
+def _enable_logging() -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
+    @app.before_request
+    def _before():
+        g.mockprom_started = time.monotonic()
+        path = request.path
+        if request.method == "OPTIONS" and path.startswith("/api/v1/"):
+            return no_content()
+        err = check_request(path, request.headers.get("Authorization", ""),
+                            state.scenario, state.settings.control_token)
+        if err is not None:
+            return error_response(err)
+        return None
+
+    @app.after_request
+    def _after(resp: Response):
+        if request.path.startswith("/api/v1/") and request.headers.get("Origin"):
+            for k, v in CORS_HEADERS.items():
+                resp.headers[k] = v
+        if verbose:
+            _log_request(resp)
+        return resp
+
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        return error_response(err)
+
+    @app.errorhandler(NotFound)
+    def _not_found(err):
+        resp = Response("404 page not found\n", status=404, content_type=TEXT)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+    @app.errorhandler(MethodNotAllowed)
+    def _not_allowed(err: MethodNotAllowed):
+        allowed = set(err.valid_methods or ())
+        if request.path.startswith("/api/v1/"):
+            allowed.discard("HEAD")
+            allowed.add("OPTIONS")
+        resp = Response("Method Not Allowed\n", status=405, content_type=TEXT)
+        resp.headers["Allow"] = ", ".join(sorted(allowed))
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        return error_response(ApiError("bad_data" if (err.code or 500) < 500 else "internal",
+                                       err.description or err.name, status=err.code))
+
+    @app.errorhandler(Exception)
+    def _internal(err: Exception):
+        log.exception("internal error answering %s %s", request.method, request.path)
+        return error_response(ApiError("internal", f"internal error: {type(err).__name__}: {err}"))
+
+
+def _log_request(resp: Response) -> None:
+    started = g.get("mockprom_started")
+    ms = (time.monotonic() - started) * 1000 if started else 0.0
+    expr = g.get("mockprom_expr")
+    if expr is None and request.path in ("/api/v1/query", "/api/v1/query_range"):
+        expr = request.values.get("query")
+    extra = f" query={expr!r}" if expr else ""
+    log.info("%s %s%s -> %d in %.1f ms", request.method, request.path, extra,
+             resp.status_code, ms)

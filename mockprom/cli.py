@@ -1,0 +1,335 @@
+"""The ``mockprom`` command: serve, validate, query.
+
+Examples:
+    mockprom serve                                 # the embedded demo on 127.0.0.1:9090
+    mockprom serve --scenario scenarios/checkout.yaml --port 9091 --verbose
+    mockprom validate scenarios/*.yaml
+    mockprom query 'sum by (job) (rate(http_requests_total[5m]))' --time 2024-01-01T12:00:00Z
+    mockprom query 'up' --start -1h --end now --step 5m --scenario scenarios/checkout.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Optional, Sequence
+
+from mockprom import __version__
+
+PROM_VERSION = "2.42.0"
+
+SERVE_EPILOG = """\
+environment (used when the option is not given):
+  MOCKPROM_SCENARIO  scenario file or directory
+  MOCKPROM_HOST      address to listen on (default 127.0.0.1)
+  MOCKPROM_PORT      port (default 9090)
+  MOCKPROM_VERBOSE   1/true: log one line per request
+
+examples:
+  mockprom serve
+  mockprom serve --scenario scenarios/checkout.yaml --host 0.0.0.0 --port 9090
+  mockprom serve --scenario scenarios/ --name checkout
+"""
+
+VALIDATE_EPILOG = """\
+exit status: 0 when every file is valid, 2 when any has a problem (all are listed).
+
+examples:
+  mockprom validate scenarios/checkout.yaml
+  mockprom validate scenarios/*.yaml
+"""
+
+QUERY_EPILOG = """\
+times: RFC3339 (2024-01-01T12:00:00Z), unix seconds, "now", or relative to now ("-1h").
+steps: a duration (15s, 5m) or seconds.
+
+examples:
+  mockprom query up
+  mockprom query 'rate(http_requests_total[5m])' --time 2024-01-01T12:00:00Z
+  mockprom query 'sum(up)' --start -1h --end now --step 5m --scenario scenarios/checkout.yaml
+"""
+
+
+def _truthy(v: Optional[str]) -> bool:
+    return (v or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mockprom",
+        description="A mock of the Prometheus HTTP API for testing the software that talks "
+                    "to Prometheus.",
+        epilog=__doc__.split("Examples:", 1)[1].join(["examples:", ""]) if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version",
+                   version=f"mockprom {__version__} (Prometheus HTTP API {PROM_VERSION})")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="serve the Prometheus HTTP API from a scenario",
+                       description="Serve the Prometheus HTTP API from a scenario (default: "
+                                   "the embedded demo, in real time).",
+                       epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--scenario", metavar="FILE|DIR", default=os.environ.get("MOCKPROM_SCENARIO"),
+                   help="scenario file (YAML/JSON) or a directory of them")
+    s.add_argument("--name", help="with a directory: the scenario to serve, by name")
+    s.add_argument("--host", default=os.environ.get("MOCKPROM_HOST", "127.0.0.1"),
+                   help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=int(os.environ.get("MOCKPROM_PORT", "9090")),
+                   help="port to listen on (default 9090; 0 picks a free one)")
+    s.add_argument("--verbose", "-v", action="store_true",
+                   default=_truthy(os.environ.get("MOCKPROM_VERBOSE")),
+                   help="log one line per request (never credentials)")
+
+    v = sub.add_parser("validate", help="check scenario files, listing every problem",
+                       description="Check scenario files and list every problem with file, "
+                                   "line and field path.",
+                       epilog=VALIDATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("files", nargs="+", metavar="FILE")
+
+    q = sub.add_parser("query", help="evaluate PromQL offline and print a table",
+                       description="Evaluate a PromQL expression against a scenario without "
+                                   "a server and print the result as a table.",
+                       epilog=QUERY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("expr", metavar="EXPR", help="the PromQL expression")
+    q.add_argument("--scenario", metavar="FILE", default=os.environ.get("MOCKPROM_SCENARIO"),
+                   help="scenario file (default: the embedded demo)")
+    q.add_argument("--time", help="evaluation time of an instant query (default: now)")
+    q.add_argument("--start", help="range query: start time")
+    q.add_argument("--end", help="range query: end time (default: now)")
+    q.add_argument("--step", help="range query: resolution step (default: 1m)")
+    return p
+
+
+_VALUE_OPTIONS = ("--start", "--end", "--time", "--step")
+
+
+def _join_values(argv: Sequence[str]) -> list[str]:
+    """Let relative times like ``--start -1h`` through (argparse takes "-1h" for an
+    option): turn them into ``--start=-1h``."""
+    out, i = [], 0
+    argv = list(argv)
+    while i < len(argv):
+        a = argv[i]
+        if a in _VALUE_OPTIONS and i + 1 < len(argv):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(_join_values(sys.argv[1:] if argv is None else argv))
+    if args.command == "serve":
+        return cmd_serve(args)
+    if args.command == "validate":
+        return cmd_validate(args)
+    if args.command == "query":
+        return cmd_query(args)
+    parser.print_help()
+    return 2
+
+
+# -- serve ---------------------------------------------------------------------------
+
+def _pick_scenario(path: Optional[str], name: Optional[str]):
+    """The scenario source to serve: a file, or one scenario of a directory."""
+    if not path:
+        return None
+    if os.path.isdir(path):
+        from mockprom.scenario.loader import load_scenarios_dir
+
+        found = load_scenarios_dir(path)
+        if not found:
+            raise SystemExit(f"mockprom: no scenario files in {path}")
+        if name:
+            if name not in found:
+                raise SystemExit(f"mockprom: no scenario named {name!r} in {path} "
+                                 f"(have: {', '.join(sorted(found))})")
+            return found[name]
+        pick = "default" if "default" in found else sorted(found)[0]
+        if len(found) > 1:
+            print(f"mockprom: {len(found)} scenarios in {path} ({', '.join(sorted(found))}); "
+                  f"serving {pick!r} (choose with --name)", file=sys.stderr)
+        return found[pick]
+    return path
+
+
+def cmd_serve(args) -> int:
+    from mockprom.app import create_app
+    from mockprom.scenario.loader import ScenarioError
+    from mockprom.server import serve
+
+    try:
+        app = create_app(_pick_scenario(args.scenario, args.name), verbose=args.verbose)
+    except ScenarioError as exc:
+        _print_problems(exc)
+        return 2
+    server = serve(app, args.host, args.port)
+    state = app.extensions["mockprom.state"]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"mockprom {__version__}: serving scenario {state.scenario.name!r} "
+          f"({len(state.store)} series) on http://{host}:{server.server_address[1]}",
+          file=sys.stderr, flush=True)
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mw = app.extensions.get("mockprom.fault_middleware")
+        if mw is not None and hasattr(mw, "close"):
+            mw.close()
+        server.server_close()
+    return 0
+
+
+# -- validate ------------------------------------------------------------------------
+
+def _print_problems(exc) -> None:
+    for p in getattr(exc, "problems", None) or [exc]:
+        print(str(p), file=sys.stderr)
+
+
+def cmd_validate(args) -> int:
+    from mockprom.scenario.loader import ScenarioError, load_scenario
+
+    bad, good = 0, []
+    for f in args.files:
+        try:
+            sc = load_scenario(f if os.path.exists(f) else _missing(f))
+            _check_faults(sc)
+        except ScenarioError as exc:
+            bad += len(exc.problems) or 1
+            _print_problems(exc)
+            continue
+        except ValueError as exc:  # fault rules
+            bad += 1
+            print(f"{f}: {exc}", file=sys.stderr)
+            continue
+        good.append(f"{f} ({sc.name}: {len(sc.series)} series entries)")
+    if bad:
+        print(f"{bad} problem{'s' if bad != 1 else ''} found", file=sys.stderr)
+        return 2
+    print(f"ok: {len(good)} scenario file{'s' if len(good) != 1 else ''} valid: "
+          + ", ".join(good))
+    return 0
+
+
+def _missing(path: str):
+    from mockprom.scenario.loader import Problem, ScenarioError
+
+    raise ScenarioError([Problem(path, None, None, "no such file or directory")])
+
+
+def _check_faults(sc) -> None:
+    """Fault rules and timeline are validated by the fault engine."""
+    if not (sc.faults or sc.timeline):
+        return
+    from mockprom.faults.engine import FaultEngine
+
+    FaultEngine(seed=sc.seed).load(sc.faults, sc.timeline, seed=sc.seed)
+
+
+# -- query ---------------------------------------------------------------------------
+
+def _cli_time(text: Optional[str], now_ms: int) -> int:
+    from mockprom.api.params import parse_time
+    from mockprom.scenario.durations import parse_time_spec
+
+    if text is None or text.strip().lower() == "now":
+        return now_ms
+    try:
+        return parse_time(text.strip()).ms()
+    except ValueError:
+        pass
+    try:
+        return parse_time_spec(text).resolve(now_ms)
+    except ValueError:
+        raise SystemExit(f"mockprom: cannot parse {text!r} as a time "
+                         "(RFC3339, unix seconds, now, or relative like -1h)") from None
+
+
+def cmd_query(args) -> int:
+    from mockprom.api.params import parse_duration_ns
+    from mockprom.api.state import ServerState
+    from mockprom.promql.errors import PromQLError
+    from mockprom.scenario.loader import ScenarioError
+
+    try:
+        state = ServerState(args.scenario)
+    except ScenarioError as exc:
+        _print_problems(exc)
+        return 2
+    now = state.clock.now_ms()
+    try:
+        if args.start or args.step or args.end:
+            start = _cli_time(args.start or "-1h", now)
+            end = _cli_time(args.end, now)
+            try:
+                step_ms = parse_duration_ns(args.step or "1m") // 1_000_000
+            except ValueError as exc:
+                raise SystemExit(f"mockprom: {exc}") from None
+            if step_ms <= 0:
+                raise SystemExit("mockprom: the step must be at least 1ms")
+            if (end - start) // step_ms > state.settings.max_points:
+                raise SystemExit("mockprom: too many points per series; use a larger --step")
+            result = state.engine.range_query(args.expr, start, end, step_ms)
+        else:
+            result = state.engine.instant_query(args.expr, _cli_time(args.time, now))
+    except PromQLError as exc:
+        print(f"error ({exc.error_type}): {exc.message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # an engine bug: say so in one line, not a traceback
+        print(f"error (internal): {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(format_table(result.value))
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def format_table(value) -> str:
+    """A query result as an aligned text table."""
+    from mockprom.api.format import sample_value, scalar_value
+    from mockprom.api.targets import rfc3339_nano
+    from mockprom.promql.values import Matrix, Scalar, String, Vector
+    from mockprom.scenario.labels import format_labels
+
+    def table(rows: list[tuple[str, ...]]) -> str:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+    if isinstance(value, Scalar):
+        return table([("SCALAR", "TIME"), (scalar_value(value.value), rfc3339_nano(value.t_ms))])
+    if isinstance(value, String):
+        return table([("STRING", "TIME"), (value.value, rfc3339_nano(value.t_ms))])
+    if isinstance(value, Vector):
+        if not value.samples:
+            return "(empty vector)"
+        rows = [("SERIES", "VALUE", "TIME")]
+        rows += [(format_labels(s.labels), sample_value(s.value), rfc3339_nano(s.t_ms))
+                 for s in value.samples]
+        return table(rows)
+    if isinstance(value, Matrix):
+        if not value.series:
+            return "(empty matrix)"
+        rows = [("SERIES", "TIME", "VALUE")]
+        for s in value.series:
+            name = format_labels(s.labels)
+            for i, (t, v) in enumerate(s.points):
+                rows.append((name if i == 0 else "", rfc3339_nano(t), sample_value(v)))
+        return table(rows)
+    return str(value)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

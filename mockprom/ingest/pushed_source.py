@@ -1,0 +1,98 @@
+"""A pushed value as Prometheus would see it when scraping a Pushgateway.
+
+A series pushed at time P with value V is "scraped" every interval from P on: samples at
+``P, P + interval, ...`` until the value is replaced (a new segment begins at the new push
+time) or the series disappears (deleted, or left out of a replacing push), which ends it
+with a staleness marker at that time, as a scrape that no longer finds it would.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Optional
+
+import numpy as np
+
+from mockprom.scenario.samples import STALE_NAN
+from mockprom.scenario.store import EMPTY_TS, EMPTY_VALS, MAX_TIME_MS, GeneratedSource
+
+
+class PushedSource(GeneratedSource):
+    """Segments ``(start_ms, end_ms | None, value, stale_at_end)``, sorted, not overlapping.
+    Mutated only under the Pushgateway's lock; readers see a consistent list because every
+    change replaces the list instead of editing it."""
+
+    def __init__(self, interval_ms: int):
+        super().__init__(lambda ts: np.zeros(len(ts)), interval_ms)
+        self._segments: list[tuple[int, Optional[int], float, bool]] = []
+        self._ends: list[int] = []  # end of each segment (MAX_TIME_MS when open), for bisect
+
+    # -- writing (under the Pushgateway lock) ------------------------------------------
+    def is_live(self) -> bool:
+        return bool(self._segments) and self._segments[-1][1] is None
+
+    def set_value(self, now_ms: int, value: float) -> None:
+        """The value pushed at ``now_ms``: ends the open segment there, starts a new one."""
+        segs = [s for s in self._segments if s[0] < now_ms]  # a push at the same ms wins
+        if segs and (segs[-1][1] is None or segs[-1][1] >= now_ms):
+            start, _, v, _ = segs[-1]
+            segs[-1] = (start, now_ms, v, False)  # no marker where the new value begins
+        segs.append((now_ms, None, float(value), False))
+        self._publish(segs)
+
+    def end(self, now_ms: int) -> None:
+        """The series disappears at ``now_ms``: a staleness marker there."""
+        if not self.is_live():
+            return
+        segs = list(self._segments)
+        start, _, v, _ = segs[-1]
+        if start >= now_ms:  # pushed and removed in the same millisecond
+            segs.pop()
+            if segs and segs[-1][1] == start:
+                s0, _, v0, _ = segs[-1]
+                segs[-1] = (s0, start, v0, True)
+        else:
+            segs[-1] = (start, now_ms, v, True)
+        self._publish(segs)
+
+    def _publish(self, segs) -> None:
+        ends = [MAX_TIME_MS if s[1] is None else s[1] for s in segs]
+        self._segments, self._ends = segs, ends  # readers take _segments first
+
+    # -- reading --------------------------------------------------------------------
+    def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        segs, ends = self._segments, self._ends
+        if len(ends) != len(segs):
+            ends = [MAX_TIME_MS if s[1] is None else s[1] for s in segs]
+        first = bisect.bisect_left(ends, mint_ms)
+        parts_t, parts_v = [], []
+        step = self.interval_ms
+        for start, end, value, stale in segs[first:]:
+            if start > maxt_ms:
+                break
+            lo = max(mint_ms, start)
+            hi = maxt_ms if end is None else min(maxt_ms, end - 1)
+            if hi >= lo:
+                k0 = -((start - lo) // step)  # ceil((lo - start) / step)
+                k1 = (hi - start) // step
+                if k1 - k0 + 1 > self.MAX_POINTS_PER_SELECT:
+                    k0 = k1 - self.MAX_POINTS_PER_SELECT + 1
+                if k1 >= k0:
+                    ts = start + np.arange(k0, k1 + 1, dtype=np.int64) * step
+                    parts_t.append(ts)
+                    parts_v.append(np.full(len(ts), value, dtype=np.float64))
+            if stale and end is not None and mint_ms <= end <= maxt_ms:
+                parts_t.append(np.array([end], dtype=np.int64))
+                parts_v.append(np.array([STALE_NAN], dtype=np.float64))
+        if not parts_t:
+            return EMPTY_TS, EMPTY_VALS
+        if len(parts_t) == 1:
+            return parts_t[0], parts_v[0]
+        return np.concatenate(parts_t), np.concatenate(parts_v)
+
+    def bounds(self) -> Optional[tuple[int, int]]:
+        segs = self._segments
+        if not segs:
+            return None
+        last = segs[-1]
+        return segs[0][0], (MAX_TIME_MS if last[1] is None else last[1])

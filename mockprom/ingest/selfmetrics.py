@@ -1,0 +1,70 @@
+"""mockprom's own metrics (``GET /metrics``), in a registry per app (never the global one,
+so several servers in one process keep separate counts)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+EXTENSION_KEY = "mockprom.self_metrics"
+
+
+class _SeriesCollector:
+    def __init__(self, count_series: Callable[[], int]):
+        self.count_series = count_series
+
+    def collect(self):
+        try:
+            n = self.count_series()
+        except Exception:  # no state yet (app starting): report nothing rather than fail
+            return
+        yield GaugeMetricFamily("mockprom_series", "Series in the store (scenario, "
+                                "remote-written and pushed).", value=n)
+
+
+class SelfMetrics:
+    def __init__(self, count_series: Callable[[], int]):
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.http_requests = Counter(
+            "mockprom_http_requests", "HTTP requests answered, by endpoint and status code.",
+            ["endpoint", "code"], registry=self.registry)
+        self.faults_injected = Counter(
+            "mockprom_faults_injected", "Requests a fault rule acted on.", registry=self.registry)
+        self.samples_ingested = Counter(
+            "mockprom_samples_ingested", "Samples stored by remote write and pushes.",
+            ["source"], registry=self.registry)
+        self.registry.register(_SeriesCollector(count_series))
+
+    def record_request(self, endpoint: str, code: int) -> None:
+        self.http_requests.labels(endpoint=endpoint, code=str(code)).inc()
+
+    def record_fault(self) -> None:
+        self.faults_injected.inc()
+
+    def record_samples(self, source: str, n: int) -> None:
+        if n:
+            self.samples_ingested.labels(source=source).inc(n)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def self_metrics(app) -> SelfMetrics | None:
+    """The SelfMetrics of a Flask app that registered the write blueprint."""
+    return app.extensions.get(EXTENSION_KEY)
+
+
+def record_request(app, endpoint: str, code: int) -> None:
+    """Count a request answered outside Flask (e.g. by the fault middleware); requests
+    Flask answers are counted automatically."""
+    m = self_metrics(app)
+    if m is not None:
+        m.record_request(endpoint, code)
+
+
+def record_fault(app) -> None:
+    m = self_metrics(app)
+    if m is not None:
+        m.record_fault()

@@ -1,0 +1,52 @@
+"""Per-store ingestion state (the ingest lock and the pushed groups), kept on the server's
+state object as ``state.ingest`` and rebuilt whenever the state's store is replaced (a
+scenario reload or reset starts with no pushed groups, as it starts with a new store)."""
+
+from __future__ import annotations
+
+import threading
+
+from mockprom.ingest.pushgateway import PushGateway
+
+DEFAULT_INTERVAL_MS = 15_000
+DEFAULT_LOOKBACK_MS = 300_000
+
+_attach_lock = threading.Lock()
+
+
+class IngestState:
+    def __init__(self, store, interval_ms: int):
+        self.store = store
+        self.lock = threading.Lock()  # serialises every append to this store
+        self.pushgateway = PushGateway(store, interval_ms, self.lock)
+
+
+def ingest_for(state) -> IngestState:
+    """The IngestState of ``state``'s current store (created on first use)."""
+    store = state.store
+    ing = getattr(state, "ingest", None)
+    if ing is not None and ing.store is store:
+        return ing
+    with _attach_lock:
+        ing = getattr(state, "ingest", None)
+        if ing is None or ing.store is not store:
+            ing = IngestState(store, scenario_interval_ms(getattr(state, "scenario", None)))
+            state.ingest = ing
+        return ing
+
+
+def scenario_interval_ms(scenario) -> int:
+    """The scenario's sample interval in ms (``Scenario.interval``), 15 s by default."""
+    iv = getattr(scenario, "interval", None)
+    if isinstance(iv, (int, float)) and iv > 0:
+        return int(iv)
+    return DEFAULT_INTERVAL_MS
+
+
+def scenario_lookback_ms(scenario) -> int:
+    """``server.lookback_delta`` of the scenario in ms, 5 m by default."""
+    server = getattr(scenario, "server", None)
+    lb = getattr(server, "lookback_delta", None)
+    if isinstance(lb, (int, float)) and lb > 0:
+        return int(lb)
+    return DEFAULT_LOOKBACK_MS

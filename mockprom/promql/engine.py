@@ -1,0 +1,250 @@
+"""The PromQL evaluator: evaluates a parsed expression over all the steps of a query at
+once (an instant query is a range query of one step) and shapes the API result.
+
+Internally a node evaluates to a float64 array (scalar), a list of ``StepSeries``
+(instant vector), a list of ``RangeSeries`` (range vector) or a ``str``; see ``steps.py``.
+Semantics follow Prometheus 2.42's ``promql/engine.go``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+
+from mockprom.promql import nodes as n
+from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
+from mockprom.promql.selectors import (reference_times, select_instant, select_range,
+                                       series_to_range, subquery_grid)
+from mockprom.promql.series import finalize, needs_finalize
+from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
+from mockprom.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
+
+DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus's default global evaluation interval
+
+# Top-level expressions whose vector order is part of the answer of an instant query.
+ORDERED_FUNCTIONS = ("sort", "sort_desc")
+ORDERED_AGGREGATIONS = ("topk", "bottomk")
+
+
+class Engine:
+    """Evaluates PromQL against a ``Store``."""
+
+    def __init__(self, store, *, lookback_ms: int = 300_000, timeout_s: float = 120.0):
+        self.store = store
+        self.lookback_ms = lookback_ms
+        self.timeout_s = timeout_s
+
+    # -- public API -------------------------------------------------------------------
+    def instant_query(self, query, t_ms: int, *, lookback_ms: Optional[int] = None,
+                      timeout_s: Optional[float] = None) -> Result:
+        expr = _parse(query)
+        t_ms = int(t_ms)
+        ctx = EvalContext(steps=np.array([t_ms], dtype=np.int64), start_ms=t_ms, end_ms=t_ms,
+                          interval_ms=0, lookback_ms=self._lookback(lookback_ms))
+        ev = Evaluator(self.store, self._deadline(timeout_s))
+        val = ev.eval(expr, ctx)
+        return Result(_instant_value(expr, val, t_ms), ctx.warnings, ctx.infos)
+
+    def range_query(self, query, start_ms: int, end_ms: int, step_ms: int, *,
+                    lookback_ms: Optional[int] = None, timeout_s: Optional[float] = None) -> Result:
+        expr = _parse(query)
+        if expr.type not in (n.SCALAR, n.VECTOR):
+            kind = "range vector" if expr.type == n.MATRIX else expr.type
+            raise ParseError(f'invalid expression type "{kind}" for range query, '
+                             "must be Scalar or instant Vector")
+        start_ms, end_ms, step_ms = int(start_ms), int(end_ms), int(step_ms)
+        if step_ms <= 0:
+            raise ParseError("zero or negative query resolution step widths are not accepted. "
+                             "Try a positive integer")
+        if end_ms < start_ms:
+            raise ParseError("end timestamp must not be before start time")
+        steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        ctx = EvalContext(steps=steps, start_ms=start_ms, end_ms=end_ms, interval_ms=step_ms,
+                          lookback_ms=self._lookback(lookback_ms))
+        ev = Evaluator(self.store, self._deadline(timeout_s))
+        val = ev.eval(expr, ctx)
+        return Result(_range_value(val, steps), ctx.warnings, ctx.infos)
+
+    # -- helpers ----------------------------------------------------------------------
+    def _lookback(self, lookback_ms: Optional[int]) -> int:
+        return int(lookback_ms) if lookback_ms else int(self.lookback_ms)
+
+    def _deadline(self, timeout_s: Optional[float]) -> float:
+        t = self.timeout_s if timeout_s is None else timeout_s
+        return time.monotonic() + float(t)
+
+
+def _parse(query):
+    if isinstance(query, str):
+        from mockprom.promql.parse import parse  # the adapter; imported late on purpose
+        return parse(query)
+    return query
+
+
+def unwrap_parens(expr):
+    while isinstance(expr, n.ParenExpr):
+        expr = expr.expr
+    return expr
+
+
+class Evaluator:
+    """Evaluates nodes for one query; checks the deadline at every node."""
+
+    def __init__(self, store, deadline: float):
+        self.store = store
+        self.deadline = deadline
+
+    def check_timeout(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise QueryTimeout("query timed out in expression evaluation")
+
+    def eval(self, expr, ctx: EvalContext):
+        self.check_timeout()
+        method = getattr(self, "eval_" + type(expr).__name__, None)
+        if method is None:
+            raise EvalError(f"unhandled expression of type: {type(expr).__name__}")
+        return method(expr, ctx)
+
+    # -- leaves -----------------------------------------------------------------------
+    def eval_NumberLiteral(self, e: n.NumberLiteral, ctx):
+        return np.full(ctx.n, float(e.value), dtype=np.float64)
+
+    def eval_StringLiteral(self, e: n.StringLiteral, ctx):
+        return e.value
+
+    def eval_ParenExpr(self, e: n.ParenExpr, ctx):
+        return self.eval(e.expr, ctx)
+
+    def eval_VectorSelector(self, e: n.VectorSelector, ctx):
+        refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
+        return select_instant(self.store, e.matchers, refs, ctx.lookback_ms)
+
+    def eval_MatrixSelector(self, e: n.MatrixSelector, ctx):
+        vs = e.selector
+        refs = reference_times(ctx, vs.offset_ms, vs.at_ms, vs.at_edge)
+        return select_range(self.store, vs.matchers, refs, e.range_ms)
+
+    def eval_SubqueryExpr(self, e: n.SubqueryExpr, ctx):
+        refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
+        step = e.step_ms or DEFAULT_SUBQUERY_STEP_MS
+        grid = subquery_grid(refs, e.range_ms, step)
+        inner = EvalContext(steps=grid, start_ms=ctx.start_ms, end_ms=ctx.end_ms,
+                            interval_ms=step, lookback_ms=ctx.lookback_ms,
+                            warnings=ctx.warnings, infos=ctx.infos)
+        val = self.eval(e.expr, inner) if len(grid) else []
+        if isinstance(val, np.ndarray):
+            val = [StepSeries((), val, np.ones(len(grid), dtype=bool))]
+        return series_to_range(val, grid, refs, e.range_ms)
+
+    # -- operators --------------------------------------------------------------------
+    def eval_UnaryExpr(self, e: n.UnaryExpr, ctx):
+        val = self.eval(e.expr, ctx)
+        if e.op != "-":
+            return val
+        if isinstance(val, np.ndarray):
+            return -val
+        out = [StepSeries(s.labels, -s.vals, s.present, None, True) for s in val]
+        return finalize(out, per_step=False)
+
+    def eval_BinaryExpr(self, e: n.BinaryExpr, ctx):
+        from mockprom.promql.binops import binary
+        lhs = self.eval(e.lhs, ctx)
+        rhs = self.eval(e.rhs, ctx)
+        return binary(e, lhs, rhs, ctx)
+
+    def eval_AggregateExpr(self, e: n.AggregateExpr, ctx):
+        from mockprom.promql.aggregations import aggregate
+        param = None
+        if e.param is not None:
+            param = self.eval(e.param, ctx)
+        vec = self.eval(e.expr, ctx)
+        return aggregate(e, vec, param, ctx)
+
+    # -- functions --------------------------------------------------------------------
+    def eval_Call(self, e: n.Call, ctx):
+        from mockprom.promql.functions import FUNCTIONS
+        fdef = FUNCTIONS.get(e.func)
+        if fdef is None:
+            raise ParseError(f'unknown function with name "{e.func}"')
+        args = []
+        has_matrix = False
+        for i, arg in enumerate(e.args):
+            if i < len(fdef.arg_types):
+                want = fdef.arg_types[i]
+            elif fdef.variadic and fdef.arg_types:
+                want = fdef.arg_types[-1]
+            else:
+                raise ParseError(f'wrong number of arguments for function "{e.func}"')
+            val = self.eval(arg, ctx)
+            if want == "matrix":
+                has_matrix = True
+            args.append(_coerce_arg(val, want, e.func))
+            self.check_timeout()
+        out = fdef.impl(ctx, args, e)
+        if isinstance(out, np.ndarray) or fdef.return_type == "scalar":
+            return np.asarray(out, dtype=np.float64)
+        if has_matrix:
+            return finalize(out, per_step=False)
+        if needs_finalize(out):
+            return finalize(out)
+        return out
+
+
+def _coerce_arg(val, want: str, func: str):
+    if want == "scalar" and not isinstance(val, np.ndarray):
+        raise ParseError(f'expected type scalar in call to function "{func}"')
+    if want == "vector" and not isinstance(val, list):
+        raise ParseError(f'expected type instant vector in call to function "{func}"')
+    if want == "matrix" and not (isinstance(val, list) and (not val or isinstance(val[0], RangeSeries))):
+        raise ParseError(f'expected type range vector in call to function "{func}"')
+    if want == "string" and not isinstance(val, str):
+        raise ParseError(f'expected type string in call to function "{func}"')
+    return val
+
+
+# -- result shaping -------------------------------------------------------------------
+def _keeps_order(expr) -> bool:
+    expr = unwrap_parens(expr)
+    if isinstance(expr, n.Call):
+        return expr.func in ORDERED_FUNCTIONS
+    if isinstance(expr, n.AggregateExpr):
+        return expr.op in ORDERED_AGGREGATIONS
+    return False
+
+
+def _instant_value(expr, val, t_ms: int):
+    if isinstance(val, str):
+        return String(t_ms, val)
+    if isinstance(val, np.ndarray):
+        return Scalar(t_ms, float(val[0]))
+    if val and isinstance(val[0], RangeSeries):
+        series = []
+        for rs in val:
+            lo, hi = int(rs.lo[0]), int(rs.hi[0])
+            if hi > lo:
+                pts = list(zip(rs.ts[lo:hi].tolist(), rs.vals[lo:hi].tolist()))
+                series.append(Series(rs.labels, pts))
+        series.sort(key=lambda s: s.labels)
+        return Matrix(series)
+    if isinstance(expr.type, str) and expr.type == n.MATRIX:
+        return Matrix([])
+    samples = [Sample(s.labels, t_ms, float(s.vals[0])) for s in val if s.present[0]]
+    if not _keeps_order(expr):
+        samples.sort(key=lambda s: s.labels)
+    return Vector(samples)
+
+
+def _range_value(val, steps: np.ndarray) -> Matrix:
+    if isinstance(val, np.ndarray):
+        return Matrix([Series((), list(zip(steps.tolist(), val.tolist())))])
+    series = []
+    for s in val:
+        present = s.present
+        if not present.any():
+            continue
+        pts = list(zip(steps[present].tolist(), np.asarray(s.vals)[present].tolist()))
+        series.append(Series(s.labels, pts))
+    series.sort(key=lambda s: s.labels)
+    return Matrix(series)

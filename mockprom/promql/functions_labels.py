@@ -1,0 +1,173 @@
+"""Label functions (``label_replace``, ``label_join``) and ``absent``/``absent_over_time``.
+
+These keep the metric name. Errors use Prometheus 2.42's wording and are evaluation
+errors (422), raised as soon as the function is evaluated, whatever the data.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from mockprom.promql import nodes as n
+from mockprom.promql.errors import EvalError
+from mockprom.promql.functions import register
+from mockprom.promql.steps import StepSeries
+from mockprom.scenario.labels import METRIC_NAME, Labels, convert_go_regex, make_labels
+
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def set_label(labels: Labels, name: str, value: str) -> Labels:
+    """``labels.Builder`` semantics: an empty value deletes the label."""
+    d = dict(labels)
+    if value == "":
+        d.pop(name, None)
+    else:
+        d[name] = value
+    return make_labels(d)
+
+
+# -- Go's regexp.Expand ---------------------------------------------------------------
+
+def _extract(template: str):
+    """Go's ``extract``: the name (or number) after a ``$``; None when malformed."""
+    if not template:
+        return None
+    brace = template[0] == "{"
+    s = template[1:] if brace else template
+    i = 0
+    while i < len(s) and (s[i].isalnum() or s[i] == "_"):
+        i += 1
+    if i == 0:
+        return None
+    name = s[:i]
+    if brace:
+        if i >= len(s) or s[i] != "}":
+            return None
+        i += 1
+    num = 0
+    for ch in name:
+        if not ("0" <= ch <= "9") or num >= 100_000_000:
+            num = -1
+            break
+        num = num * 10 + ord(ch) - ord("0")
+    if name[0] == "0" and len(name) > 1:
+        num = -1
+    return name, num, s[i:]
+
+
+def go_expand(template: str, match: re.Match) -> str:
+    """Expand ``$1``, ``${1}``, ``$name``, ``${name}`` and ``$$`` as Go does: an unknown
+    or unmatched group expands to nothing, a malformed reference stays literal."""
+    out = []
+    groups = match.re.groupindex
+    while template:
+        before, sep, after = template.partition("$")
+        if not sep:
+            break
+        out.append(before)
+        template = after
+        if template.startswith("$"):
+            out.append("$")
+            template = template[1:]
+            continue
+        ext = _extract(template)
+        if ext is None:
+            out.append("$")
+            continue
+        name, num, template = ext
+        if num >= 0:
+            if num <= match.re.groups and match.group(num) is not None:
+                out.append(match.group(num))
+        elif name in groups and match.group(name) is not None:
+            out.append(match.group(name))
+    out.append(template)
+    return "".join(out)
+
+
+@register("label_replace", ("vector", "string", "string", "string", "string"))
+def label_replace(ctx, args, call):
+    vec, dst, repl, src, regex = args
+    try:
+        compiled = re.compile("(?:" + convert_go_regex(regex) + ")")
+    except (re.error, OverflowError, RecursionError):
+        raise EvalError(f"invalid regular expression in label_replace(): {regex}")
+    if not LABEL_NAME_RE.match(dst):
+        raise EvalError(f"invalid destination label name in label_replace(): {dst}")
+    out = []
+    for s in vec:
+        m = compiled.fullmatch(dict(s.labels).get(src, ""))
+        labels = s.labels
+        if m is not None:
+            labels = set_label(labels, dst, go_expand(repl, m))
+        out.append(StepSeries(labels, s.vals, s.present, s.sample_ts))
+    return out
+
+
+@register("label_join", ("vector", "string", "string", "string"), variadic=True)
+def label_join(ctx, args, call):
+    vec, dst, sep = args[0], args[1], args[2]
+    srcs = list(args[3:])
+    for src in srcs:
+        if not LABEL_NAME_RE.match(src):
+            raise EvalError(f"invalid source label name in label_join(): {src}")
+    if not LABEL_NAME_RE.match(dst):
+        raise EvalError(f"invalid destination label name in label_join(): {dst}")
+    out = []
+    for s in vec:
+        d = dict(s.labels)
+        joined = sep.join(d.get(src, "") for src in srcs)
+        out.append(StepSeries(set_label(s.labels, dst, joined), s.vals, s.present,
+                              s.sample_ts))
+    return out
+
+
+# -- absent ---------------------------------------------------------------------------
+
+def absent_labels(arg) -> Labels:
+    """The labels ``absent`` reports: those fixed by exactly one equality matcher of a
+    plain selector argument (Prometheus's ``createLabelsForAbsentFunction``)."""
+    while isinstance(arg, n.ParenExpr):
+        arg = arg.expr
+    if isinstance(arg, n.MatrixSelector):
+        arg = arg.selector
+    if not isinstance(arg, n.VectorSelector):
+        return ()
+    found: dict[str, str] = {}
+    dropped = []
+    for m in arg.matchers:
+        if m.name == METRIC_NAME:
+            continue
+        if m.op == "=" and m.name not in found:
+            if m.value != "":
+                found[m.name] = m.value
+        else:
+            dropped.append(m.name)
+    for name in dropped:
+        found.pop(name, None)
+    return make_labels(found)
+
+
+def _absent_where(ctx, covered: np.ndarray, call) -> list[StepSeries]:
+    missing = ~covered
+    if not missing.any():
+        return []
+    return [StepSeries(absent_labels(call.args[0]), np.ones(ctx.n), missing)]
+
+
+@register("absent", ("vector",))
+def absent(ctx, args, call):
+    covered = np.zeros(ctx.n, dtype=bool)
+    for s in args[0]:
+        covered |= s.present
+    return _absent_where(ctx, covered, call)
+
+
+@register("absent_over_time", ("matrix",))
+def absent_over_time(ctx, args, call):
+    covered = np.zeros(ctx.n, dtype=bool)
+    for rs in args[0]:
+        covered |= rs.hi > rs.lo
+    return _absent_where(ctx, covered, call)

@@ -1,0 +1,202 @@
+"""Element-wise PromQL functions on instant vectors and scalars: math, trigonometry,
+rounding and clamping, ``scalar``/``vector``/``time``/``pi``, ``timestamp`` and
+``sort``/``sort_desc``. Semantics follow Prometheus 2.42's ``promql/functions.go``:
+every function here that maps a vector drops the metric name."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mockprom.promql.functions import register
+from mockprom.promql.series import drop_name
+from mockprom.promql.steps import StepSeries
+
+
+def map_vector(series: list[StepSeries], fn) -> list[StepSeries]:
+    """Apply ``fn`` (float64 array -> float64 array) to every series, dropping the name
+    (Prometheus's ``simpleFunc``)."""
+    out = []
+    with np.errstate(all="ignore"):
+        for s in series:
+            vals = np.asarray(fn(np.asarray(s.vals, dtype=np.float64)), dtype=np.float64)
+            out.append(StepSeries(drop_name(s.labels), vals, s.present))
+    return out
+
+
+def go_max(a, b):
+    """Go's ``math.Max``: +Inf wins over NaN, otherwise NaN wins; +0 beats -0."""
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    res = np.fmax(a, b)  # ignores NaN
+    res = np.where(np.isnan(a) | np.isnan(b), np.nan, res)
+    res = np.where((a == np.inf) | (b == np.inf), np.inf, res)
+    both_zero = (a == 0) & (b == 0)
+    res = np.where(both_zero, np.where(np.signbit(a) & np.signbit(b), -0.0, 0.0), res)
+    return res
+
+
+def go_min(a, b):
+    """Go's ``math.Min``: -Inf wins over NaN, otherwise NaN wins; -0 beats +0."""
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    res = np.fmin(a, b)
+    res = np.where(np.isnan(a) | np.isnan(b), np.nan, res)
+    res = np.where((a == -np.inf) | (b == -np.inf), -np.inf, res)
+    both_zero = (a == 0) & (b == 0)
+    res = np.where(both_zero, np.where(np.signbit(a) | np.signbit(b), -0.0, 0.0), res)
+    return res
+
+
+# Go's constant expressions 1/Ln2 and 1/Ln10, rounded once from exact values.
+_LN2_INV = 1.4426950408889634
+_LN10_INV = 0.4342944819032518
+
+
+def go_log2(x: np.ndarray) -> np.ndarray:
+    """Go's ``math.Log2``: exact for powers of two, else ``Log(frac)/Ln2 + exp``."""
+    frac, exp = np.frexp(x)
+    with np.errstate(all="ignore"):
+        res = np.log(frac) * _LN2_INV + exp
+    res = np.where(frac == 0.5, exp - 1.0, res)
+    special = ~np.isfinite(x) | (x <= 0)
+    return np.where(special, np.log2(x), res)
+
+
+def go_log10(x: np.ndarray) -> np.ndarray:
+    """Go's ``math.Log10``: ``Log(x) * (1/Ln10)``."""
+    return np.log(x) * _LN10_INV
+
+
+def _sgn(v: np.ndarray) -> np.ndarray:
+    return np.where(v < 0, -1.0, np.where(v > 0, 1.0, v))
+
+
+SIMPLE = {
+    "abs": np.abs,
+    "ceil": np.ceil,
+    "floor": np.floor,
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "ln": np.log,
+    "log2": go_log2,
+    "log10": go_log10,
+    "sgn": _sgn,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "atanh": np.arctanh,
+    "rad": lambda v: v * math.pi / 180,
+    "deg": lambda v: v * 180 / math.pi,
+}
+
+
+def _make_simple(fn):
+    def impl(ctx, args, call):
+        return map_vector(args[0], fn)
+
+    return impl
+
+
+for _name, _fn in SIMPLE.items():
+    register(_name, ("vector",))(_make_simple(_fn))
+
+
+@register("round", ("vector", "scalar"), optional_args=1)
+def round_(ctx, args, call):
+    """``floor(v * (1/to_nearest) + 0.5) / (1/to_nearest)``: ties round up."""
+    to_nearest = args[1] if len(args) > 1 else np.ones(ctx.n)
+    with np.errstate(all="ignore"):
+        inverse = 1.0 / np.asarray(to_nearest, dtype=np.float64)
+    return map_vector(args[0], lambda v: np.floor(v * inverse + 0.5) / inverse)
+
+
+@register("clamp", ("vector", "scalar", "scalar"))
+def clamp(ctx, args, call):
+    """``max(min, min(max, v))``; no output at steps where ``max < min``."""
+    lo, hi = np.asarray(args[1], np.float64), np.asarray(args[2], np.float64)
+    ok = ~(hi < lo)
+    out = map_vector(args[0], lambda v: go_max(lo, go_min(hi, v)))
+    for s in out:
+        s.present = s.present & ok
+    return out
+
+
+@register("clamp_max", ("vector", "scalar"))
+def clamp_max(ctx, args, call):
+    hi = np.asarray(args[1], np.float64)
+    return map_vector(args[0], lambda v: go_min(hi, v))
+
+
+@register("clamp_min", ("vector", "scalar"))
+def clamp_min(ctx, args, call):
+    lo = np.asarray(args[1], np.float64)
+    return map_vector(args[0], lambda v: go_max(lo, v))
+
+
+@register("time", (), return_type="scalar")
+def time_(ctx, args, call):
+    return ctx.steps.astype(np.float64) / 1000
+
+
+@register("pi", (), return_type="scalar")
+def pi(ctx, args, call):
+    return np.full(ctx.n, math.pi)
+
+
+@register("vector", ("scalar",))
+def vector(ctx, args, call):
+    return [StepSeries((), np.asarray(args[0], np.float64).copy(), np.ones(ctx.n, bool))]
+
+
+@register("scalar", ("vector",), return_type="scalar")
+def scalar(ctx, args, call):
+    """The value of the only series present at a step, NaN where there are 0 or 2+."""
+    count = np.zeros(ctx.n, dtype=np.int64)
+    value = np.full(ctx.n, np.nan)
+    for s in args[0]:
+        count += s.present
+        value = np.where(s.present, s.vals, value)
+    return np.where(count == 1, value, np.nan)
+
+
+@register("timestamp", ("vector",))
+def timestamp(ctx, args, call):
+    """The sample's timestamp for a plain selector, else the evaluation time."""
+    out = []
+    for s in args[0]:
+        t = s.sample_ts if s.sample_ts is not None else ctx.steps
+        vals = np.asarray(t, dtype=np.int64).astype(np.float64) / 1000
+        out.append(StepSeries(drop_name(s.labels), vals, s.present))
+    return out
+
+
+def _sort(ctx, series: list[StepSeries], descending: bool) -> list[StepSeries]:
+    """Order by the value at the first step (instant queries have one); NaN last."""
+    if ctx.n == 0 or not series:
+        return list(series)
+
+    def key(s):
+        v = float(s.vals[0]) if s.present[0] else math.nan
+        if math.isnan(v):
+            return (1, 0.0)
+        return (0, -v if descending else v)
+
+    return sorted(series, key=key)
+
+
+@register("sort", ("vector",))
+def sort(ctx, args, call):
+    return _sort(ctx, args[0], descending=False)
+
+
+@register("sort_desc", ("vector",))
+def sort_desc(ctx, args, call):
+    return _sort(ctx, args[0], descending=True)

@@ -1,0 +1,128 @@
+"""Series selection for all steps at once: instant vector selectors (lookback and
+staleness), range selectors and the windows of subqueries.
+
+Prometheus 2.42 semantics (``promql/engine.go``): an instant selector at reference time
+``r`` takes the newest sample with timestamp in ``[r - lookback, r]`` unless that sample
+is a staleness marker; a range selector takes the samples in ``[r - range, r]`` with
+staleness markers dropped. (Prometheus 3 made both windows left-open; 2.42 includes the
+left edge.) The reference time is the step time, or the ``@`` time, minus the offset.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from mockprom.promql.errors import EvalError
+from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
+from mockprom.scenario.samples import stale_mask
+
+# Prometheus's default --query.max-samples: past it a query fails (422) instead of
+# exhausting memory.
+MAX_SAMPLES = 50_000_000
+# A subquery's inner steps are evaluated as dense arrays: cap their number well below
+# what would exhaust memory (Prometheus would often allow more, counting only samples).
+MAX_SUBQUERY_STEPS = 5_000_000
+TOO_MANY_SAMPLES = ("query processing would load too many samples into memory in "
+                    "query execution")
+
+
+def reference_times(ctx: EvalContext, offset_ms: int, at_ms: Optional[int],
+                    at_edge: Optional[str]) -> np.ndarray:
+    """The time each step looks at: the step (or the fixed ``@`` time) minus the offset."""
+    if at_edge == "start":
+        base = np.full(ctx.n, ctx.start_ms, dtype=np.int64)
+    elif at_edge == "end":
+        base = np.full(ctx.n, ctx.end_ms, dtype=np.int64)
+    elif at_ms is not None:
+        base = np.full(ctx.n, at_ms, dtype=np.int64)
+    else:
+        base = ctx.steps.astype(np.int64, copy=False)
+    return base - np.int64(offset_ms)
+
+
+def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int) -> list[StepSeries]:
+    """The instant vector of ``matchers`` at every reference time."""
+    if len(refs) == 0:
+        return []
+    mint = int(refs.min()) - lookback_ms
+    maxt = int(refs.max())
+    out = []
+    window_start = refs - np.int64(lookback_ms)
+    for sd in store.select(matchers, mint, maxt):
+        ts, vals = sd.ts, sd.vals
+        idx = np.searchsorted(ts, refs, side="right") - 1
+        found = idx >= 0
+        idx = np.maximum(idx, 0)
+        sample_ts = ts[idx]
+        picked = vals[idx]
+        present = found & (sample_ts >= window_start) & ~stale_mask(picked)
+        if present.any():
+            out.append(StepSeries(sd.labels, picked, present, sample_ts=sample_ts))
+    return out
+
+
+def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per step, the index range ``[lo, hi)`` of ``ts`` inside ``[ref - range, ref]``."""
+    lo = np.searchsorted(ts, refs - np.int64(range_ms), side="left").astype(np.int64)
+    hi = np.searchsorted(ts, refs, side="right").astype(np.int64)
+    return lo, hi
+
+
+def select_range(store, matchers, refs: np.ndarray, range_ms: int) -> list[RangeSeries]:
+    """The range vector ``matchers[range]`` for every reference time (stale markers
+    dropped). Series without any sample in any window are left out."""
+    if len(refs) == 0:
+        return []
+    mint = int(refs.min()) - range_ms
+    maxt = int(refs.max())
+    out = []
+    loaded = 0
+    for sd in store.select(matchers, mint, maxt):
+        ts, vals = sd.ts, sd.vals
+        loaded += len(ts)
+        if loaded > MAX_SAMPLES:
+            raise EvalError(TOO_MANY_SAMPLES)
+        stale = stale_mask(vals)
+        if stale.any():
+            keep = ~stale
+            ts, vals = ts[keep], vals[keep]
+        if len(ts) == 0:
+            continue
+        lo, hi = windows(ts, refs, range_ms)
+        if np.any(hi > lo):
+            out.append(RangeSeries(sd.labels, ts, vals, lo, hi))
+    return out
+
+
+def subquery_grid(refs: np.ndarray, range_ms: int, step_ms: int) -> np.ndarray:
+    """The absolute times a subquery evaluates its inner expression at: multiples of the
+    step from the first one at or after ``min(refs) - range`` up to ``max(refs)``."""
+    if len(refs) == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = int(refs.min()) - range_ms
+    start = -((-first) // step_ms) * step_ms  # ceil to a multiple of the step
+    end = int(refs.max())
+    if end < start:
+        return np.zeros(0, dtype=np.int64)
+    if (end - start) // step_ms + 1 > MAX_SUBQUERY_STEPS:
+        raise EvalError(TOO_MANY_SAMPLES)
+    return np.arange(start, end + 1, step_ms, dtype=np.int64)
+
+
+def series_to_range(series: list[StepSeries], grid: np.ndarray, refs: np.ndarray,
+                    range_ms: int) -> list[RangeSeries]:
+    """Turn an inner expression evaluated on ``grid`` into a range vector whose windows
+    are ``[ref - range, ref]``."""
+    out = []
+    for s in series:
+        present = s.present
+        ts = grid[present]
+        if len(ts) == 0:
+            continue
+        vals = np.asarray(s.vals, dtype=np.float64)[present]
+        lo, hi = windows(ts, refs, range_ms)
+        if np.any(hi > lo):
+            out.append(RangeSeries(s.labels, ts, vals, lo, hi))
+    return out

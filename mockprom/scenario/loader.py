@@ -1,0 +1,409 @@
+"""Load scenarios from files, directories, YAML/JSON text or dicts, reporting every
+problem at once with file, line and field path::
+
+    scenarios/x.yaml:14 series[2].generator.kind: unknown 'sinus', expected one of ... (did you mean 'sine'?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from mockprom.scenario.model import Scenario
+
+try:  # the C loader is much faster on big scenario files
+    from yaml import CSafeLoader as _YamlLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _YamlLoader
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario."""
+
+    file: Optional[str]
+    line: Optional[int]
+    path: Optional[str]
+    message: str
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "")
+        elif self.line:
+            where = f"line {self.line}"
+        head = " ".join(p for p in (where, self.path) if p)
+        return f"{head}: {self.message}" if head else self.message
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be loaded; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems) or "invalid scenario")
+
+
+# -- public entry points --------------------------------------------------------------------
+
+
+def load_scenario(source: Union[str, Path, dict, Scenario], *, filename: Optional[str] = None) -> Scenario:
+    """A scenario from a file or directory path, YAML/JSON text, a dict or a Scenario.
+
+    A directory must hold exactly one scenario (see ``load_scenarios_dir``)."""
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, dict):
+        return _validate(source, None, filename)
+    if isinstance(source, Path) or (isinstance(source, str) and _looks_like_path(source)):
+        path = Path(source)
+        if path.is_dir():
+            found = load_scenarios_dir(path)
+            if len(found) != 1:
+                names = ", ".join(sorted(found)) or "none"
+                raise ScenarioError([Problem(str(path), None, None,
+                                             f"a directory with {len(found)} scenarios ({names}); "
+                                             f"name one file, or load it with load_scenarios_dir")])
+            return next(iter(found.values()))
+        if not path.exists():
+            raise ScenarioError([Problem(str(path), None, None, "no such file or directory")])
+        return _load_file(path, filename or str(path))
+    if isinstance(source, bytes):
+        source = source.decode("utf-8")
+    if isinstance(source, str):
+        return _load_text(source, filename, is_json=None)
+    raise ScenarioError([Problem(filename, None, None,
+                                 f"cannot load a scenario from {type(source).__name__}")])
+
+
+def load_scenarios_dir(path: Union[str, Path]) -> dict[str, Scenario]:
+    """Every scenario file (``*.yaml``, ``*.yml``, ``*.json``) of a directory, by name.
+    A file without ``name:`` is named after its file name. Problems of all files are
+    reported together."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ScenarioError([Problem(str(path), None, None, "not a directory")])
+    problems: list[Problem] = []
+    found: dict[str, Scenario] = {}
+    where: dict[str, str] = {}
+    for file in sorted(p for p in path.iterdir() if p.suffix.lower() in SCENARIO_SUFFIXES and p.is_file()):
+        try:
+            sc = _load_file(file, str(file), default_name=file.stem)
+        except ScenarioError as e:
+            problems.extend(e.problems)
+            continue
+        if sc.name in found:
+            problems.append(Problem(str(file), None, "name",
+                                    f"scenario name {sc.name!r} is also used by {where[sc.name]}"))
+            continue
+        found[sc.name] = sc
+        where[sc.name] = str(file)
+    if problems:
+        raise ScenarioError(problems)
+    return found
+
+
+def scenario_schema() -> dict:
+    """The JSON Schema of the scenario format."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mockprom scenario"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(scenario_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_schema(path: Union[str, Path, None] = None) -> Path:
+    """Write the JSON Schema (by default to the shipped ``mockprom/scenario/schema.json``)."""
+    path = Path(path) if path else SCHEMA_PATH
+    path.write_text(schema_text(), encoding="utf-8")
+    return path
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def _looks_like_path(s: str) -> bool:
+    if not s.strip() or "\n" in s or s.lstrip().startswith(("{", "[")):
+        return False
+    if Path(s).exists():
+        return True
+    return ":" not in s or s.lower().endswith(SCENARIO_SUFFIXES)
+
+
+def _load_file(path: Path, filename: str, default_name: Optional[str] = None) -> Scenario:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError([Problem(filename, None, None, f"cannot read: {e}")]) from None
+    return _load_text(text, filename, is_json=path.suffix.lower() == ".json", default_name=default_name)
+
+
+def _load_text(text: str, filename: Optional[str], is_json: Optional[bool],
+               default_name: Optional[str] = None) -> Scenario:
+    data, root = _parse(text, filename, is_json)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(filename, 1, None,
+                                     f"a scenario is a mapping (name:, series:, ...), not a "
+                                     f"{type(data).__name__}")])
+    if default_name and "name" not in data:
+        data = dict(data, name=default_name)
+    return _validate(data, root, filename)
+
+
+def _parse(text: str, filename: Optional[str], is_json: Optional[bool]):
+    """(data, yaml node tree or None). Raises ScenarioError for syntax errors."""
+    if is_json or (is_json is None and text.lstrip().startswith("{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            if is_json:
+                raise ScenarioError([Problem(filename, e.lineno, None,
+                                             f"JSON syntax error: {e.msg} (column {e.colno})")]) from None
+        else:
+            try:
+                root = yaml.compose(text, Loader=_YamlLoader)
+            except yaml.YAMLError:
+                root = None  # valid JSON that YAML cannot read (tabs): no line numbers
+            return data, root
+    try:
+        root = yaml.compose(text, Loader=_YamlLoader)
+        data = yaml.load(text, Loader=_YamlLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        msg = " ".join(str(x) for x in (e.context, e.problem) if x)
+        raise ScenarioError([Problem(filename, line, None, f"YAML syntax error: {msg}")]) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError([Problem(filename, None, None, f"YAML error: {e}")]) from None
+    dupes = list(_duplicate_keys(root, filename))
+    if dupes:
+        raise ScenarioError(dupes)
+    return data, root
+
+
+def _duplicate_keys(node, filename, path=()):
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for k, v in node.value:
+            key = getattr(k, "value", None)
+            if isinstance(key, str):
+                if key in seen and key != "<<":
+                    yield Problem(filename, k.start_mark.line + 1, _format_path(path + (key,)),
+                                  f"duplicate key {key!r} (first at line {seen[key]})")
+                seen.setdefault(key, k.start_mark.line + 1)
+            yield from _duplicate_keys(v, filename, path + (key,))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _duplicate_keys(item, filename, path + (i,))
+
+
+# -- validation and error reporting ---------------------------------------------------------
+
+
+def _validate(data: dict, root, filename: Optional[str]) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        seen = set()
+        for err in e.errors(include_url=False):
+            p = _problem(err, data, root, filename)
+            if (p.path, p.message) not in seen:
+                seen.add((p.path, p.message))
+                problems.append(p)
+        problems.sort(key=lambda p: (p.line or 0))
+        raise ScenarioError(problems) from None
+
+
+def _problem(err: dict, data, root, filename) -> Problem:
+    loc = tuple(err.get("loc", ()))
+    etype = err.get("type", "")
+    path_elems, _ = _data_path(loc, data, field_last=etype in ("missing", "extra_forbidden"))
+    etype = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    msg = err.get("msg", "invalid")
+    if etype == "extra_forbidden":
+        name = str(loc[-1]) if loc else "?"
+        msg = f"unknown field {name!r}" + _suggest(name, _allowed_fields(loc[:-1]))
+    elif etype == "union_tag_invalid":
+        disc = str(ctx.get("discriminator", "")).strip("'")
+        if disc:
+            path_elems = path_elems + (disc,)
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        tag = ctx.get("tag")
+        msg = f"unknown {tag!r}, expected one of {', '.join(expected)}" + _suggest(str(tag), expected)
+    elif etype == "union_tag_not_found":
+        disc = str(ctx.get("discriminator", "")).strip("'")
+        msg = f"missing required field {disc!r}"
+    elif etype == "literal_error":
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        got = err.get("input")
+        msg = f"unknown {got!r}, expected one of {', '.join(expected)}" + _suggest(str(got), expected)
+    elif etype == "missing":
+        msg = f"missing required field {str(loc[-1])!r}" if loc else "missing"
+        path_elems = path_elems[:-1] if path_elems and path_elems[-1] == loc[-1] else path_elems
+        return Problem(filename, _line(root, path_elems), _format_path(path_elems) or None, msg)
+    elif etype in ("value_error", "assertion_error"):
+        msg = re.sub(r"^(Value|Assertion) error, ", "", msg)
+    elif etype == "series_shape":
+        pass
+    else:
+        inp = err.get("input")
+        if isinstance(inp, (str, int, float, bool)) or inp is None:
+            msg = f"{msg} (got {inp!r})"
+        else:
+            msg = f"{msg} (got a {_yaml_type(inp)})"
+    return Problem(filename, _line(root, path_elems), _format_path(path_elems) or None, msg)
+
+
+def _yaml_type(v) -> str:
+    return {dict: "mapping", list: "list"}.get(type(v), type(v).__name__)
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _data_path(loc: tuple, data, field_last: bool = True) -> tuple[tuple, bool]:
+    """The path of an error in the input, dropping union tags pydantic adds to ``loc``
+    (``field_last``: the last element names a field even when the input lacks it)."""
+    cur = data
+    out = []
+    exists = True
+    for i, el in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(cur, dict) and el in cur:
+            out.append(el)
+            cur = cur[el]
+        elif isinstance(cur, (list, tuple)) and isinstance(el, int) and 0 <= el < len(cur):
+            out.append(el)
+            cur = cur[el]
+        elif last and (field_last or isinstance(el, int)):
+            out.append(el)
+            exists = False
+        # else: a union tag (e.g. 'generated', 'counter') that is not in the data
+    return tuple(out), exists
+
+
+def _format_path(elems) -> str:
+    s = ""
+    for el in elems:
+        if isinstance(el, int):
+            s += f"[{el}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(el)):
+            s += ("." if s else "") + str(el)
+        else:
+            s += f"[{json.dumps(str(el))}]"
+    return s
+
+
+def _line(root, elems) -> Optional[int]:
+    """The 1-based line of the deepest node on ``elems`` (a key's line for mappings)."""
+    if root is None:
+        return None
+    node = root
+    line = node.start_mark.line + 1
+    for el in elems:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if getattr(k, "value", None) == str(el):
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(el, int) and el < len(node.value):
+            node = node.value[el]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _allowed_fields(loc: tuple) -> list[str]:
+    """Field names (and aliases) of the model at ``loc`` (a pydantic loc with tags)."""
+    current: Any = Scenario
+    try:
+        for el in loc:
+            current = _unwrap(current)
+            if isinstance(current, type) and issubclass(current, BaseModel):
+                field = _field(current, el)
+                if field is None:
+                    return []
+                current = field.annotation
+                continue
+            origin = typing.get_origin(current)
+            args = typing.get_args(current)
+            if origin in (list, tuple):
+                current = args[el] if origin is tuple and len(args) > 1 and isinstance(el, int) else args[0]
+            elif origin is dict:
+                current = args[1]
+            elif origin is Union:
+                current = _union_member(args, el)
+                if current is None:
+                    return []
+            else:
+                return []
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            names = []
+            for n, f in current.model_fields.items():
+                names.append(f.alias or n)
+            return names
+    except Exception:  # best effort: no suggestion rather than a crash
+        return []
+    return []
+
+
+def _unwrap(t):
+    while True:
+        origin = typing.get_origin(t)
+        if origin is typing.Annotated:
+            t = typing.get_args(t)[0]
+            continue
+        if origin is Union:
+            args = [a for a in typing.get_args(t) if a is not type(None)]
+            if len(args) == 1:
+                t = args[0]
+                continue
+        return t
+
+
+def _field(model, name):
+    for n, f in model.model_fields.items():
+        if n == name or f.alias == name:
+            return f
+    return None
+
+
+def _union_member(args, tag):
+    from pydantic import Tag
+    for a in args:
+        if typing.get_origin(a) is typing.Annotated:
+            inner, *meta = typing.get_args(a)
+            if any(isinstance(m, Tag) and m.tag == tag for m in meta):
+                return inner
+        m = _unwrap(a)
+        if isinstance(m, type) and issubclass(m, BaseModel) and "kind" in m.model_fields:
+            if tag in typing.get_args(m.model_fields["kind"].annotation):
+                return m
+        if isinstance(m, type) and issubclass(m, BaseModel) and m.__name__ == tag:
+            return m
+    return None

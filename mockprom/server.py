@@ -1,0 +1,148 @@
+"""``MockPrometheus``: a mock Prometheus server in a background thread.
+
+    with MockPrometheus(scenario="scenarios/checkout.yaml") as prom:
+        requests.get(prom.url + "/api/v1/query", params={"query": "up"})
+
+The socket is bound in the caller's thread (so ``.url`` is valid at once, port 0 picks a
+free port); requests are served by werkzeug's threaded server from a daemon thread.
+``stop()`` returns in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from typing import Optional
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from mockprom.app import create_app
+
+POLL_INTERVAL_S = 0.02
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler without its access log (the app logs requests when verbose,
+    and never credentials)."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+
+def serve(app, host: str, port: int):
+    """A bound, threaded werkzeug server for ``app`` (not yet serving)."""
+    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+    server.daemon_threads = True
+    return server
+
+
+class MockPrometheus:
+    """A running mock server. ``scenario``: a path, YAML/JSON text, dict, ``Scenario``, or
+    None for the embedded default."""
+
+    def __init__(self, scenario=None, *, host: str = "127.0.0.1", port: int = 0,
+                 verbose: bool = False):
+        self.app = create_app(scenario, verbose=verbose)
+        self.state = self.app.extensions["mockprom.state"]
+        self._server = serve(self.app, host, port)
+        self.host = host
+        self.port = self._server.server_address[1]
+        self._thread: Optional[threading.Thread] = None
+        self.start()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> "MockPrometheus":
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL_S},
+                name=f"mockprom-{self.port}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        mw = self.app.extensions.get("mockprom.fault_middleware")
+        if mw is not None and hasattr(mw, "close"):
+            mw.close()  # release held (hanging / slow) requests
+        self._server.shutdown()
+        self._server.server_close()
+        thread.join(timeout=1.0)
+
+    close = stop
+
+    def __enter__(self) -> "MockPrometheus":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # -- the same operations as the control API ---------------------------------------
+    @property
+    def scenario(self):
+        return self.state.scenario
+
+    @property
+    def store(self):
+        return self.state.store
+
+    def load_scenario(self, scenario) -> None:
+        """Replace the scenario atomically (raises ``ScenarioError``; the old one stays)."""
+        self.state.replace_scenario(scenario)
+
+    def reset(self) -> None:
+        """Rebuild from the current scenario: ingested data, deletes, clock changes go."""
+        self.state.reset()
+
+    def now_ms(self) -> int:
+        return self.state.clock.now_ms()
+
+    def set_time(self, t) -> int:
+        """Freeze the clock at ``t``: unix seconds, a ``datetime``, or RFC3339 text.
+        Returns the new now in ms."""
+        return self.state.clock.set(to_ms(t))
+
+    def advance(self, d) -> int:
+        """Move the clock by ``d``: seconds, a ``timedelta``, or a duration like "5m"."""
+        return self.state.clock.advance(duration_ms(d))
+
+    def __repr__(self) -> str:
+        return f"<MockPrometheus {self.url} scenario={getattr(self.scenario, 'name', '?')!r}>"
+
+
+def to_ms(t) -> int:
+    """Milliseconds from unix seconds, a datetime (naive = UTC) or RFC3339/unix text."""
+    if isinstance(t, _dt.datetime):
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=_dt.timezone.utc)
+        return round(t.timestamp() * 1000)
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        return round(float(t) * 1000)
+    if isinstance(t, str):
+        from mockprom.api.params import parse_time
+
+        return parse_time(t.strip()).ms()
+    raise TypeError(f"not a time: {t!r}")
+
+
+def duration_ms(d) -> int:
+    if isinstance(d, _dt.timedelta):
+        return round(d.total_seconds() * 1000)
+    if isinstance(d, (int, float)) and not isinstance(d, bool):
+        return round(float(d) * 1000)
+    if isinstance(d, str):
+        from mockprom.scenario.durations import parse_duration_ms
+
+        return parse_duration_ms(d, allow_negative=True)
+    raise TypeError(f"not a duration: {d!r}")

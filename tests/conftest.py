@@ -1,0 +1,80 @@
+"""Shared fixtures: start mock servers on 127.0.0.1 (port 0) and stop them afterwards."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(REPO))
+
+# The plugin's fixtures (``mockprom``, ``mockprom_server``) when mockprom is not installed
+# as a package (its pytest11 entry point then isn't registered).
+try:
+    from importlib.metadata import entry_points
+
+    _installed = any(ep.value == "mockprom.pytest_plugin"
+                     for ep in entry_points(group="pytest11"))
+except Exception:  # pragma: no cover
+    _installed = False
+if not _installed:
+    from mockprom.pytest_plugin import mockprom, mockprom_server  # noqa: F401
+    from mockprom.pytest_plugin import pytest_configure  # noqa: F401
+
+T0 = 1_700_000_000  # a fixed scenario "now" (unix seconds) used by the API tests
+
+
+def basic_scenario(**extra) -> dict:
+    """Exact data: two jobs of ``up``, a counter with a gap, special values."""
+    series = [
+        {"labels": {"__name__": "up", "job": "api", "instance": "a:9090"},
+         "samples": [[T0 - 60 * i, 1] for i in range(10, -1, -1)]},
+        {"labels": {"__name__": "up", "job": "db", "instance": "b:9100"},
+         "samples": [[T0 - 60 * i, 0 if i % 2 else 1] for i in range(10, -1, -1)]},
+        {"labels": {"__name__": "http_requests_total", "job": "api", "code": "200"},
+         "samples": [[T0 - 60 * i, 100.0 * (10 - i)] for i in range(10, -1, -1)]},
+        {"labels": {"__name__": "odd_values", "kind": "special"},
+         "samples": [[T0 - 30, "NaN"], [T0 - 20, "+Inf"], [T0 - 10, 1e-7], [T0, 0.00001]]},
+    ]
+    doc = {"name": "api-tests", "clock": T0, "series": series,
+           "metadata": {"up": {"type": "gauge", "help": "Whether the target is up."},
+                        "http_requests_total": {"type": "counter", "help": "Requests."}}}
+    doc.update(extra)
+    return doc
+
+
+@pytest.fixture
+def serve():
+    """``serve(scenario)`` starts a MockPrometheus; all are stopped after the test."""
+    from mockprom.server import MockPrometheus
+
+    started = []
+
+    def start(scenario=None, **kwargs):
+        prom = MockPrometheus(scenario, **kwargs)
+        started.append(prom)
+        return prom
+
+    yield start
+    for prom in started:
+        prom.stop()
+
+
+@pytest.fixture(scope="module")
+def prom():
+    """One server per test module with ``basic_scenario()``."""
+    from mockprom.server import MockPrometheus
+
+    server = MockPrometheus(basic_scenario())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as s:
+        yield s

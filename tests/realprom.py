@@ -1,0 +1,444 @@
+"""Run a real Prometheus 2.42 holding exact data, to compare mockprom against it.
+
+Data is given in mockprom's bare scenario shape: a list of
+``{"labels": {...}, "samples": [[t_seconds, value], ...]}`` where a value is a number,
+``"NaN"``, ``"+Inf"``, ``"-Inf"`` or ``"stale"``. The same list, wrapped as
+``{"series": [...]}``, is a valid mockprom scenario, so both servers hold the same data.
+
+Two ways to load it:
+
+- ``remote_write(url, series)`` (the default of ``RealPrometheus``): snappy-compressed
+  protobuf ``WriteRequest`` into an empty TSDB started with
+  ``--web.enable-remote-write-receiver``. Carries staleness markers exactly. Samples are
+  sent in global time order, in batches spanning less than an hour, because the TSDB head
+  refuses samples older than ``head max time - 1h``.
+- ``backfill(series, dir)``: OpenMetrics text (``# TYPE``, seconds timestamps, ``# EOF``)
+  turned into blocks by ``promtool tsdb create-blocks-from openmetrics``. OpenMetrics has
+  no staleness marker, so ``"stale"`` samples cannot be backfilled (``ValueError``); NaN
+  and ±Inf can.
+
+Retention: time-based retention deletes blocks older than the *newest block* minus the
+retention, not wall-clock time, and ``--storage.tsdb.retention.time=100y`` keeps every
+block of old data anyway. ``RealPrometheus.load`` checks that every series is queryable.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from typing import Iterable, Sequence
+
+import cramjam
+import requests
+
+PROMETHEUS = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
+MISSING_REASON = "prometheus/promtool not installed: apt-get install prometheus"
+
+STALE_BITS = 0x7FF0000000000002
+MINIMAL_CONFIG = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n"
+
+
+def _find(program: str, default: str) -> str | None:
+    if os.access(default, os.X_OK):
+        return default
+    return shutil.which(program)
+
+
+def binaries() -> tuple[str, str] | None:
+    """Paths of ``prometheus`` and ``promtool``, or None when either is missing."""
+    prom, tool = _find("prometheus", PROMETHEUS), _find("promtool", PROMTOOL)
+    return (prom, tool) if prom and tool else None
+
+
+def require_binaries() -> tuple[str, str]:
+    """The binaries; skips the calling test when missing, or fails it under ``CI``."""
+    import pytest
+
+    found = binaries()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(MISSING_REASON + " (CI is set: a missing Prometheus is a failure)")
+        pytest.skip(MISSING_REASON)
+    return found
+
+
+# -- sample values --------------------------------------------------------------------
+
+def to_ms(t: float) -> int:
+    """Seconds (possibly fractional) to integer milliseconds, as Prometheus rounds them."""
+    return int(round(float(t) * 1000))
+
+
+def value_bits(v) -> int:
+    """The float64 bit pattern of a scenario sample value ("stale" -> staleness NaN)."""
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low == "stale":
+            return STALE_BITS
+        v = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}.get(low, v)
+    return struct.unpack("<Q", struct.pack("<d", float(v)))[0]
+
+
+# -- remote write ------------------------------------------------------------------------
+
+def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _timeseries(labels: Sequence[tuple[str, str]], samples: Iterable[tuple[int, int]]) -> bytes:
+    body = b"".join(
+        _field(1, _field(1, k.encode()) + _field(2, v.encode())) for k, v in labels)
+    for t_ms, bits in samples:
+        sample = b"\x09" + struct.pack("<Q", bits) + b"\x10" + _varint(t_ms)
+        body += _field(2, sample)
+    return body
+
+
+def encode_write_request(batch: Sequence[tuple[Sequence[tuple[str, str]], list]]) -> bytes:
+    """A snappy-compressed remote-write 1.0 ``WriteRequest`` (hand-encoded protobuf).
+    ``batch`` holds ``(sorted label pairs, [(t_ms, value_bits), ...])``."""
+    raw = b"".join(_field(1, _timeseries(l, s)) for l, s in batch)
+    return bytes(cramjam.snappy.compress_raw(raw))
+
+
+def remote_write(url: str, series: Sequence[dict], window_ms: int = 30 * 60_000,
+                 path: str = "/api/v1/write") -> int:
+    """Write every sample of ``series`` to ``url`` in time order; returns the sample count."""
+    labelsets = [tuple(sorted(s["labels"].items())) for s in series]
+    flat = []
+    for i, s in enumerate(series):
+        for t, v in s["samples"]:
+            flat.append((to_ms(t), i, value_bits(v)))
+    flat.sort()
+    session = requests.Session()
+    headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+               "X-Prometheus-Remote-Write-Version": "0.1.0"}
+    start = 0
+    while start < len(flat):
+        end = start
+        t0 = flat[start][0]
+        while end < len(flat) and flat[end][0] < t0 + window_ms and end - start < 50_000:
+            end += 1
+        per_series: dict[int, list] = {}
+        for t_ms, i, bits in flat[start:end]:
+            per_series.setdefault(i, []).append((t_ms, bits))
+        body = encode_write_request([(labelsets[i], s) for i, s in per_series.items()])
+        r = session.post(url + path, data=body, headers=headers, timeout=30)
+        if r.status_code // 100 != 2:
+            raise RuntimeError(f"remote write refused: {r.status_code} {r.text.strip()}")
+        start = end
+    return len(flat)
+
+
+# -- OpenMetrics backfill ------------------------------------------------------------------
+
+def _om_value(v) -> str:
+    bits = value_bits(v)
+    if bits == STALE_BITS:
+        raise ValueError("OpenMetrics cannot carry staleness markers; use remote_write")
+    f = struct.unpack("<d", struct.pack("<Q", bits))[0]
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    return repr(f)
+
+
+def _om_escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def openmetrics_text(series: Sequence[dict]) -> str:
+    """The series as OpenMetrics text: one ``# TYPE <name> unknown`` family per metric name,
+    its samples with timestamps in seconds, ``# EOF`` at the end."""
+    families: dict[str, list[dict]] = {}
+    for s in series:
+        families.setdefault(s["labels"]["__name__"], []).append(s)
+    lines = []
+    for name, members in families.items():
+        lines.append(f"# TYPE {name} unknown")
+        for s in members:
+            rest = ",".join(f'{k}="{_om_escape(v)}"' for k, v in sorted(s["labels"].items())
+                            if k != "__name__")
+            head = f"{name}{{{rest}}}" if rest else name
+            for t, v in s["samples"]:
+                lines.append(f"{head} {_om_value(v)} {to_ms(t) / 1000:.3f}")
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def backfill(series: Sequence[dict], tsdb_dir: str, promtool: str = PROMTOOL) -> None:
+    """Create TSDB blocks holding ``series`` in ``tsdb_dir`` with promtool."""
+    os.makedirs(tsdb_dir, exist_ok=True)
+    path = os.path.join(tsdb_dir, "..", "backfill.om")
+    with open(path, "w") as f:
+        f.write(openmetrics_text(series))
+    proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", path, tsdb_dir],
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"promtool backfill failed: {proc.stderr.strip() or proc.stdout.strip()}")
+
+
+# -- the server ------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RealPrometheus:
+    """A real Prometheus on 127.0.0.1 with its own temporary TSDB; a context manager.
+
+    ``RealPrometheus(series)`` remote-writes ``series`` after start;
+    ``RealPrometheus(series, loader="backfill")`` backfills blocks before start.
+    """
+
+    def __init__(self, series: Sequence[dict] = (), loader: str = "remote_write",
+                 extra_args: Sequence[str] = ()):
+        found = binaries()
+        if found is None:
+            raise RuntimeError(MISSING_REASON)
+        self.prometheus, self.promtool = found
+        self.series = list(series)
+        self.loader = loader
+        self.extra_args = list(extra_args)
+        self.workdir = tempfile.mkdtemp(prefix="realprom-")
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def __enter__(self) -> "RealPrometheus":
+        try:
+            self.start()
+            if self.loader == "remote_write" and self.series:
+                remote_write(self.url, self.series)
+            self.check_loaded()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        data = os.path.join(self.workdir, "data")
+        if self.loader == "backfill" and self.series:
+            backfill(self.series, data, self.promtool)
+        config = os.path.join(self.workdir, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write(MINIMAL_CONFIG)
+        for _attempt in range(3):
+            port = free_port()
+            self.url = f"http://127.0.0.1:{port}"
+            log = open(os.path.join(self.workdir, "prometheus.log"), "w")
+            self.proc = subprocess.Popen(
+                [self.prometheus, f"--config.file={config}", f"--storage.tsdb.path={data}",
+                 f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+                 "--web.enable-remote-write-receiver", "--web.enable-admin-api",
+                 "--log.level=warn", *self.extra_args],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+            if self._wait_ready(30):
+                return
+            self._kill()
+        raise RuntimeError(f"prometheus did not become ready: {self.log_tail()}")
+
+    def _wait_ready(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def check_loaded(self) -> None:
+        """Every series of the data set is known to the server, in its time range."""
+        if not self.series:
+            return
+        times = [to_ms(t) for s in self.series for t, _ in s["samples"]]
+        r = requests.get(self.url + "/api/v1/series",
+                         params={"match[]": '{__name__=~".+"}', "start": min(times) / 1000,
+                                 "end": max(times) / 1000}, timeout=30)
+        r.raise_for_status()
+        got = {tuple(sorted(d.items())) for d in r.json()["data"]}
+        want = {tuple(sorted(s["labels"].items())) for s in self.series if s["samples"]}
+        missing = want - got
+        if missing:
+            raise RuntimeError(f"{len(missing)} series not queryable after loading, "
+                               f"e.g. {sorted(missing)[0]}")
+
+    def log_tail(self, n: int = 20) -> str:
+        try:
+            with open(os.path.join(self.workdir, "prometheus.log")) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        self._kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+# -- comparing two answers --------------------------------------------------------------------
+
+def get(url: str, path: str, params, method: str = "GET") -> tuple[int, dict | None, str]:
+    """Send one API request; returns (HTTP status, parsed JSON body or None, raw text)."""
+    if method == "POST":
+        r = requests.post(url + path, data=params, timeout=60)
+    else:
+        r = requests.get(url + path, params=params, timeout=60)
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    return r.status_code, body, r.text
+
+
+def _num(s) -> float:
+    return float(s)  # Python parses "NaN", "+Inf", "-Inf" like Go prints them
+
+
+def values_close(a, b, rel: float = 1e-6) -> bool:
+    """Two sample values (API strings): NaN equals NaN, ±Inf exactly, else relative 1e-6."""
+    x, y = _num(a), _num(b)
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    if math.isinf(x) or math.isinf(y):
+        return x == y
+    return x == y or abs(x - y) <= rel * max(abs(x), abs(y))
+
+
+def _ts(t) -> int:
+    return to_ms(t)
+
+
+def _key(metric: dict) -> tuple:
+    return tuple(sorted(metric.items()))
+
+
+def _show(metric: dict) -> str:
+    name = metric.get("__name__", "")
+    rest = ", ".join(f'{k}="{v}"' for k, v in sorted(metric.items()) if k != "__name__")
+    return f"{name}{{{rest}}}"
+
+
+def _compare_point(where: str, want, got, diffs: list, exact_text: bool) -> None:
+    if _ts(want[0]) != _ts(got[0]):
+        diffs.append(f"{where}: timestamp {want[0]} != {got[0]}")
+    elif not values_close(want[1], got[1]):
+        diffs.append(f"{where} @{want[0]}: value {want[1]} != {got[1]}")
+    elif exact_text and _num(want[1]) == _num(got[1]) and want[1] != got[1]:
+        diffs.append(f"{where} @{want[0]}: same value printed {want[1]!r} != {got[1]!r}")
+
+
+def compare_result(want: dict, got: dict, ordered: bool = False,
+                   exact_text: bool = False) -> list[str]:
+    """Differences between two ``data`` objects of query / query_range answers."""
+    diffs: list[str] = []
+    if want.get("resultType") != got.get("resultType"):
+        return [f"resultType {want.get('resultType')} != {got.get('resultType')}"]
+    rtype = want["resultType"]
+    if rtype in ("scalar", "string"):
+        if rtype == "string":
+            if want["result"] != got["result"]:
+                diffs.append(f"string {want['result']} != {got['result']}")
+        else:
+            _compare_point("scalar", want["result"], got["result"], diffs, exact_text)
+        return diffs
+    field = "value" if rtype == "vector" else "values"
+    wl, gl = want["result"], got["result"]
+    wmap = {_key(s["metric"]): s for s in wl}
+    gmap = {_key(s["metric"]): s for s in gl}
+    if len(gmap) != len(gl):
+        diffs.append("mockprom answered the same label set twice")
+    for k in wmap.keys() - gmap.keys():
+        diffs.append(f"missing series {_show(dict(k))}")
+    for k in gmap.keys() - wmap.keys():
+        diffs.append(f"extra series {_show(dict(k))}")
+    for k in wmap.keys() & gmap.keys():
+        where = _show(dict(k))
+        if rtype == "vector":
+            _compare_point(where, wmap[k][field], gmap[k][field], diffs, exact_text)
+            continue
+        wp, gp = wmap[k][field], gmap[k][field]
+        if [_ts(p[0]) for p in wp] != [_ts(p[0]) for p in gp]:
+            diffs.append(f"{where}: timestamps differ: {len(wp)} points "
+                         f"{[p[0] for p in wp][:6]}... != {len(gp)} points {[p[0] for p in gp][:6]}...")
+            continue
+        for a, b in zip(wp, gp):
+            _compare_point(where, a, b, diffs, exact_text)
+    if ordered and not diffs and [_key(s["metric"]) for s in wl] != [_key(s["metric"]) for s in gl]:
+        diffs.append("series order differs")
+    return diffs
+
+
+def compare_answers(want_status: int, want: dict | None, got_status: int, got: dict | None,
+                    kind: str = "query", ordered: bool = False, strict: bool = False) -> list[str]:
+    """Differences between two whole API answers.
+
+    Always: HTTP status, ``status``, ``errorType``, and the data (``kind`` is ``query`` for
+    query/query_range, ``series``, or ``list`` for labels and label values). ``strict`` also
+    compares the error text, warnings, and that equal values are printed the same way.
+    """
+    if got is None:
+        return [f"mockprom's answer is not JSON (HTTP {got_status})"]
+    diffs = []
+    if want_status != got_status:
+        diffs.append(f"HTTP status {want_status} != {got_status}")
+    for f in ("status", "errorType") + (("error", "warnings") if strict else ()):
+        if want.get(f) != got.get(f):
+            diffs.append(f"{f} {want.get(f)!r} != {got.get(f)!r}")
+    if diffs or want.get("status") != "success":
+        return diffs
+    wd, gd = want.get("data"), got.get("data")
+    if kind == "query":
+        diffs += compare_result(wd, gd, ordered=ordered, exact_text=strict)
+    elif kind == "series":
+        if not isinstance(gd, list):
+            return [f"data is not a list: {gd!r}"[:200]]
+        ws, gs = {_key(m) for m in wd}, {_key(m) for m in gd}
+        diffs += [f"missing series {_show(dict(k))}" for k in sorted(ws - gs)]
+        diffs += [f"extra series {_show(dict(k))}" for k in sorted(gs - ws)]
+        if len(gs) != len(gd):
+            diffs.append("mockprom answered the same series twice")
+    else:
+        if wd != gd:
+            diffs.append(f"data {wd} != {gd}")
+    return diffs

@@ -1,0 +1,428 @@
+"""mockprom against a real Prometheus 2.42 holding the same explicit data.
+
+The data set below is remote-written into a real Prometheus and given to mockprom as a
+scenario; every request is sent to both and the whole answers are compared field by field
+(status code, status, errorType, error text, warnings, resultType, label sets, timestamps
+exactly, values within 1e-6 relative, NaN == NaN, and equal values printed identically).
+Needs the ``prometheus`` program (skipped without it, failed without it under ``CI``).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import realprom
+
+pytestmark = pytest.mark.realprom
+
+T0 = 1_700_000_000  # 2023-11-14T22:13:20Z, first sample
+STEP = 15
+N = 240  # one hour of 15 s samples
+END = T0 + STEP * (N - 1)
+
+
+def _counter(rng, rate, reset_at=None):
+    vals, v = [], 0.0
+    for i in range(N):
+        if reset_at is not None and i == reset_at:
+            v = 0.0
+        v += rng.uniform(0, rate * STEP)
+        vals.append(round(v, 3))
+    return vals
+
+
+def _series(labels, times, values):
+    return {"labels": labels, "samples": [[t, v] for t, v in zip(times, values)]}
+
+
+def build_data() -> list[dict]:
+    """A deterministic data set: counters with a reset, gaps shorter and longer than the
+    5 m lookback, a staleness marker, NaN and ±Inf, irregular and fractional timestamps,
+    a classic histogram, an info metric and label values that need escaping."""
+    rng = random.Random(20230328)
+    grid = [T0 + STEP * i for i in range(N)]
+    out = []
+    # Counters: api/a is steady with a reset; api/b has a 2 m and a 10 m gap; web/c goes
+    # stale 40 min in and comes back 10 min later.
+    out.append(_series({"__name__": "http_requests_total", "job": "api", "instance": "a:80",
+                        "code": "200", "method": "GET"}, grid, _counter(rng, 5, reset_at=130)))
+    b_vals = _counter(rng, 0.5)
+    b_keep = [i for i in range(N) if not (40 <= i < 48 or 120 <= i < 160)]
+    out.append(_series({"__name__": "http_requests_total", "job": "api", "instance": "b:80",
+                        "code": "500", "method": "POST"},
+                       [grid[i] for i in b_keep], [b_vals[i] for i in b_keep]))
+    c_vals = _counter(rng, 2)
+    c = _series({"__name__": "http_requests_total", "job": "web", "instance": "c:80",
+                 "code": "200", "method": "GET"}, grid[:160], c_vals[:160])
+    c["samples"].append([grid[159] + 7, "stale"])
+    c["samples"] += [[grid[i], c_vals[i]] for i in range(200, N)]
+    out.append(c)
+    # Gauges with special values and irregular, fractional-millisecond timestamps.
+    lab_vals = [round(20 + rng.gauss(0, 1.5), 2) for _ in range(N)]
+    for i, special in ((30, "NaN"), (31, "+Inf"), (60, "-Inf"), (90, "NaN")):
+        lab_vals[i] = special
+    out.append(_series({"__name__": "temperature_celsius", "room": "lab", "sensor": "1"},
+                       grid, lab_vals))
+    office_t, t = [], T0 + 3.217
+    while t < END:
+        office_t.append(round(t, 3))
+        t += rng.choice((9.5, 15, 20.001, 44.123))
+    out.append(_series({"__name__": "temperature_celsius", "room": "office", "sensor": "2"},
+                       office_t, [round(18 + 0.01 * i + rng.random(), 4) for i in range(len(office_t))]))
+    out.append(_series({"__name__": "tiny_and_huge", "kind": "tiny"}, grid,
+                       [1e-5 * (1 + i % 7) / 3 for i in range(N)]))
+    out.append(_series({"__name__": "tiny_and_huge", "kind": "huge"}, grid,
+                       [1e21 * (i + 1) / 3 for i in range(N)]))
+    # Classic histogram, two instances.
+    bounds = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
+    for inst, scale in (("a:80", 1.0), ("b:80", 3.0)):
+        counts = [0.0] * len(bounds)
+        bucket_series = [[] for _ in bounds]
+        total, count = [], []
+        s = 0.0
+        for i in range(N):
+            for _ in range(rng.randint(0, 8)):
+                obs = rng.lognormvariate(-1.5, 0.9) * scale
+                s += obs
+                for j, le in enumerate(bounds):
+                    if obs <= float(le):
+                        counts[j] += 1
+            for j in range(len(bounds)):
+                bucket_series[j].append(counts[j])
+            total.append(round(s, 6))
+            count.append(counts[-1])
+        for le, vals in zip(bounds, bucket_series):
+            out.append(_series({"__name__": "request_duration_seconds_bucket", "job": "api",
+                                "instance": inst, "le": le}, grid, vals))
+        out.append(_series({"__name__": "request_duration_seconds_sum", "job": "api",
+                            "instance": inst}, grid, total))
+        out.append(_series({"__name__": "request_duration_seconds_count", "job": "api",
+                            "instance": inst}, grid, count))
+    # up, and an info metric to join on.
+    for job, inst, down in (("api", "a:80", range(100, 110)), ("api", "b:80", range(40, 48)),
+                            ("web", "c:80", range(160, 200))):
+        out.append(_series({"__name__": "up", "job": job, "instance": inst}, grid,
+                           [0 if i in down else 1 for i in range(N)]))
+    for inst, node in (("a:80", "node-1"), ("b:80", "node-2"), ("c:80", "node-1")):
+        out.append(_series({"__name__": "node_info", "instance": inst, "nodename": node,
+                            "kernel": "6.1.0"}, grid, [1] * N))
+    out.append(_series({"__name__": "odd_labels", "path": '/a"b\\c', "name": "é ü 日本",
+                        "empty_looking": " "}, grid[::4], [i for i in range(0, N, 4)]))
+    return out
+
+
+DATA = build_data()
+SCENARIO = {"series": DATA}
+
+
+@pytest.fixture(scope="module")
+def real():
+    realprom.require_binaries()
+    with realprom.RealPrometheus(DATA) as prom:
+        yield prom
+
+
+@pytest.fixture(scope="module")
+def mock():
+    from mockprom.server import MockPrometheus
+
+    with MockPrometheus(scenario=SCENARIO, host="127.0.0.1", port=0) as prom:
+        yield prom
+
+
+def _kind(path: str) -> str:
+    if path.endswith("/series"):
+        return "series"
+    if path.startswith("/api/v1/query"):
+        return "query"
+    return "list"
+
+
+def check(real, mock, path, params, method="GET", ordered=False):
+    ws, wb, wt = realprom.get(real.url, path, params, method)
+    gs, gb, gt = realprom.get(mock.url, path, params, method)
+    assert wb is not None, f"Prometheus answered non-JSON: {wt[:200]}"
+    diffs = realprom.compare_answers(ws, wb, gs, gb, kind=_kind(path), ordered=ordered,
+                                     strict=True)
+    assert not diffs, (f"{method} {path} {params}\n  " + "\n  ".join(diffs[:15])
+                       + f"\n Prometheus: {wt[:600]}\n mockprom:   {gt[:600]}")
+
+
+# -- selectors, instant -------------------------------------------------------------------
+
+SELECTORS = [
+    "http_requests_total",
+    'http_requests_total{job="api"}',
+    'http_requests_total{job!="api"}',
+    'http_requests_total{instance=~"[ab]:80"}',
+    'http_requests_total{instance!~"a.*", code="500"}',
+    '{__name__=~"http_.*|up", job="web"}',
+    '{job=~"ap."}',
+    'temperature_celsius{room=~"LAB|lab"}',
+    'http_requests_total{job=""}',
+    'up{job=~""}',
+    'odd_labels',
+    'odd_labels{path="/a\\"b\\\\c"}',
+    "tiny_and_huge",
+    "temperature_celsius",
+    "http_requests_total offset 5m",
+    'http_requests_total{job="api"} offset -2m',
+    "http_requests_total[5m]",
+    "temperature_celsius[1m]",
+    "temperature_celsius[2m] offset 30s",
+    'http_requests_total{instance="b:80"}[11m]',
+    "nonexistent_metric",
+]
+
+# Times: on samples, between samples, inside the 2 m and 10 m gaps of api/b, just after
+# the staleness marker of web/c, before the first sample, within and after the 5 m
+# lookback past the end, fractional seconds and RFC3339.
+TIMES = [
+    T0, T0 - 1, T0 + 7, T0 + 600, T0 + 40 * STEP + 60, T0 + 47 * STEP + 14,
+    T0 + 120 * STEP + 200, T0 + 120 * STEP + 400, T0 + 159 * STEP + 10, T0 + 159 * STEP + 6,
+    T0 + 1999.999, END, END + 299, END + 300, END + 301, "2023-11-14T22:43:20.5Z",
+]
+
+
+@pytest.mark.parametrize("query", SELECTORS)
+def test_instant_selector_matches_prometheus(real, mock, query):
+    for t in TIMES:
+        check(real, mock, "/api/v1/query", {"query": query, "time": t})
+
+
+RANGES = [  # (start, end, step)
+    (T0, END, 15), (T0 - 600, END + 600, 60), (T0 + 13, END, 37), (T0 + 0.5, T0 + 1800.5, "1m"),
+    (T0 + 500, T0 + 3000, "2m30s"), (END, END, 15), (T0, END, 0.25 * 60),
+]
+
+
+@pytest.mark.parametrize("query", [q for q in SELECTORS if "[" not in q])
+def test_range_selector_matches_prometheus(real, mock, query):
+    for start, end, step in RANGES:
+        check(real, mock, "/api/v1/query_range",
+              {"query": query, "start": start, "end": end, "step": step})
+
+
+# -- metadata endpoints ---------------------------------------------------------------------
+
+METADATA = [
+    ("/api/v1/series", {"match[]": "http_requests_total"}),
+    ("/api/v1/series", {"match[]": 'up{job="web"}', "start": T0, "end": END}),
+    ("/api/v1/series", {"match[]": ["up", 'http_requests_total{code="500"}'], "start": T0 + 600,
+                        "end": T0 + 700}),
+    ("/api/v1/series", {"match[]": 'http_requests_total{instance="b:80"}', "start": T0 + 1850,
+                        "end": T0 + 2300}),
+    ("/api/v1/series", {"match[]": '{__name__=~"temp.*"}', "start": END + 3600, "end": END + 7200}),
+    ("/api/v1/series", {"match[]": "odd_labels"}),
+    ("/api/v1/labels", {}),
+    ("/api/v1/labels", {"start": T0, "end": END}),
+    ("/api/v1/labels", {"match[]": "odd_labels", "start": T0, "end": END}),
+    ("/api/v1/labels", {"match[]": ["up", "node_info"]}),
+    ("/api/v1/labels", {"start": END + 3600, "end": END + 7200}),
+    ("/api/v1/label/__name__/values", {}),
+    ("/api/v1/label/job/values", {"start": T0, "end": END}),
+    ("/api/v1/label/instance/values", {"match[]": 'http_requests_total{job="api"}'}),
+    ("/api/v1/label/le/values", {"match[]": "request_duration_seconds_bucket"}),
+    ("/api/v1/label/path/values", {}),
+    ("/api/v1/label/name/values", {"match[]": "odd_labels", "start": T0, "end": END}),
+    ("/api/v1/label/nonexistent/values", {}),
+    ("/api/v1/label/job/values", {"start": END + 3600, "end": END + 7200}),
+    ("/api/v1/label/job/values", {"match[]": ["up{instance=\"c:80\"}", "node_info"]}),
+]
+
+
+@pytest.mark.parametrize("path,params", METADATA, ids=[f"{p}?{q}" for p, q in METADATA])
+def test_metadata_matches_prometheus(real, mock, path, params):
+    check(real, mock, path, params)
+
+
+# -- bad requests ----------------------------------------------------------------------------
+
+BAD = [
+    ("/api/v1/query", {}),
+    ("/api/v1/query", {"query": ""}),
+    ("/api/v1/query", {"query": "up", "time": "yesterday"}),
+    ("/api/v1/query", {"query": "sum(up"}),
+    ("/api/v1/query", {"query": "up{job=~\"(\"}", "time": T0}),
+    ("/api/v1/query", {"query": "nosuchfunction(up)", "time": T0}),
+    ("/api/v1/query", {"query": "rate(up)", "time": T0}),
+    ("/api/v1/query", {"query": "up[5m] + 1", "time": T0}),
+    ("/api/v1/query", {"query": "up", "time": T0, "timeout": "soon"}),
+    ("/api/v1/query", {"query": "{}", "time": T0}),
+    ("/api/v1/query", {"query": 'up{job="api"} + on(job) up', "time": T0}),
+    ("/api/v1/query", {"query": "node_info * on() group_left up", "time": T0}),
+    ("/api/v1/query", {"query": "label_replace(up, \"x\", \"$1\", \"job\", \"(\")", "time": T0}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": END}),
+    ("/api/v1/query_range", {"query": "up", "start": END, "end": T0, "step": 15}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": END, "step": 0}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": END, "step": -15}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": END, "step": "fast"}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": T0 + 11001, "step": 1}),
+    ("/api/v1/query_range", {"query": "up", "start": "x", "end": END, "step": 15}),
+    ("/api/v1/query_range", {"query": "up", "end": END, "step": 15}),
+    ("/api/v1/query_range", {"query": "up[5m]", "start": T0, "end": END, "step": 15}),
+    ("/api/v1/series", {}),
+    ("/api/v1/series", {"match[]": "up{"}),
+    ("/api/v1/series", {"match[]": "up", "start": "later"}),
+    ("/api/v1/series", {"match[]": "up", "start": END, "end": T0}),
+    ("/api/v1/labels", {"match[]": "{"}),
+    ("/api/v1/labels", {"end": "then"}),
+    ("/api/v1/label/job/values", {"match[]": "sum(up)"}),
+    ("/api/v1/label/job-name/values", {}),
+]
+
+
+@pytest.mark.parametrize("path,params", BAD, ids=[f"{p}?{q}" for p, q in BAD])
+def test_bad_request_answered_like_prometheus(real, mock, path, params):
+    check(real, mock, path, params)
+
+
+def test_form_encoded_post_matches_prometheus(real, mock):
+    check(real, mock, "/api/v1/query", {"query": 'sum by (job) (rate(http_requests_total[5m]))',
+                                        "time": T0 + 1800}, method="POST")
+    check(real, mock, "/api/v1/query_range", {"query": "up", "start": T0, "end": END, "step": 60},
+          method="POST")
+    check(real, mock, "/api/v1/series", {"match[]": "up"}, method="POST")
+
+
+# -- PromQL ------------------------------------------------------------------------------------
+
+PROMQL = [
+    "rate(http_requests_total[5m])",
+    "irate(http_requests_total[5m])",
+    "increase(http_requests_total[10m])",
+    "delta(temperature_celsius[5m])",
+    "idelta(temperature_celsius[3m])",
+    "resets(http_requests_total[30m])",
+    "changes(up[30m])",
+    "deriv(temperature_celsius[10m])",
+    "predict_linear(temperature_celsius[10m], 3600)",
+    "sum by (job) (rate(http_requests_total[5m]))",
+    "sum without (instance, method) (rate(http_requests_total[5m]))",
+    "avg(temperature_celsius)",
+    "min(temperature_celsius) + max(temperature_celsius)",
+    "count by (job) (up)",
+    "stddev(tiny_and_huge)",
+    "stdvar by (job) (up)",
+    "quantile(0.9, http_requests_total)",
+    "count_values(\"value\", up)",
+    "group by (nodename) (node_info)",
+    "topk(2, http_requests_total)",
+    "bottomk(1, temperature_celsius)",
+    "topk by (job) (1, rate(http_requests_total[5m]))",
+    "sort(http_requests_total)",
+    "sort_desc(rate(http_requests_total[5m]))",
+    "histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket[5m])))",
+    "histogram_quantile(0.5, rate(request_duration_seconds_bucket[5m]))",
+    "histogram_quantile(0.9, sum by (le, instance) (rate(request_duration_seconds_bucket[10m])))",
+    "rate(request_duration_seconds_sum[5m]) / rate(request_duration_seconds_count[5m])",
+    "http_requests_total / on(instance) group_left(nodename) node_info",
+    "node_info * on(instance) group_right(nodename) http_requests_total",
+    "up * ignoring(job) group_left(nodename) node_info",
+    "http_requests_total * ignoring(code, method) group_left up",
+    "sum(http_requests_total) by (job) > 100",
+    "up == 0",
+    "up == bool 0",
+    "http_requests_total > 100",
+    "temperature_celsius > 19 < 22",
+    "2 * temperature_celsius - 1",
+    "-http_requests_total",
+    "temperature_celsius ^ 2 % 7",
+    "up and on(instance) http_requests_total",
+    "up or http_requests_total",
+    "http_requests_total unless on(instance) up == 0",
+    "absent(nonexistent_metric)",
+    "absent(up)",
+    "absent_over_time(up[5m])",
+    "vector(1) + scalar(count(up))",
+    "time()",
+    "timestamp(up)",
+    "scalar(sum(up))",
+    "max_over_time(temperature_celsius[10m])",
+    "min_over_time(temperature_celsius[10m])",
+    "avg_over_time(temperature_celsius[10m])",
+    "sum_over_time(up[10m])",
+    "count_over_time(temperature_celsius[10m])",
+    "last_over_time(http_requests_total[10m])",
+    "quantile_over_time(0.5, temperature_celsius[10m])",
+    "stddev_over_time(temperature_celsius[10m])",
+    "present_over_time(http_requests_total[10m])",
+    "max_over_time(rate(http_requests_total[5m])[30m:1m])",
+    "avg_over_time(up[20m:45s] offset 1m)",
+    "rate(http_requests_total[5m] @ 1700001800)",
+    "http_requests_total @ end()",
+    "http_requests_total @ start() offset 1m",
+    "abs(-temperature_celsius)",
+    "ceil(temperature_celsius) - floor(temperature_celsius)",
+    "round(temperature_celsius, 0.5)",
+    "clamp(temperature_celsius, 19, 21)",
+    "clamp_min(temperature_celsius, 20)",
+    "sqrt(http_requests_total) - ln(http_requests_total)",
+    "log2(up) + log10(tiny_and_huge)",
+    "exp(tiny_and_huge)",
+    "label_replace(up, \"host\", \"$1\", \"instance\", \"(.*):.*\")",
+    "label_join(up, \"id\", \"/\", \"job\", \"instance\")",
+    "sgn(temperature_celsius - 20)",
+    "holt_winters(temperature_celsius[10m], 0.5, 0.5)",
+    "day_of_week() + hour() + minute()",
+    "month(vector(1700000000))",
+    "tiny_and_huge * 3",
+    "1e21 / 3",
+    "0.1 + 0.2",
+    "\"a string\"",
+]
+
+INSTANT_TIMES = [T0 + 301, T0 + 1800, T0 + 159 * STEP + 10, T0 + 2700.5, END, END + 200]
+PROMQL_RANGES = [(T0, END + 300, 60), (T0 + 7, T0 + 1807, 15), (T0 + 1200, T0 + 3000, "2m")]
+
+
+@pytest.mark.parametrize("query", PROMQL)
+def test_promql_instant_matches_prometheus(real, mock, query):
+    ordered = query.startswith("sort")
+    for t in INSTANT_TIMES:
+        check(real, mock, "/api/v1/query", {"query": query, "time": t}, ordered=ordered)
+
+
+@pytest.mark.parametrize("query", [q for q in PROMQL if not q.startswith('"')])
+def test_promql_range_matches_prometheus(real, mock, query):
+    for start, end, step in PROMQL_RANGES:
+        check(real, mock, "/api/v1/query_range",
+              {"query": query, "start": start, "end": end, "step": step})
+
+
+# -- the comparison machinery itself ----------------------------------------------------------
+
+def test_backfilled_and_remote_written_prometheus_agree(real):
+    """The two ways of loading exact data give the same answers (on the data without its
+    staleness marker, which only remote write carries)."""
+    plain = [dict(s, samples=[p for p in s["samples"] if p[1] != "stale"]) for s in DATA]
+    with realprom.RealPrometheus(plain) as written, \
+            realprom.RealPrometheus(plain, loader="backfill") as backfilled:
+        for q in ("temperature_celsius", "rate(http_requests_total[5m])", "odd_labels"):
+            params = {"query": q, "start": T0, "end": END, "step": 60}
+            ws, wb, _ = realprom.get(written.url, "/api/v1/query_range", params)
+            gs, gb, _ = realprom.get(backfilled.url, "/api/v1/query_range", params)
+            assert wb["data"]["result"], q
+            assert realprom.compare_answers(ws, wb, gs, gb, strict=True) == [], q
+
+
+def test_comparison_detects_differences(real):
+    params = {"query": "temperature_celsius", "start": T0, "end": END, "step": 60}
+    status, body, _ = realprom.get(real.url, "/api/v1/query_range", params)
+    assert realprom.compare_answers(status, body, status, body, strict=True) == []
+    import copy
+
+    changed = copy.deepcopy(body)
+    changed["data"]["result"][0]["values"][3][1] = "1.0000011e+00"
+    assert realprom.compare_answers(status, body, status, changed)
+    changed = copy.deepcopy(body)
+    changed["data"]["result"][0]["values"][3][0] += 0.001
+    assert realprom.compare_answers(status, body, status, changed)
+    changed = copy.deepcopy(body)
+    del changed["data"]["result"][0]
+    assert realprom.compare_answers(status, body, status, changed)
+    assert realprom.compare_answers(status, body, 400, {"status": "error", "errorType": "bad_data"})
+    assert realprom.values_close("NaN", "NaN") and not realprom.values_close("NaN", "1")
+    assert realprom.values_close("1", "1.0000009") and not realprom.values_close("+Inf", "-Inf")

@@ -1,0 +1,127 @@
+"""The ``mockprom`` command line: --version, --help, validate, query, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args, timeout=60, **kw):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "mockprom", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=kw.get("cwd", REPO))
+
+
+def test_version():
+    from mockprom import __version__
+
+    r = run("--version")
+    assert r.returncode == 0
+    assert r.stdout.strip().startswith(f"mockprom {__version__}")
+
+
+def test_help_has_examples():
+    for args in ((), ("serve",), ("validate",), ("query",)):
+        r = run(*args, "--help")
+        assert r.returncode == 0
+        assert "examples:" in r.stdout
+
+
+def test_validate_good_and_bad(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("name: good\nseries:\n  - labels: {__name__: x}\n    samples: [[1, 2]]\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nseries:\n  - labels: {__name__: x}\n    samples: [[1, 'abc']]\n"
+                   "interval: forever\nbogus: 1\n")
+    r = run("validate", str(good))
+    assert r.returncode == 0
+    assert len(r.stdout.strip().splitlines()) == 1 and r.stdout.startswith("ok:")
+    r = run("validate", str(good), str(bad))
+    assert r.returncode == 2
+    lines = [l for l in r.stderr.splitlines() if str(bad) in l]
+    assert len(lines) >= 3  # every problem, each with the file name
+    assert any("bogus" in l for l in lines) and any("interval" in l for l in lines)
+    r = run("validate", str(tmp_path / "missing.yaml"))
+    assert r.returncode == 2 and "missing.yaml" in r.stderr
+
+
+def write_data(tmp_path) -> Path:
+    p = tmp_path / "data.json"
+    p.write_text(json.dumps({"clock": 1000, "series": [
+        {"labels": {"__name__": "up", "job": "a"}, "samples": [[940, 0], [1000, 1]]},
+        {"labels": {"__name__": "up", "job": "b"}, "samples": [[1000, 0.25]]}]}))
+    return p
+
+
+def test_query_instant_table(tmp_path):
+    p = write_data(tmp_path)
+    r = run("query", "up", "--scenario", str(p))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["SERIES", "VALUE", "TIME"]
+    assert lines[1].split() == ['up{job="a"}', "1", "1970-01-01T00:16:40Z"]
+    assert lines[2].split() == ['up{job="b"}', "0.25", "1970-01-01T00:16:40Z"]
+    r = run("query", "sum(up)", "--scenario", str(p), "--time", "940")
+    assert r.stdout.splitlines()[1].split() == ["{}", "0", "1970-01-01T00:15:40Z"]
+
+
+def test_query_range_and_errors(tmp_path):
+    p = write_data(tmp_path)
+    r = run("query", 'up{job="a"}', "--scenario", str(p), "--start", "-1m", "--step", "30s")
+    assert r.returncode == 0, r.stderr
+    rows = [l.split() for l in r.stdout.splitlines()[1:]]
+    assert [row[-1] for row in rows] == ["0", "0", "1"]
+    r = run("query", "foo(", "--scenario", str(p))
+    assert r.returncode == 1
+    assert r.stderr.startswith("error (bad_data):")
+    assert "Traceback" not in r.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_and_stops_on_sigterm(tmp_path):
+    p = write_data(tmp_path)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO), MOCKPROM_PORT=str(port),
+               MOCKPROM_SCENARIO=str(p))
+    proc = subprocess.Popen([sys.executable, "-m", "mockprom", "serve", "--host", "127.0.0.1"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert r.text == "Prometheus Server is Ready.\n"
+        q = requests.get(f"http://127.0.0.1:{port}/api/v1/query", params={"query": "up"})
+        assert len(q.json()["data"]["result"]) == 2
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert f"127.0.0.1:{port}" in err
+
+
+def test_serve_refuses_a_bad_scenario(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("bogus: 1\n")
+    r = run("serve", "--scenario", str(bad), "--port", "0")
+    assert r.returncode == 2
+    assert "bogus" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,91 @@
+"""The upstream PromQL conformance corpus (Prometheus v2.42.0 ``promql/testdata``), run
+from ``../shared/promql-testdata`` through ``Engine``: every evaluation as an instant
+query and as a one-step range query, one pytest test each (ids ``file.test:LINE``).
+
+Known failures are listed in ``promql_known_failures.txt`` (``id reason``) and marked
+``xfail(strict=True)`` so that a fixed one shows up. At the end a per-file table and
+``N of 566 passed`` are printed."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from promqltest import parse_script, run_eval
+
+HERE = Path(__file__).parent
+CORPUS = Path(os.environ.get("MOCKPROM_PROMQL_TESTDATA",
+                             HERE.parent.parent / "shared" / "promql-testdata"))
+KNOWN_FAILURES_FILE = HERE / "promql_known_failures.txt"
+
+if not CORPUS.is_dir():
+    pytest.skip(f"PromQL corpus not found at {CORPUS} (set MOCKPROM_PROMQL_TESTDATA)",
+                allow_module_level=True)
+
+
+def _known_failures() -> dict[str, str]:
+    out = {}
+    if KNOWN_FAILURES_FILE.exists():
+        for line in KNOWN_FAILURES_FILE.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                ident, _, reason = line.partition(" ")
+                out[ident] = reason.strip() or "known failure"
+    return out
+
+
+def _collect():
+    evals = []
+    for path in sorted(CORPUS.glob("*.test")):
+        evals.extend(parse_script(path.read_text(), path.name))
+    return evals
+
+
+EVALS = _collect()
+KNOWN = _known_failures()
+RESULTS: Counter = Counter()
+TOTALS: Counter = Counter()
+
+
+def _params():
+    for ev in EVALS:
+        marks = []
+        if ev.id in KNOWN:
+            marks.append(pytest.mark.xfail(reason=KNOWN[ev.id], strict=True))
+        yield pytest.param(ev, id=ev.id, marks=marks)
+
+
+def test_corpus_size():
+    """The corpus is the 566 evaluations of the 11 files of Prometheus v2.42.0."""
+    assert len(list(CORPUS.glob("*.test"))) == 11
+    assert len(EVALS) == 566
+
+
+@pytest.mark.parametrize("ev", list(_params()))
+def test_promql_corpus(ev):
+    TOTALS[ev.file] += 1
+    run_eval(ev)
+    RESULTS[ev.file] += 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary_table(request):
+    """After the module: a per-file table and ``N of 566 passed`` on the terminal."""
+    yield
+    if not TOTALS:
+        return
+    lines = [f"{'file':<24}{'passed':>8}{'run':>6}"]
+    for name in sorted(TOTALS):
+        lines.append(f"{name:<24}{RESULTS[name]:>8}{TOTALS[name]:>6}")
+    lines.append(f"{sum(RESULTS.values())} of {len(EVALS)} passed"
+                 f" ({sum(TOTALS.values())} run)")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
+    else:
+        print("\n" + "\n".join(lines))

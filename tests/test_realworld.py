@@ -1,0 +1,122 @@
+"""The real-world corpus: 244 requests from public dashboards and alert rules, answered by
+mockprom holding ``../shared/realworld-promql/DATA.json`` and compared with the answers of
+a real Prometheus 2.42 recorded in ``EXPECTED.json`` (see that directory's README).
+
+Compared: HTTP status, ``status`` and ``errorType`` exactly; the set of label sets;
+timestamps exactly; values within 1e-6 relative (NaN == NaN, ±Inf exactly); series order
+only for instant ``sort``/``sort_desc`` queries. Known failures, listed with a reason in
+``realworld_known_failures.txt``, are strict xfails: fixing one makes the test fail until
+its line is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+import pytest
+
+import realprom
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.normpath(os.path.join(REPO, "..", "shared", "realworld-promql"))
+KNOWN_FAILURES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "realworld_known_failures.txt")
+ABSENT = f"real-world corpus not found at {CORPUS} (expected ../shared beside the repo)"
+
+
+def load_known_failures(path: str = KNOWN_FAILURES) -> dict[str, str]:
+    """``id reason...`` per line; blank lines and ``#`` comments ignored."""
+    known = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    qid, _, reason = line.partition(" ")
+                    known[qid] = reason.strip() or "known failure"
+    return known
+
+
+def load_expected() -> dict[str, dict]:
+    path = os.path.join(CORPUS, "EXPECTED.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["results"]
+
+
+EXPECTED = load_expected()
+KNOWN = load_known_failures()
+
+
+def _params():
+    if not EXPECTED:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=ABSENT), id="corpus-absent")]
+    out = []
+    for qid in EXPECTED:
+        marks = [pytest.mark.xfail(reason=KNOWN[qid], strict=True)] if qid in KNOWN else []
+        out.append(pytest.param(qid, marks=marks, id=qid))
+    return out
+
+
+@pytest.fixture(scope="module")
+def outcomes(request):
+    """Per query id, whether mockprom's answer matched; printed as a summary at the end."""
+    results: dict[str, bool] = {}
+    yield results
+    if results:
+        passed = sum(results.values())
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        line = f"real-world corpus: {passed} of {len(EXPECTED)} passed"
+        if reporter is not None:
+            reporter.write_line("")
+            reporter.write_line(line)
+        else:
+            print(line)
+
+
+@pytest.fixture(scope="module")
+def corpus_server():
+    """mockprom serving DATA.json (the bare scenario shape, loaded as a path)."""
+    from mockprom.server import MockPrometheus
+
+    path = os.path.join(CORPUS, "DATA.json")
+    started = time.monotonic()
+    with MockPrometheus(scenario=path, host="127.0.0.1", port=0) as prom:
+        prom.load_seconds = time.monotonic() - started
+        yield prom
+
+
+def _kind(entry: dict) -> str:
+    return {"instant": "query", "range": "query", "series": "series"}.get(entry["type"], "list")
+
+
+def _ordered(entry: dict) -> bool:
+    query = dict(entry["request"]["params"]).get("query", "")
+    return entry["type"] == "instant" and re.match(r"\s*sort(_desc)?\s*\(", query) is not None
+
+
+@pytest.mark.parametrize("qid", _params())
+def test_realworld_query(corpus_server, outcomes, qid):
+    entry = EXPECTED[qid]
+    req = entry["request"]
+    params: dict[str, list[str]] = {}
+    for k, v in req["params"]:
+        params.setdefault(k, []).append(v)
+    status, body, text = realprom.get(corpus_server.url, req["path"], params, req["method"])
+    want = {k: entry[k] for k in ("status", "data", "errorType", "error", "warnings")}
+    diffs = realprom.compare_answers(entry["http_status"], want, status, body,
+                                     kind=_kind(entry), ordered=_ordered(entry))
+    outcomes[qid] = not diffs
+    assert not diffs, (f"{qid}: {req['path']} {req['params']}\n  " + "\n  ".join(diffs[:12])
+                       + f"\n mockprom: {text[:500]}")
+
+
+def test_known_failures_name_real_queries():
+    if not EXPECTED:
+        pytest.skip(ABSENT)
+    unknown = sorted(set(KNOWN) - set(EXPECTED))
+    assert not unknown, f"realworld_known_failures.txt lists unknown ids: {unknown}"
