@@ -27,16 +27,19 @@ SAMPLES_PER_SERIES = 10
 T0 = 1_700_000_000_000
 
 
-def make_bodies(batch: int, count: int) -> list[bytes]:
-    """``count`` successive request bodies of ``batch`` samples, over the same series."""
-    n_series = batch // SAMPLES_PER_SERIES
+def make_bodies(batch: int, count: int, churn: bool = False) -> list[bytes]:
+    """``count`` successive request bodies of ``batch`` samples: 10 samples for each of
+    the same series, or (``churn``) one sample for each of ``batch`` new series."""
+    per_series = 1 if churn else SAMPLES_PER_SERIES
+    n_series = batch // per_series
     bodies = []
     for b in range(count):
-        base = T0 + b * SAMPLES_PER_SERIES * 15_000
+        base = T0 + b * per_series * 15_000
+        first = b * n_series if churn else 0
         bodies.append(rw.encode([
             ({"__name__": "bench_metric", "job": "bench", "instance": f"host-{i % 50}", "series": str(i)},
-             [(base + k * 15_000, float(b * 10 + k)) for k in range(SAMPLES_PER_SERIES)])
-            for i in range(n_series)]))
+             [(base + k * 15_000, float(b * 10 + k)) for k in range(per_series)])
+            for i in range(first, first + n_series)]))
     return bodies
 
 
@@ -82,10 +85,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     args = ap.parse_args()
     rows = []
-    for batch in (1_000, 10_000):
-        bodies = make_bodies(batch, 400 if batch == 1_000 else 60)
+    for batch, churn in ((1_000, False), (10_000, False), (10_000, True)):
+        bodies = make_bodies(batch, 400 if batch == 1_000 else 30, churn)
         size = sum(map(len, bodies)) / len(bodies)
-        row = [batch, size, bench_decode(batch, bodies, args.seconds),
+        row = [f"{batch:,}{' new' if churn else ''}", size, bench_decode(batch, bodies, args.seconds),
                bench_decode_store(batch, bodies, args.seconds)]
         try:
             row.append(bench_http(batch, bodies, args.seconds))
@@ -93,9 +96,10 @@ def main() -> None:
             print(f"(HTTP bench skipped: {type(err).__name__}: {err})")
             row.append(float("nan"))
         rows.append(row)
-    print(f"{'batch':>7} {'body bytes':>11} {'decode/s':>12} {'decode+store/s':>15} {'HTTP e2e/s':>12}")
+    print("batch: samples per request; 'new': every sample in a series never seen before")
+    print(f"{'batch':>10} {'body bytes':>11} {'decode/s':>12} {'decode+store/s':>15} {'HTTP e2e/s':>12}")
     for batch, size, dec, store, http in rows:
-        print(f"{batch:>7,} {size:>11,.0f} {dec:>12,.0f} {store:>15,.0f} {http:>12,.0f}")
+        print(f"{batch:>10} {size:>11,.0f} {dec:>12,.0f} {store:>15,.0f} {http:>12,.0f}")
     print("target: >= 200,000 samples/s decode+store on one core")
 
 

@@ -300,7 +300,7 @@ def cmd_query(args) -> int:
 def format_table(value) -> str:
     """A query result as an aligned text table."""
     from mockprom.api.format import sample_value, scalar_value
-    from mockprom.api.targets import rfc3339_nano
+    from mockprom.api.format import rfc3339_nano
     from mockprom.promql.values import Matrix, Scalar, String, Vector
     from mockprom.scenario.labels import format_labels
 

@@ -256,8 +256,9 @@ def _expect_failure(fn, what: str, message: Optional[str] = None) -> None:
 
 
 def run_instant(engine: Engine, ev: Eval) -> None:
-    """Instant query, then the same as a one-step range query, both against the
-    expected result."""
+    """Instant query, then the same as a one-step range query (``start = end = t``) and,
+    as upstream ``test.go`` does, as a three-step range query around ``t`` whose middle
+    step is checked; all against the expected result."""
     if ev.fail:
         _expect_failure(lambda: engine.instant_query(ev.expr, ev.t_ms), "instant",
                         ev.fail_message)
@@ -265,25 +266,28 @@ def run_instant(engine: Engine, ev: Eval) -> None:
         return
     res = engine.instant_query(ev.expr, ev.t_ms)
     compare_instant_result(ev, res.value, "instant")
-    rng = engine.range_query(ev.expr, ev.t_ms, ev.t_ms, 60_000)
-    mat = rng.value
-    if not isinstance(mat, Matrix):
-        raise Mismatch(f"range: a range query returned {type(mat).__name__}")
-    if isinstance(res.value, Scalar):
-        if len(mat.series) != 1 or mat.series[0].labels != () or len(mat.series[0].points) != 1:
-            raise Mismatch("range: a scalar expression did not give one series with no labels")
-        compare_scalar(ev, mat.series[0].points[0][1], "range")
-        return
+    for start, end, what in ((ev.t_ms, ev.t_ms, "range"),
+                             (ev.t_ms - 60_000, ev.t_ms + 60_000, "3-step range")):
+        mat = engine.range_query(ev.expr, start, end, 60_000).value
+        if not isinstance(mat, Matrix):
+            raise Mismatch(f"{what}: a range query returned {type(mat).__name__}")
+        _compare_range_step(ev, res.value, mat, what)
+
+
+def _compare_range_step(ev: Eval, instant, mat: Matrix, what: str) -> None:
+    """The points of a range result at the evaluation time, against the expected."""
     from mockprom.promql.values import Sample
-    samples = []
-    for s in mat.series:
-        for t, v in s.points:
-            if t != ev.t_ms:
-                raise Mismatch(f"range: point at {t} outside the single step {ev.t_ms}")
-            samples.append(Sample(s.labels, t, v))
+    samples = [Sample(s.labels, t, v) for s in mat.series for t, v in s.points
+               if t == ev.t_ms]
+    if isinstance(instant, Scalar):
+        if len(mat.series) != 1 or mat.series[0].labels != () or len(samples) != 1:
+            raise Mismatch(f"{what}: a scalar expression did not give one series without "
+                           "labels")
+        compare_scalar(ev, samples[0].value, what)
+        return
     saved, ev.ordered = ev.ordered, False  # range results are sorted by labels
     try:
-        compare_vector(ev, samples, "range")
+        compare_vector(ev, samples, what)
     finally:
         ev.ordered = saved
 

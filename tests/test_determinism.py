@@ -71,4 +71,4 @@ def test_byte_identical_across_processes():
     bodies = first.splitlines()
     assert len(bodies) == 6
     assert all(b.startswith(b'{"status":"success"') for b in bodies)
-    assert all(len(b) > 100 for b in bodies)  # real data, not empty answers
+    assert all(b"[]" not in b for b in bodies)  # real data, not empty answers

@@ -18,7 +18,7 @@ from mockprom.scenario.model import GeneratedSeries
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "mockprom" / "scenario" / "default.yaml"
-EXAMPLES = ["checkout.yaml", "node-fleet.yaml", "slo-burn.yaml", "exact-data.json"]
+EXAMPLES = ["checkout.yaml", "node-fleet.yaml", "slo-burn.yaml", "exact-data.json", "autoscaler.yaml"]
 MIN = 60_000
 
 
@@ -46,7 +46,7 @@ def test_example_validates_and_builds(name):
 
 def test_scenario_directory_loads_with_unique_names():
     found = load_scenarios_dir(ROOT / "scenarios")
-    for name in ("checkout", "node-fleet", "slo-burn", "exact-data"):
+    for name in ("checkout", "node-fleet", "slo-burn", "exact-data", "autoscaler"):
         assert name in found
 
 
@@ -161,3 +161,32 @@ def test_slo_burn_errors_jump_on_schedule():
     # "1x90 0x10 1x20": 91 ones, 11 zeros, 21 ones (axn is n+1 values).
     assert up.vals[:91].tolist() == [1] * 91 and up.vals[91:102].tolist() == [0] * 11
     assert math.isclose(up.vals[102], 1) and len(up.vals) == 91 + 11 + 21
+
+
+@pytest.mark.realprom
+@pytest.mark.parametrize("path", [DEFAULT] + [ROOT / "scenarios" / n for n in EXAMPLES])
+def test_rules_of_shipped_scenarios_pass_promtool_check(path, tmp_path):
+    """Every rule group of a shipped scenario is a valid Prometheus rule file."""
+    import subprocess
+
+    import yaml
+    from realprom import require_binaries
+
+    _, promtool = require_binaries()
+    sc = load_scenario(path)
+    if not sc.rules:
+        return
+    groups = [g.model_dump(mode="json", exclude_none=True, exclude={"file"}) for g in sc.rules]
+    for g in groups:
+        if not g.get("limit"):
+            g.pop("limit", None)
+        for r in g["rules"]:
+            for key in ("labels", "annotations"):
+                if not r.get(key):
+                    r.pop(key, None)
+    f = tmp_path / "rules.yaml"
+    f.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    res = subprocess.run([promtool, "check", "rules", str(f)], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"SUCCESS: {sum(len(g['rules']) for g in groups)} rules found" in res.stdout

@@ -43,8 +43,8 @@ def prom(server):
     return server
 
 
-def query(prom, expr, **kw):
-    return requests.get(f"{prom.url}/api/v1/query", params={"query": expr}, timeout=5, **kw)
+def query(prom, expr, timeout=5):
+    return requests.get(f"{prom.url}/api/v1/query", params={"query": expr}, timeout=timeout)
 
 
 def add(prom, rule):
@@ -62,8 +62,15 @@ def test_drop_series_and_warnings_shape_a_real_answer(prom):
     kept = answer["data"]["result"]
     assert len(kept) == INSTANCES - 3 and all(s in real["data"]["result"] for s in kept)
     assert answer["warnings"][-1] == "store 2 unreachable"
-    assert query(prom, "vector(1)").json() == query(prom, "vector(1)").json()
     assert "warnings" not in query(prom, "vector(1)").json()
+    requests.delete(f"{prom.url}/-/mockprom/faults", timeout=5)
+    span = dict(RANGE, query="http_requests_total")
+    real_matrix = requests.get(f"{prom.url}/api/v1/query_range", params=span, timeout=5).json()
+    add(prom, {"match": {"endpoint": "query_range"}, "drop_series": 0.5})
+    matrix = requests.get(f"{prom.url}/api/v1/query_range", params=span, timeout=5).json()
+    assert matrix["data"]["resultType"] == "matrix"
+    assert len(matrix["data"]["result"]) == INSTANCES // 2
+    assert all(s in real_matrix["data"]["result"] for s in matrix["data"]["result"])
 
 
 def test_scenario_rule_matches_the_metric_an_expression_selects(prom):
@@ -124,3 +131,29 @@ def test_a_scenario_with_a_bad_fault_rule_is_refused_and_the_old_one_stays(prom)
     assert "unavailble" in r.text and "tiems" in r.text
     assert query(prom, 'rate(node_cpu_seconds_total[5m])').status_code == 422
     assert len(query(prom, "http_requests_total").json()["data"]["result"]) == INSTANCES
+
+
+def test_stopping_the_server_releases_a_hanging_request():
+    import threading
+    import time
+
+    prom = MockPrometheus({"series": []})
+    add(prom, {"transport": "hang", "hang": "30s"})
+    outcome = []
+
+    def client():
+        started = time.monotonic()
+        try:
+            query(prom, "vector(1)", timeout=10)
+        except requests.RequestException as exc:
+            outcome.append((type(exc), time.monotonic() - started))
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    time.sleep(0.2)
+    stop_started = time.monotonic()
+    prom.stop()
+    assert time.monotonic() - stop_started < 1.0
+    thread.join(5)
+    assert outcome and issubclass(outcome[0][0], requests.ConnectionError)
+    assert outcome[0][1] < 2.0

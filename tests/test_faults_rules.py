@@ -196,3 +196,11 @@ def test_load_scenario_counts_the_timeline_from_the_scenarios_fixed_clock():
     assert engine.decide(request()) is None
     clock[0] += 60_000
     assert engine.decide(request()).rule.name == "outage"
+
+
+def test_validate_faults_lists_problems_for_the_scenario_loader():
+    from mockprom.faults import validate_faults
+
+    assert validate_faults(SCENARIO_FAULTS["faults"], SCENARIO_FAULTS["timeline"]) == []
+    assert validate_faults([{"latency": "2s", "every": 0}], None) == [
+        "faults[0].every: expected an integer >= 1, got 0"]

@@ -144,3 +144,22 @@ def test_bulk_formatting_agrees_with_one_at_a_time():
     mixed = vals[:50] + [float("nan"), math.inf, -math.inf]
     assert sample_values(mixed) == [f'"{sample_value(v)}"' for v in mixed]
     assert sample_values([np.float64(1.5)]) == ['"1.5"']
+
+
+def test_alert_values_use_go_e_format():
+    from mockprom.api.format import alert_value
+
+    assert alert_value(1.0) == "1e+00"  # as a real 2.42 shows an alert's value
+    assert alert_value(1e-7) == "1e-07"
+    for v in interesting_floats(300):
+        if v != 0:
+            assert alert_value(v) == go_e(v)
+    assert alert_value(float("nan")) == "NaN" and alert_value(-math.inf) == "-Inf"
+
+
+def test_rfc3339_nano_trims_the_fraction():
+    from mockprom.api.format import rfc3339_nano
+
+    assert rfc3339_nano(1700000000123) == "2023-11-14T22:13:20.123Z"
+    assert rfc3339_nano(1700000000100) == "2023-11-14T22:13:20.1Z"
+    assert rfc3339_nano(1700000000000) == "2023-11-14T22:13:20Z"

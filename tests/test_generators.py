@@ -164,7 +164,8 @@ def test_shapes_of_periodic_generators():
         {"metric": "saw", "generator": SPECS["sawtooth"]},
         {"metric": "seq", "generator": {"kind": "sequence", "values": [1, 2, 3]}},
         {"metric": "lin", "generator": {"kind": "linear", "start": 1, "slope": 0.5}},
-    ]}
+        {"metric": "lin0", "generator": {"kind": "linear", "start": 1, "slope": 0.5, "origin": 0}},
+    ], "start": "-2h"}
     store = build_store(load_scenario(sc), NOW)
     get = lambda n: select(store, n, NOW - DAY, NOW)[(("__name__", n),)]
     sine = get("sine").vals
@@ -175,8 +176,10 @@ def test_shapes_of_periodic_generators():
     assert saw.min() >= 2 and saw.max() < 6
     seq = get("seq")
     assert np.all(seq.vals == np.array([1, 2, 3])[(seq.ts // 15_000) % 3])
-    lin = get("lin")
-    np.testing.assert_allclose(lin.vals, 1 + 0.5 * lin.ts / 1000)
+    lin = get("lin")  # origin: the scenario's start
+    np.testing.assert_allclose(lin.vals, 1 + 0.5 * (lin.ts - (NOW - 2 * 3_600_000)) / 1000)
+    lin0 = get("lin0")
+    np.testing.assert_allclose(lin0.vals, 1 + 0.5 * lin0.ts / 1000)
 
 
 def test_random_walk_stays_in_bounds_and_moves():
@@ -309,3 +312,13 @@ def test_family_expansion_for_histogram_names():
     names = sorted((l["__name__"], l.get("le", "")) for l, _ in fams)
     assert names == [("h_bucket", "+Inf"), ("h_bucket", "1"), ("h_bucket", "2"), ("h_count", ""),
                      ("h_sum", "")]
+
+
+def test_faker_provider_short_of_distinct_values_is_a_located_problem():
+    text = ("series:\n  - metric: m\n    labels:\n      flag: {faker: boolean, count: 3}\n"
+            "    generator: {kind: constant}\n")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(text, filename="f.yaml")
+    (p,) = e.value.problems
+    assert (p.file, p.line, p.path) == ("f.yaml", 4, "series[0].labels.flag")
+    assert "distinct values" in p.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 
+import numpy as np
 import pytest
 import requests
 from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, Summary,
@@ -250,3 +251,18 @@ def test_an_empty_put_empties_the_group_but_keeps_push_time(served):
 def test_other_methods_are_not_allowed(served):
     r = requests.get(served.url + "/metrics/job/x")
     assert r.status_code == 405 and r.text == "Method Not Allowed\n"
+
+
+def test_escapes_and_special_values_in_pushed_text(served):
+    body = ('# HELP esc A help with \\\\ and \\n.\n# TYPE esc gauge\n'
+            'esc{v="q\\"b\\\\s\\nl",k="1"} NaN\nesc{k="2"} +Inf\nesc{k="3"} -Inf\nesc{k="4"} 1e-3\n')
+    assert requests.put(served.url + "/metrics/job/esc", data=body).status_code == 200
+    got = {}
+    now = served.state.clock.now_ms()
+    for sd in served.state.store.select([Matcher.of("__name__", "=", "esc")], now, now):
+        got[dict(sd.labels)["k"]] = (dict(sd.labels).get("v"), float(sd.vals[-1]))
+    assert got["1"][0] == 'q"b\\s\nl' and np.isnan(got["1"][1])
+    assert not stale_mask(np.array([got["1"][1]])).any()  # a pushed NaN is not a staleness marker
+    assert got["2"][1] == float("inf") and got["3"][1] == float("-inf") and got["4"][1] == 0.001
+    [group] = requests.get(served.url + "/api/v1/metrics").json()["data"]
+    assert group["esc"]["help"] == "A help with \\ and \n."

@@ -16,6 +16,8 @@ from mockprom.scenario.samples import STALE_NAN, stale_mask
 from mockprom.scenario.store import StaticSource
 from test_ingest_support import Served
 
+import realprom
+
 
 @pytest.fixture(scope="module")
 def served():
@@ -163,3 +165,43 @@ def _ingested(served) -> float:
             if s.name == "mockprom_samples_ingested_total" and s.labels.get("source") == "remote_write":
                 return s.value
     return 0.0
+
+
+class _RealClock:
+    def now_ms(self) -> int:
+        import time
+
+        return int(time.time() * 1000)
+
+
+@pytest.mark.realprom
+@pytest.mark.skipif(realprom.binaries() is None, reason=realprom.MISSING_REASON)
+def test_answers_and_stored_data_match_a_real_prometheus():
+    """The same sequence of requests to a real 2.42 and to mockprom: same status codes,
+    same error texts where mockprom keeps 2.42's behaviour, same data afterwards."""
+    from test_ingest_support import StandInState
+
+    state = StandInState()
+    state.clock = _RealClock()
+    now = state.clock.now_ms() - 60_000
+    steps = [
+        ("empty body", b""),
+        ("not snappy", b"certainly not snappy"),
+        ("ok", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now, 1), (now + 1000, 2)])])),
+        ("out of order", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now - 5000, 0)])])),
+        ("duplicate", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now + 1000, 3)])])),
+        ("same sample again", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now + 1000, 2)])])),
+        ("not newer within the request", rw.encode([({"__name__": "rwcmp_b"}, [(now + 3000, 5), (now + 2000, 4)])])),
+        ("unsorted labels", rw.encode([([("z", "1"), ("__name__", "rwcmp_c"), ("a", "2")], [(now, 7)])])),
+        ("rolled back", rw.encode([({"__name__": "rwcmp_d"}, [(now, 1)]),
+                                   ({"__name__": "rwcmp_a", "job": "x"}, [(now - 9000, 1)])])),
+    ]
+    with realprom.RealPrometheus() as real, Served(state) as mock:
+        for what, body in steps:
+            want = _post(real.url, body)
+            got = _post(mock.url, body)
+            assert (got.status_code, got.text) == (want.status_code, want.text), what
+        params = {"match[]": '{__name__=~"rwcmp_.*"}'}
+        want = requests.get(real.url + "/federate", params=params).text
+        got = requests.get(mock.url + "/federate", params=params).text
+    assert got == want and "rwcmp_c" in got and "rwcmp_d" not in got

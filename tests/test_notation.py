@@ -126,7 +126,8 @@ def test_corpus_ramps_follow_the_rule():
 # -- against promtool ------------------------------------------------------------------------
 
 TRICKY = ["010 -2+1.5x2 _x2 1e3 stale 4", "0+0.1x12", "1x3 _ 2 _x2 3-0.25x4",
-          "+5 -5 .5 5. 3e-2", "stale 1 stale _ 2"]
+          "+5 -5 .5 5. 3e-2", "stale 1 stale _ 2", "0x3 1e3x2 -1.5e-1+2.5e1x3 07 -010",
+          "Inf -inf +Inf 1E2 0.1+0.2x3"]
 
 
 def _promtool_case(name: str, values: str, limit: int = 16) -> str:

@@ -71,21 +71,28 @@ def test_promql_corpus(ev):
     RESULTS[ev.file] += 1
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _summary_table(request):
-    """After the module: a per-file table and ``N of 566 passed`` on the terminal."""
-    yield
-    if not TOTALS:
-        return
+def summary_lines() -> list[str]:
     lines = [f"{'file':<24}{'passed':>8}{'run':>6}"]
     for name in sorted(TOTALS):
         lines.append(f"{name:<24}{RESULTS[name]:>8}{TOTALS[name]:>6}")
     lines.append(f"{sum(RESULTS.values())} of {len(EVALS)} passed"
                  f" ({sum(TOTALS.values())} run)")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
-    else:
-        print("\n" + "\n".join(lines))
+    return lines
+
+
+class _SummaryPlugin:
+    """Prints the per-file table in pytest's terminal summary."""
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if TOTALS:
+            terminalreporter.section("PromQL conformance corpus")
+            for line in summary_lines():
+                terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary_table(request):
+    plugin = _SummaryPlugin()
+    if not request.config.pluginmanager.is_registered(plugin):
+        request.config.pluginmanager.register(plugin, "promql-corpus-summary")
+    yield

@@ -149,6 +149,17 @@ def test_explicit_targets_are_reported_as_given():
     assert scenario_dropped_targets(sc) == [{"discoveredLabels": {"__address__": "x:1"}}]
 
 
+def test_explicit_targets_without_health_follow_their_up_series():
+    sc = load_scenario({"series": [
+        {"metric": "up", "labels": {"job": "j", "instance": "a"}, "generator": {"kind": "constant", "value": 0}},
+        {"metric": "up", "labels": {"job": "j", "instance": "b"}, "generator": {"kind": "constant", "value": 1}}],
+        "targets": [{"labels": {"job": "j", "instance": "a"}}, {"labels": {"job": "j", "instance": "b"}},
+                    {"labels": {"job": "j", "instance": "c"}, "health": "unknown"}]})
+    got = {t["labels"]["instance"]: t for t in scenario_targets(sc, build_store(sc, NOW), NOW)}
+    assert got["a"]["health"] == "down" and "refused" in got["a"]["lastError"]
+    assert got["b"]["health"] == "up" and got["c"]["health"] == "unknown"
+
+
 def test_fixed_clock_is_the_scenarios_now():
     sc = load_scenario({"clock": "2024-01-01T00:00:00Z"})
     assert scenario_now_ms(sc) == 1704067200000

@@ -192,6 +192,15 @@ def test_directory_loads_every_scenario_by_name(tmp_path):
     assert len(e.value.problems) == 1 and "seed" in str(e.value)
 
 
+def test_directory_with_one_scenario_and_filename_for_text(tmp_path):
+    (tmp_path / "only.yml").write_text("seed: 3\n")
+    sc = load_scenario(tmp_path)
+    assert sc.name == "only" and sc.seed == 3
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("seed: x\n", filename="inline.yaml")
+    assert str(e.value).startswith("inline.yaml:1 seed: ")
+
+
 def test_missing_file_and_wrong_top_level():
     with pytest.raises(ScenarioError) as e:
         load_scenario("does/not/exist.yaml")
@@ -213,3 +222,34 @@ def test_shipped_schema_is_the_generated_one():
     schema = json.loads(schema_text())
     assert {"series", "targets", "rules", "server", "faults"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("text, absolute, relative", [
+    ("-6h", None, -21_600_000), ("now-6h", None, -21_600_000), ("+5m", None, 300_000),
+    ("now", None, 0), ("2024-01-01T00:00:00Z", 1704067200000, None),
+    ("2024-01-01T01:00:00+01:00", 1704067200000, None), (1704067200.5, 1704067200500, None),
+    ("1704067200", 1704067200000, None)])
+def test_time_specs(text, absolute, relative):
+    from mockprom.scenario.durations import parse_time_spec
+    spec = parse_time_spec(text)
+    assert (spec.absolute_ms, spec.relative_ms) == (absolute, relative)
+    assert spec.resolve(1_000_000) == (absolute if absolute is not None else 1_000_000 + relative)
+    assert parse_time_spec(str(spec)) == spec  # prints back to something it reads
+
+
+@pytest.mark.parametrize("ms, text", [(0, "0s"), (90_000, "1m30s"), (5_400_000, "1h30m"),
+                                      (100, "100ms"), (86_400_000, "1d"), (604_800_000, "1w"),
+                                      (691_200_000, "8d"), (31_536_000_000, "1y")])
+def test_durations_print_as_prometheus_does(ms, text):
+    from mockprom.scenario.durations import format_duration_ms
+    assert format_duration_ms(ms) == text
+    assert parse_duration_ms(text) == ms
+
+
+def test_json_indented_with_tabs_still_reports_problems(tmp_path):
+    f = tmp_path / "tabs.json"
+    f.write_text('{\n\t"seed": "x",\n\t"series": []\n}\n')
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(f)
+    (p,) = e.value.problems
+    assert p.file == str(f) and p.path == "seed"

@@ -55,7 +55,7 @@ def clean_tombstones():
 
 @bp.route("/api/v1/admin/tsdb/snapshot", methods=METHODS)
 def snapshot():
-    from mockprom.api.targets import rfc3339_nano
+    from mockprom.api.format import rfc3339_nano
 
     _require_enabled()
     skip = form_value("skip_head")

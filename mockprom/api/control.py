@@ -76,7 +76,7 @@ def reset():
 
 
 def clock_answer(state) -> dict:
-    from mockprom.api.targets import rfc3339_nano
+    from mockprom.api.format import rfc3339_nano
 
     now = state.clock.now_ms()
     return {"now": rfc3339_nano(now), "now_ms": now,

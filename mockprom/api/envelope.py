@@ -54,17 +54,18 @@ def invalid_param(name: str, message: str) -> ApiError:
 
 def success_body(data=None, *, data_json: Optional[bytes] = None,
                  warnings: Iterable[str] = (), infos: Iterable[str] = ()) -> bytes:
-    """The success envelope as bytes; ``data_json`` is pre-encoded data (query results)."""
+    """The success envelope as bytes; ``data_json`` is pre-encoded, Go-escaped data
+    (query results)."""
     if data_json is None:
         data_json = dumps(data)
     parts = [b'{"status":"success","data":', data_json]
     warnings, infos = list(warnings or ()), list(infos or ())
     if warnings:
-        parts += [b',"warnings":', orjson.dumps(warnings)]
+        parts += [b',"warnings":', go_compat(orjson.dumps(warnings))]
     if infos:
-        parts += [b',"infos":', orjson.dumps(infos)]
+        parts += [b',"infos":', go_compat(orjson.dumps(infos))]
     parts.append(b"}")
-    return go_compat(b"".join(parts))
+    return b"".join(parts)
 
 
 def error_body(error_type: str, message: str) -> bytes:
@@ -88,5 +89,8 @@ def error_response(err: ApiError) -> Response:
 
 
 def no_content() -> Response:
-    """What Prometheus answers when a handler returns no data (204, empty body)."""
-    return Response(status=204)
+    """What Prometheus answers when a handler returns no data (204, empty body, no
+    Content-Type)."""
+    resp = Response(status=204)
+    del resp.headers["Content-Type"]
+    return resp

@@ -117,6 +117,28 @@ def json_float(v: float) -> str:
     return go_format_f(v)
 
 
+def alert_value(v: float) -> str:
+    """An alert's value in ``/api/v1/alerts`` and ``/rules``: ``FormatFloat(v, 'e', -1,
+    64)`` (``"1e+00"``, ``"1e-07"``, ``"NaN"``, ``"+Inf"``)."""
+    if v != v:
+        return "NaN"
+    if v in (math.inf, -math.inf):
+        return "+Inf" if v > 0 else "-Inf"
+    return go_format_e(v)
+
+
+def rfc3339_nano(ms: int) -> str:
+    """Go's ``time.RFC3339Nano`` of a UTC time in ms (fraction trimmed of zeros)."""
+    import datetime as _dt
+
+    d = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(milliseconds=int(ms))
+    base = d.strftime("%Y-%m-%dT%H:%M:%S")
+    frac = int(ms) % 1000
+    if frac:
+        base += ("." + f"{frac:03d}").rstrip("0")
+    return base + "Z"
+
+
 def scalar_timestamp(t_ms: int) -> str:
     """A scalar/string result's timestamp: ``float64(t)/1000`` through encoding/json."""
     return json_float(int(t_ms) / 1000)
@@ -176,8 +198,9 @@ def dumps(obj) -> bytes:
 
 
 def labels_json(labels) -> bytes:
-    """A label set (sorted pairs) as a JSON object, in label order (as Go sorts keys)."""
-    return orjson.dumps(dict(labels))
+    """A label set (sorted pairs) as a JSON object, in label order (as Go sorts keys),
+    Go-escaped."""
+    return go_compat(orjson.dumps(dict(labels)))
 
 
 # -- query results -------------------------------------------------------------------
@@ -208,19 +231,23 @@ def sample_values(vals: list) -> list[str]:
     return ('"' + s.replace(",", '"\x00"') + '"').split("\x00")
 
 
-def _points_json(points, ts_cache: dict) -> str:
+def _points_json(points, cache: dict) -> str:
+    """``[t,"v"],...`` of one series. ``cache`` carries the formatted timestamps of the
+    previous series: in a range query most series share the step grid."""
     if not points:
         return ""
     ts = [p[0] for p in points]
     qv = sample_values([p[1] for p in points])
-    tstr = [ts_cache[t] if t in ts_cache else ts_cache.setdefault(t, sample_timestamp(t))
-            for t in ts]
+    if cache.get("ts") == ts:
+        tstr = cache["tstr"]
+    else:
+        tstr = [sample_timestamp(t) for t in ts]
+        cache["ts"], cache["tstr"] = ts, tstr
     return "[" + "],[".join(map(",".join, zip(tstr, qv))) + "]"
 
 
 def result_json(value) -> bytes:
-    """``{"resultType": ..., "result": ...}`` for a query result value (not yet
-    Go-escaped: pass the whole body through ``go_compat``)."""
+    """``{"resultType": ..., "result": ...}`` for a query result value, Go-escaped."""
     if isinstance(value, Vector):
         ts = sample_timestamp
         qv = sample_values([s.value for s in value.samples])
@@ -239,5 +266,5 @@ def result_json(value) -> bytes:
                 f'"{scalar_value(value.value)}"]}}').encode()
     if isinstance(value, String):
         return (f'{{"resultType":"string","result":[{scalar_timestamp(value.t_ms)},'.encode()
-                + orjson.dumps(value.value) + b"]}")
+                + go_compat(orjson.dumps(value.value)) + b"]}")
     raise TypeError(f"not a query result: {type(value).__name__}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 bp = Blueprint("health", __name__)
 
@@ -11,9 +11,17 @@ TEXT = "text/plain; charset=utf-8"
 
 @bp.route("/-/healthy", methods=("GET", "HEAD"))
 def healthy():
-    return Response("Prometheus Server is Healthy.\n", content_type=TEXT)
+    return _answer("Prometheus Server is Healthy.\n")
 
 
 @bp.route("/-/ready", methods=("GET", "HEAD"))
 def ready():
-    return Response("Prometheus Server is Ready.\n", content_type=TEXT)
+    return _answer("Prometheus Server is Ready.\n")
+
+
+def _answer(text: str) -> Response:
+    if request.method == "HEAD":  # Prometheus answers HEAD with no body and no type
+        resp = Response(status=200)
+        del resp.headers["Content-Type"]
+        return resp
+    return Response(text, content_type=TEXT)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from mockprom.api.context import get_state
-from mockprom.api.envelope import bad_data, invalid_param, success
+from mockprom.api.envelope import ApiError, bad_data, invalid_param, success
 from mockprom.api.format import labels_json
 from mockprom.api.params import (MAX_TIME, MIN_TIME, check_label_name, form_value,
                                  form_values, int_param, matcher_sets, parse_selector,
@@ -39,6 +39,12 @@ def series():
     return success(data_json=body)
 
 
+@bp.route("/api/v1/series", methods=("DELETE",))
+def drop_series():
+    """Prometheus 2.42 routes DELETE /series to a stub."""
+    raise ApiError("internal", "not implemented")
+
+
 @bp.route("/api/v1/labels", methods=BOTH)
 def labels():
     mint, maxt = _range()
@@ -48,7 +54,7 @@ def labels():
     return success(names)
 
 
-@bp.route("/api/v1/label/<path:name>/values", methods=("GET",))
+@bp.route("/api/v1/label/<name>/values", methods=("GET",))
 def label_values(name: str):
     check_label_name(name)
     mint, maxt = _range()

@@ -310,24 +310,9 @@ def time_to_store_ms(t: GoTime) -> int:
 
 def parse_selector(text: str):
     """``parser.ParseMetricSelector``: a series selector's matchers; raises ParseError."""
-    from mockprom.promql import nodes
-    from mockprom.promql.parse import parse
+    from mockprom.api.selector import parse_metric_selector
 
-    expr = parse(text)
-    if isinstance(expr, nodes.VectorSelector) and expr.offset_ms == 0 and expr.at_ms is None \
-            and expr.at_edge is None:
-        return list(expr.matchers)
-    raise ParseError(f"1:1: parse error: unexpected {_describe(expr, text)}")
-
-
-def _describe(expr, text: str) -> str:
-    from mockprom.promql import nodes
-
-    if isinstance(expr, nodes.NumberLiteral):
-        return f'number "{text.strip().split()[0]}"'
-    if isinstance(expr, nodes.StringLiteral):
-        return f"string {text.strip()}"
-    return f"expression where a series selector was expected: {text.strip()!s}"
+    return parse_metric_selector(text)
 
 
 def matcher_sets(values: list[str], *, param: Optional[str] = None) -> list[list]:

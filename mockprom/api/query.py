@@ -32,6 +32,21 @@ def _lookback_ms():
     return ns // 1_000_000
 
 
+def _expired_timeout(text: str, timeout_ns, *, param_error: bool) -> None:
+    """``timeout=0`` (or negative seconds): Prometheus's context is already done when the
+    query reaches the queue, after the query was parsed."""
+    if timeout_ns is None or timeout_ns > 0:
+        return
+    from mockprom.promql.parse import parse
+
+    try:
+        parse(text)
+    except ParseError as exc:
+        raise (invalid_param("query", exc.message) if param_error else bad_data(exc.message)) \
+            from None
+    raise ApiError("timeout", "query timed out in query queue")
+
+
 def _eval_error(exc: PromQLError) -> ApiError:
     return ApiError(exc.error_type, exc.message)
 
@@ -50,6 +65,7 @@ def query():
     lookback = _lookback_ms()
     text = form_value("query")
     g.mockprom_expr = text
+    _expired_timeout(text, timeout_ns, param_error=True)
     try:
         result = gen.engine.instant_query(text, ts.engine_ms(), lookback_ms=lookback,
                                           timeout_s=_timeout_s(gen, timeout_ns))
@@ -83,6 +99,7 @@ def query_range():
     lookback = _lookback_ms()
     text = form_value("query")
     g.mockprom_expr = text
+    _expired_timeout(text, timeout_ns, param_error=False)
     step_ms = step_ns // 1_000_000
     start_ms, end_ms = start.engine_ms(), end.engine_ms()
     try:

@@ -11,7 +11,7 @@ from flask import Blueprint, request
 
 from mockprom.api.context import get_state
 from mockprom.api.envelope import invalid_param, success
-from mockprom.api.targets import rfc3339_nano
+from mockprom.api.format import rfc3339_nano
 
 bp = Blueprint("rules", __name__)
 

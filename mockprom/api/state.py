@@ -157,10 +157,23 @@ def build_generation(scenario, now_ms: int) -> Generation:
 
     settings = Settings.of(scenario)
     store = build_store(scenario, now_ms)
-    engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s)
+    engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s,
+                    subquery_step_ms=evaluation_interval_ms(scenario))
     return Generation(scenario=scenario, store=store, engine=engine, settings=settings,
                       loaded_ms=int(now_ms), loaded_wall=time.time(),
                       metadata=scenario_metadata(scenario))
+
+
+def evaluation_interval_ms(scenario) -> int:
+    """The global ``evaluation_interval`` of the configuration the scenario reports: the
+    step of subqueries written without one, as in Prometheus (1 minute by default)."""
+    try:
+        import yaml
+        from mockprom.scenario.durations import parse_duration_ms
+        cfg = yaml.safe_load(scenario.config_text()) or {}
+        return parse_duration_ms(str(cfg["global"]["evaluation_interval"])) or 60_000
+    except Exception:
+        return 60_000
 
 
 def process_info() -> dict:

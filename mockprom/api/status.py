@@ -11,7 +11,7 @@ from flask import Blueprint
 
 from mockprom.api.context import get_state
 from mockprom.api.envelope import success
-from mockprom.api.targets import rfc3339_nano
+from mockprom.api.format import rfc3339_nano
 
 bp = Blueprint("status", __name__)
 
@@ -181,6 +181,11 @@ def tsdb_stats(store, now_ms: int) -> dict:
 def tsdb():
     state = get_state()
     return success(tsdb_stats(state.store, state.clock.now_ms()))
+
+
+@bp.route("/api/v1/status/walreplay", methods=("GET",))
+def walreplay():
+    return success({"min": 0, "max": 0, "current": 0})
 
 
 @bp.route("/api/v1/alertmanagers", methods=("GET",))

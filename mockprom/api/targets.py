@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-
 from mockprom.api.context import get_state
+from mockprom.api.format import rfc3339_nano  # noqa: F401  (re-exported)
 
 _FIELDS = (
     ("discoveredLabels", ("discoveredLabels", "discovered_labels")),
@@ -19,16 +18,6 @@ _FIELDS = (
     ("scrapeInterval", ("scrapeInterval", "scrape_interval")),
     ("scrapeTimeout", ("scrapeTimeout", "scrape_timeout")),
 )
-
-
-def rfc3339_nano(ms: int) -> str:
-    """Go's ``time.RFC3339Nano`` of a UTC time in ms (fraction trimmed of zeros)."""
-    d = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(milliseconds=int(ms))
-    base = d.strftime("%Y-%m-%dT%H:%M:%S")
-    frac = int(ms) % 1000
-    if frac:
-        base += ("." + f"{frac:03d}").rstrip("0")
-    return base + "Z"
 
 
 def _duration_text(v) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from mockprom.faults.request import RequestInfo
-from mockprom.faults.rules import FaultRule, FaultRuleError, _parse_rule
+from mockprom.faults.rules import FaultRule, FaultRuleError, read_rule
 from mockprom.faults.timeline import Timeline, parse_timeline
 
 
@@ -81,7 +81,7 @@ class FaultEngine:
             problems.append("faults: expected a list of fault rules")
             faults = []
         for i, raw in enumerate(faults or []):
-            rule = _parse_rule(raw, new_id(), "scenario", f"faults[{i}]", problems)
+            rule = read_rule(raw, new_id(), "scenario", f"faults[{i}]", problems)
             if rule is not None:
                 rules.append(rule)
         named: dict[str, FaultRule] = {}
@@ -109,7 +109,7 @@ class FaultEngine:
         with self._lock:
             rule_id = str(self._next_id)
             problems: list[str] = []
-            rule = _parse_rule(raw, rule_id, "api", "", problems)
+            rule = read_rule(raw, rule_id, "api", "", problems)
             if rule is None:
                 raise FaultRuleError(problems)
             self._next_id += 1
@@ -122,7 +122,7 @@ class FaultEngine:
             problems: list[str] = []
             rules = []
             for i, raw in enumerate(raws):
-                rule = _parse_rule(raw, str(self._next_id + i), "api", f"[{i}]", problems)
+                rule = read_rule(raw, str(self._next_id + i), "api", f"[{i}]", problems)
                 rules.append(rule)
             if problems:
                 raise FaultRuleError(problems)
@@ -229,3 +229,13 @@ class FaultEngine:
     @property
     def released(self) -> bool:
         return self._released.is_set()
+
+
+def validate_faults(faults: Optional[list], timeline: Optional[list]) -> list[str]:
+    """Every problem of a scenario's ``faults`` and ``timeline``, each starting with its
+    field path (``faults[2].match.endpoint: ...``); empty when both are valid."""
+    try:
+        FaultEngine().load(faults, timeline)
+    except FaultRuleError as exc:
+        return exc.problems
+    return []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 from urllib.parse import parse_qs
 
@@ -90,11 +91,17 @@ def _buffer_body(environ: dict) -> bytes:
 
 # --- metric names an expression selects -------------------------------------------------
 
-def selectors_of(text: str) -> list[tuple[Optional[str], list]]:
+@lru_cache(maxsize=1024)
+def selectors_of(text: str) -> tuple[tuple[Optional[str], list], ...]:
     """(metric name or None, matchers on __name__) for each selector in ``text``.
 
     Uses the project's PromQL parser when it is available, else a careful scan.
+    Cached: dashboards repeat the same expressions.
     """
+    return tuple(_selectors_of(text))
+
+
+def _selectors_of(text: str) -> list[tuple[Optional[str], list]]:
     try:
         from mockprom.promql.parse import parse  # late: the parser may not exist yet
         from mockprom.promql.nodes import VectorSelector

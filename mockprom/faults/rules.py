@@ -150,14 +150,16 @@ class FaultRule:
 def parse_rule(raw: object, *, rule_id: str, source: str, where: str = "") -> FaultRule:
     """Validate one rule dict; raises FaultRuleError listing every problem."""
     problems: list[str] = []
-    rule = _parse_rule(raw, rule_id, source, where, problems)
+    rule = read_rule(raw, rule_id, source, where, problems)
     if problems or rule is None:
         raise FaultRuleError(problems)
     return rule
 
 
-def _parse_rule(raw: object, rule_id: str, source: str, where: str,
-                problems: list[str]) -> Optional[FaultRule]:
+def read_rule(raw: object, rule_id: str, source: str, where: str,
+              problems: list[str]) -> Optional[FaultRule]:
+    """Like ``parse_rule`` but appends problems (prefixed with ``where``) and returns
+    None, so a caller can collect the problems of many rules."""
     at = f"{where}." if where else ""
     if not isinstance(raw, dict):
         problems.append(f"{where or 'rule'}: expected a mapping (a fault rule), got {type(raw).__name__}")
@@ -263,6 +265,8 @@ def _parse_effects(raw: dict, rule: FaultRule, at: str, problems: list[str]) -> 
         if raw.get(key) is not None and not isinstance(raw[key], str):
             problems.append(f"{at}{key}: expected a string")
     rule.message = raw.get("message") if isinstance(raw.get("message"), str) else None
+    if rule.message is not None and error is None and status is None:
+        problems.append(f"{at}message: only with error or status (it is the error's text)")
     if raw.get("retry_after") is not None:
         try:
             rule.retry_after = parse_duration_s(raw["retry_after"])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from mockprom.faults.rules import FaultRule, _parse_rule
+from mockprom.faults.rules import FaultRule, read_rule
 from mockprom.faults.units import parse_duration_s, parse_time_ms
 
 STEP_KEYS = ("at", "after_requests", "faults", "name")
@@ -116,7 +116,7 @@ def parse_timeline(raw: object, named: dict[str, FaultRule], new_id, problems: l
                     referenced.add(spec)
                     step.rules.append(named[spec])
                 continue
-            rule = _parse_rule(spec, new_id(), "timeline", f"{at}.faults[{j}]", problems)
+            rule = read_rule(spec, new_id(), "timeline", f"{at}.faults[{j}]", problems)
             if rule is not None:
                 step.rules.append(rule)
         steps.append(step)

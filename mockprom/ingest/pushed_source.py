@@ -19,13 +19,17 @@ from mockprom.scenario.store import EMPTY_TS, EMPTY_VALS, MAX_TIME_MS, Generated
 
 class PushedSource(GeneratedSource):
     """Segments ``(start_ms, end_ms | None, value, stale_at_end)``, sorted, not overlapping.
-    Mutated only under the Pushgateway's lock; readers see a consistent list because every
-    change replaces the list instead of editing it."""
+    Mutated only under the Pushgateway's lock; readers see a consistent state because every
+    change replaces it as a whole instead of editing it."""
 
     def __init__(self, interval_ms: int):
         super().__init__(lambda ts: np.zeros(len(ts)), interval_ms)
-        self._segments: list[tuple[int, Optional[int], float, bool]] = []
-        self._ends: list[int] = []  # end of each segment (MAX_TIME_MS when open), for bisect
+        # (segments, their ends with MAX_TIME_MS for the open one): replaced as one tuple
+        self._state: tuple[list, list] = ([], [])
+
+    @property
+    def _segments(self) -> list[tuple[int, Optional[int], float, bool]]:
+        return self._state[0]
 
     # -- writing (under the Pushgateway lock) ------------------------------------------
     def is_live(self) -> bool:
@@ -57,13 +61,11 @@ class PushedSource(GeneratedSource):
 
     def _publish(self, segs) -> None:
         ends = [MAX_TIME_MS if s[1] is None else s[1] for s in segs]
-        self._segments, self._ends = segs, ends  # readers take _segments first
+        self._state = (segs, ends)
 
     # -- reading --------------------------------------------------------------------
     def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
-        segs, ends = self._segments, self._ends
-        if len(ends) != len(segs):
-            ends = [MAX_TIME_MS if s[1] is None else s[1] for s in segs]
+        segs, ends = self._state
         first = bisect.bisect_left(ends, mint_ms)
         parts_t, parts_v = [], []
         step = self.interval_ms

@@ -24,7 +24,7 @@ from typing import Optional
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.gofloat import format_go_g
 from mockprom.ingest.pushed_source import PushedSource
-from mockprom.ingest.textformat import Family, ParsedSample, parse_float, parse_text
+from mockprom.ingest.textformat import Family, parse_float, parse_text
 from mockprom.scenario.labels import Labels, make_labels
 
 PUSH_TIME = "push_time_seconds"
@@ -33,7 +33,7 @@ PUSH_TIME_HELP = "Last Unix time when changing this group in the Pushgateway suc
 PUSH_FAILURE_HELP = "Last Unix time when changing this group in the Pushgateway failed."
 INCONSISTENT = "pushed metrics are invalid or inconsistent with existing metrics: "
 
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 BASE64_SUFFIX = "@base64"
 
 
@@ -67,7 +67,7 @@ def parse_grouping_key(job: str, rest: str) -> dict[str, str]:
             raise IngestError(f"odd number of components in label string {'/' + rest!r}")
         for name, value in zip(parts[::2], parts[1::2]):
             trimmed = name[: -len(BASE64_SUFFIX)] if name.endswith(BASE64_SUFFIX) else name
-            if not LABEL_NAME_RE.match(trimmed) or trimmed.startswith("__"):
+            if not LABEL_NAME_RE.fullmatch(trimmed) or trimmed.startswith("__"):
                 raise IngestError(f"improper label name {trimmed!r}")
             if trimmed != name:
                 try:
@@ -107,9 +107,10 @@ def _series_key(name: str, labels: dict) -> tuple:
     return (name,) + tuple(sorted(labels.items()))
 
 
-def _expand(fam: Family, grouping: dict) -> list[tuple[str, dict, float]]:
-    """The samples a scrape of the gateway shows for one family, grouping labels applied,
-    histograms and summaries completed."""
+def _expand(fam: Family, grouping: dict, with_lines: bool = False) -> list[tuple]:
+    """The samples ``(name, labels, value)`` a scrape of the gateway shows for one family,
+    grouping labels applied, histograms and summaries completed; ``with_lines`` adds the
+    text line of each (None for completed ones)."""
     def sanitize(labels: dict) -> dict:
         out = dict(labels)
         out.update(grouping)
@@ -117,8 +118,19 @@ def _expand(fam: Family, grouping: dict) -> list[tuple[str, dict, float]]:
         return out
 
     out = [(s.name, sanitize(s.labels), s.value) for s in fam.samples]
-    if fam.type not in ("histogram", "summary"):
-        return out
+    lines = [s.line for s in fam.samples]
+    if fam.type in ("histogram", "summary"):
+        out = _complete(fam, out)
+    if with_lines:
+        lines += [None] * (len(out) - len(lines))
+        return [(*sample, line) for sample, line in zip(out, lines)]
+    return out
+
+
+def _complete(fam: Family, out: list) -> list:
+    """Add what the Pushgateway's exposition adds: ``_sum``/``_count`` 0 when missing, and
+    a ``+Inf`` bucket equal to ``_count``."""
+    out = list(out)
     part = "le" if fam.type == "histogram" else "quantile"
     seen: dict[tuple, dict] = {}
     for name, labels, value in out:
@@ -136,10 +148,6 @@ def _expand(fam: Family, grouping: dict) -> list[tuple[str, dict, float]]:
         if fam.type == "histogram" and not entry["inf"]:
             out.append((fam.name + "_bucket", {**base, "le": "+Inf"}, count))
     return out
-
-
-def _family_type(name: str) -> str:
-    return name.upper()
 
 
 class PushGateway:
@@ -191,36 +199,34 @@ class PushGateway:
 
     # -- checks -------------------------------------------------------------------
     def _check(self, families: dict, grouping: dict, group: Optional[Group], replace: bool) -> None:
+        """What the Pushgateway's consistency check refuses, naming the line at fault."""
         for fam in families.values():
             for s in fam.samples:
                 if s.timestamp_ms is not None:
-                    raise IngestError(INCONSISTENT + "pushed metrics must not have timestamps")
+                    raise IngestError(INCONSISTENT + "pushed metrics must not have timestamps "
+                                      f"(line {s.line})")
         for fam in families.values():
             for other in self.groups.values():
-                if other is group:
-                    continue  # its families of this name are being replaced
-                theirs = other.families.get(fam.name)
+                theirs = None if other is group else other.families.get(fam.name)
                 if theirs is not None and theirs.family.type != fam.type:
-                    raise IngestError(
-                        INCONSISTENT + f"gathered metric family {fam.name} has type "
-                        f"{_family_type(fam.type)} but should have "
-                        f"{_family_type(theirs.family.type)} (line {fam.samples[0].line if fam.samples else '?'})")
+                    line = f" (line {fam.samples[0].line})" if fam.samples else ""
+                    raise IngestError(INCONSISTENT + f"gathered metric family {fam.name} has type "
+                                      f"{fam.type.upper()} but should have "
+                                      f"{theirs.family.type.upper()}{line}")
         merged = dict(families)
         if group is not None and not replace:
             for name, stored in group.families.items():
                 merged.setdefault(name, stored.family)
-        seen: dict[tuple, ParsedSample | None] = {}
+        seen = set()
         for fam in merged.values():
-            for name, labels, _ in _expand(fam, grouping):
-                k = _series_key(name, labels)
-                if k in seen:
+            for name, labels, _, line in _expand(fam, grouping, with_lines=True):
+                key = _series_key(name, labels)
+                if key in seen:
                     shown = name + "{" + ",".join(f'{a}="{b}"' for a, b in sorted(labels.items())) + "}"
-                    line = next((s.line for s in fam.samples if s.name == name and
-                                 {**s.labels, **grouping, "instance": labels["instance"]} == labels), None)
                     where = f" (line {line})" if line and fam.name in families else ""
                     raise IngestError(INCONSISTENT + f"collected metric {shown} was collected "
                                       f"before with the same name and label values{where}")
-                seen[k] = None
+                seen.add(key)
 
     def _failed(self, key: tuple, grouping: dict, now_ms: int) -> None:
         group = self.groups.get(key)

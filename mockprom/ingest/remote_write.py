@@ -31,8 +31,8 @@ from mockprom.scenario.labels import METRIC_NAME, Labels
 
 MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
 
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 # -- message classes ------------------------------------------------------------------
@@ -88,7 +88,7 @@ def _snappy_length(body: bytes) -> int:
 
 def decompress(body: bytes) -> bytes:
     if not body:
-        raise IngestError("snappy: corrupt input (empty request body)")
+        raise IngestError("snappy: corrupt input")  # as Go answers an empty body
     size = _snappy_length(body)
     if size > MAX_DECOMPRESSED_BYTES:
         raise IngestError(f"snappy: decoded block is too large ({size} bytes; the limit is "
@@ -112,26 +112,38 @@ def _format_pairs(pairs) -> str:
     return "{" + ", ".join(f'{n}="{v}"' for n, v in pairs) + "}"
 
 
-def _series_labels(pairs: list) -> Labels:
-    """Validate one series' labels (any order) and return the canonical label set."""
+_LABELS_CACHE: dict[tuple, Labels] = {}  # validated label pairs (as sent) -> Labels
+_LABELS_CACHE_MAX = 200_000
+
+
+def _series_labels(pairs: tuple) -> Labels:
+    """Validate one series' labels (any order) and return the canonical label set.
+    Senders repeat the same series in every request, so validated sets are cached."""
+    hit = _LABELS_CACHE.get(pairs)
+    if hit is not None:
+        return hit
     names = set()
     has_name = False
     for name, value in pairs:
         if name in names:
             raise IngestError(f'label name "{name}" is not unique: invalid sample')
         names.add(name)
-        if not LABEL_NAME_RE.match(name):
+        if not LABEL_NAME_RE.fullmatch(name):
             raise IngestError(f"invalid metric name or labels, got {_format_pairs(pairs)}: "
                               f"invalid label name {name!r}")
         if name == METRIC_NAME:
-            if not METRIC_NAME_RE.match(value):
+            if not METRIC_NAME_RE.fullmatch(value):
                 raise IngestError(f"invalid metric name or labels, got {_format_pairs(pairs)}: "
                                   f"invalid metric name {value!r}")
             has_name = True
     if not has_name:
         raise IngestError(f"invalid metric name or labels, got {_format_pairs(pairs)}: "
                           f"no {METRIC_NAME} label")
-    return tuple(sorted(p for p in pairs if p[1] != ""))
+    labels = tuple(sorted(p for p in pairs if p[1] != ""))
+    if len(_LABELS_CACHE) >= _LABELS_CACHE_MAX:
+        _LABELS_CACHE.clear()
+    _LABELS_CACHE[pairs] = labels
+    return labels
 
 
 def decode(body: bytes) -> list[DecodedSeries]:
@@ -139,7 +151,7 @@ def decode(body: bytes) -> list[DecodedSeries]:
     req = parse_request(decompress(body))
     out: dict[Labels, DecodedSeries] = {}
     for series in req.timeseries:
-        labels = _series_labels([(l.name, l.value) for l in series.labels])
+        labels = _series_labels(tuple([(l.name, l.value) for l in series.labels]))
         samples = series.samples
         if not samples:
             continue
@@ -156,7 +168,7 @@ def decode(body: bytes) -> list[DecodedSeries]:
 
 def _increasing(ts: list, vals: list) -> tuple[list, list]:
     """Keep only samples newer than every earlier one (2.42 drops the others at commit)."""
-    if all(a < b for a, b in zip(ts, ts[1:])):
+    if len(ts) < 2 or all(map(int.__lt__, ts, ts[1:])):
         return ts, vals
     kt, kv = [ts[0]], [vals[0]]
     for t, v in zip(ts, vals):
@@ -200,12 +212,9 @@ def append(store, decoded: list[DecodedSeries], lock: threading.Lock) -> int:
     """Append every decoded sample to ``store`` (all or nothing); returns the number of
     samples stored. Raises IngestError for out-of-order or conflicting samples."""
     with lock:
-        targets = []
-        for d in decoded:
-            src = store.appendable(d.labels)
-            last = src.last_sample()
-            _check_order(d, last)
-            targets.append(src)
+        targets = store.appendables([d.labels for d in decoded])
+        for d, src in zip(decoded, targets):
+            _check_order(d, src.last_sample())
         n = 0
         for d, src in zip(decoded, targets):
             last = src.last_sample()

@@ -136,10 +136,12 @@ def _parse_sample(text: str, line: int) -> ParsedSample:
     name = m.group(0)
     pos = m.end()
     labels: dict = {}
+    if pos < len(text) and text[pos] not in " \t{":
+        raise _err(line, f"invalid metric name {text.split()[0]!r}")
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
     if pos < len(text) and text[pos] == "{":
         labels, pos = _parse_labels(text, pos + 1, name, line)
-    elif pos < len(text) and text[pos] not in " \t":
-        raise _err(line, f"invalid metric name {text.split()[0]!r}")
     rest = text[pos:].split()
     if not rest:
         raise _err(line, f"expected a value for metric {name!r}")

@@ -21,7 +21,7 @@ from mockprom.promql.series import finalize, needs_finalize
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 from mockprom.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 
-DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus's default global evaluation interval
+DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus's default global evaluation_interval
 
 # Top-level expressions whose vector order is part of the answer of an instant query.
 ORDERED_FUNCTIONS = ("sort", "sort_desc")
@@ -29,12 +29,16 @@ ORDERED_AGGREGATIONS = ("topk", "bottomk")
 
 
 class Engine:
-    """Evaluates PromQL against a ``Store``."""
+    """Evaluates PromQL against a ``Store``. ``subquery_step_ms`` is the step of a
+    subquery written without one (``x[5m:]``): Prometheus uses its global
+    ``evaluation_interval``, 1 minute unless configured."""
 
-    def __init__(self, store, *, lookback_ms: int = 300_000, timeout_s: float = 120.0):
+    def __init__(self, store, *, lookback_ms: int = 300_000, timeout_s: float = 120.0,
+                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS):
         self.store = store
         self.lookback_ms = lookback_ms
         self.timeout_s = timeout_s
+        self.subquery_step_ms = int(subquery_step_ms) or DEFAULT_SUBQUERY_STEP_MS
 
     # -- public API -------------------------------------------------------------------
     def instant_query(self, query, t_ms: int, *, lookback_ms: Optional[int] = None,
@@ -43,7 +47,7 @@ class Engine:
         t_ms = int(t_ms)
         ctx = EvalContext(steps=np.array([t_ms], dtype=np.int64), start_ms=t_ms, end_ms=t_ms,
                           interval_ms=0, lookback_ms=self._lookback(lookback_ms))
-        ev = Evaluator(self.store, self._deadline(timeout_s))
+        ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
         val = ev.eval(expr, ctx)
         return Result(_instant_value(expr, val, t_ms), ctx.warnings, ctx.infos)
 
@@ -63,7 +67,7 @@ class Engine:
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         ctx = EvalContext(steps=steps, start_ms=start_ms, end_ms=end_ms, interval_ms=step_ms,
                           lookback_ms=self._lookback(lookback_ms))
-        ev = Evaluator(self.store, self._deadline(timeout_s))
+        ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
         val = ev.eval(expr, ctx)
         return Result(_range_value(val, steps), ctx.warnings, ctx.infos)
 
@@ -92,9 +96,11 @@ def unwrap_parens(expr):
 class Evaluator:
     """Evaluates nodes for one query; checks the deadline at every node."""
 
-    def __init__(self, store, deadline: float):
+    def __init__(self, store, deadline: float,
+                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS):
         self.store = store
         self.deadline = deadline
+        self.subquery_step_ms = subquery_step_ms
 
     def check_timeout(self) -> None:
         if time.monotonic() > self.deadline:
@@ -119,16 +125,16 @@ class Evaluator:
 
     def eval_VectorSelector(self, e: n.VectorSelector, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
-        return select_instant(self.store, e.matchers, refs, ctx.lookback_ms)
+        return select_instant(self.store, e.matchers, refs, ctx.lookback_ms, self.check_timeout)
 
     def eval_MatrixSelector(self, e: n.MatrixSelector, ctx):
         vs = e.selector
         refs = reference_times(ctx, vs.offset_ms, vs.at_ms, vs.at_edge)
-        return select_range(self.store, vs.matchers, refs, e.range_ms)
+        return select_range(self.store, vs.matchers, refs, e.range_ms, self.check_timeout)
 
     def eval_SubqueryExpr(self, e: n.SubqueryExpr, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
-        step = e.step_ms or DEFAULT_SUBQUERY_STEP_MS
+        step = e.step_ms or self.subquery_step_ms
         grid = subquery_grid(refs, e.range_ms, step)
         inner = EvalContext(steps=grid, start_ms=ctx.start_ms, end_ms=ctx.end_ms,
                             interval_ms=step, lookback_ms=ctx.lookback_ms,

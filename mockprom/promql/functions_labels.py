@@ -102,7 +102,7 @@ def label_replace(ctx, args, call):
         labels = s.labels
         if m is not None:
             labels = set_label(labels, dst, go_expand(repl, m))
-        out.append(StepSeries(labels, s.vals, s.present, s.sample_ts))
+        out.append(StepSeries(labels, s.vals, s.present))
     return out
 
 
@@ -119,8 +119,7 @@ def label_join(ctx, args, call):
     for s in vec:
         d = dict(s.labels)
         joined = sep.join(d.get(src, "") for src in srcs)
-        out.append(StepSeries(set_label(s.labels, dst, joined), s.vals, s.present,
-                              s.sample_ts))
+        out.append(StepSeries(set_label(s.labels, dst, joined), s.vals, s.present))
     return out
 
 

@@ -180,8 +180,10 @@ def timestamp(ctx, args, call):
 
 def _sort(ctx, series: list[StepSeries], descending: bool) -> list[StepSeries]:
     """Order by the value at the first step (instant queries have one); NaN last."""
+    # fresh series: the sample timestamps of a selector do not survive a function call
+    series = [StepSeries(s.labels, s.vals, s.present) for s in series]
     if ctx.n == 0 or not series:
-        return list(series)
+        return series
 
     def key(s):
         v = float(s.vals[0]) if s.present[0] else math.nan

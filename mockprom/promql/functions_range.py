@@ -115,29 +115,22 @@ def first_last(rs: RangeSeries, cnt):
 
 def counter_increase(rs: RangeSeries, cnt: np.ndarray, result: np.ndarray) -> np.ndarray:
     """``last - first`` plus, for each counter reset inside the window, the value before
-    it, added in window order as Prometheus does (windows without resets: unchanged)."""
+    it, added in window order as Prometheus does: the j-th reset of every window at once."""
     v = rs.vals
     if len(v) < 2:
         return result
-    reset = np.zeros(len(v), dtype=np.int64)
-    reset[1:] = v[1:] < v[:-1]
-    prefix = np.cumsum(reset)
-    lo = np.minimum(rs.lo, len(v) - 1)
-    hi1 = np.clip(rs.hi - 1, 0, len(v) - 1)
-    n_resets = np.where(cnt >= 2, prefix[hi1] - prefix[lo], 0)
-    if not n_resets.any():
+    resets = np.flatnonzero(v[1:] < v[:-1]) + 1  # sample j is below sample j - 1
+    if len(resets) == 0:
         return result
-    result = result.copy()
-    for i in np.flatnonzero(n_resets):
-        seg = v[rs.lo[i]:rs.hi[i]].tolist()
-        acc = float(result[i])
-        prev = seg[0]
-        for x in seg[1:]:
-            if x < prev:
-                acc += prev
-            prev = x
-        result[i] = acc
-    return result
+    first = np.searchsorted(resets, rs.lo + 1, side="left")
+    stop = np.searchsorted(resets, rs.hi, side="left")
+    n_resets = np.where(cnt >= 2, stop - first, 0)
+    acc = result.copy()
+    for k in range(int(n_resets.max())):
+        active = n_resets > k
+        pos = resets[np.minimum(first + k, len(resets) - 1)]
+        acc = np.where(active, acc + v[pos - 1], acc)
+    return acc
 
 
 def extrapolated_rate(ctx, args, call, is_counter: bool, is_rate: bool):
@@ -262,26 +255,25 @@ def resets(ctx, args, call):
 
 def linear_regression(rs: RangeSeries, cnt, intercept_t: np.ndarray):
     """Prometheus's ``linearRegression`` (Kahan-compensated least squares) per window,
-    with ``x = (t - intercept_t) / 1000``."""
+    with ``x = (t - intercept_t) / 1000``. The four sums (x, y, xy, x²) advance together
+    as one (4, steps) array; steps past their window's end add zeros, a no-op."""
     size = len(cnt)
-    nn = np.zeros(size)
-    sum_x = c_x = sum_y = c_y = sum_xy = c_xy = sum_x2 = c_x2 = np.zeros(size)
+    sums = np.zeros((4, size))
+    comp = np.zeros((4, size))
     first, _, _, _ = first_last(rs, cnt)
     const_y = np.ones(size, dtype=bool)
     for active, idx in columns(rs):
         y = rs.vals[idx]
         x = (rs.ts[idx] - intercept_t).astype(np.float64) / 1e3
-        const_y = const_y & ~(active & (y != first))
-        nn = np.where(active, nn + 1.0, nn)
-        sx, cx = kahan_inc(x, sum_x, c_x)
-        sy, cy = kahan_inc(y, sum_y, c_y)
-        sxy, cxy = kahan_inc(x * y, sum_xy, c_xy)
-        sx2, cx2 = kahan_inc(x * x, sum_x2, c_x2)
-        sum_x, c_x = np.where(active, sx, sum_x), np.where(active, cx, c_x)
-        sum_y, c_y = np.where(active, sy, sum_y), np.where(active, cy, c_y)
-        sum_xy, c_xy = np.where(active, sxy, sum_xy), np.where(active, cxy, c_xy)
-        sum_x2, c_x2 = np.where(active, sx2, sum_x2), np.where(active, cx2, c_x2)
-    sum_x, sum_y, sum_xy, sum_x2 = sum_x + c_x, sum_y + c_y, sum_xy + c_xy, sum_x2 + c_x2
+        const_y &= ~(active & (y != first))
+        x = np.where(active, x, 0.0)
+        y = np.where(active, y, 0.0)
+        inc = np.stack([x, y, x * y, x * x])
+        t = sums + inc
+        comp += np.where(np.abs(sums) >= np.abs(inc), (sums - t) + inc, (inc - t) + sums)
+        sums = t
+    sum_x, sum_y, sum_xy, sum_x2 = sums + comp
+    nn = cnt.astype(np.float64)
     cov_xy = sum_xy - sum_x * sum_y / nn
     var_x = sum_x2 - sum_x * sum_x / nn
     slope = cov_xy / var_x
@@ -415,16 +407,24 @@ def avg_over_time(ctx, args, call):
         size = len(cnt)
         mean = np.zeros(size)
         c = np.zeros(size)
-        count = np.zeros(size)
-        for active, idx in columns(rs):
-            v = rs.vals[idx]
-            count = np.where(active, count + 1, count)
-            mean_inf = np.isinf(mean)
-            skip = mean_inf & (
-                (np.isinf(v) & ((mean > 0) == (v > 0))) | (~np.isinf(v) & ~np.isnan(v)))
-            m, nc = kahan_inc(v / count - mean / count, mean, c)
-            upd = active & ~skip
-            mean, c = np.where(upd, m, mean), np.where(upd, nc, c)
+        finite = bool(np.all(np.abs(rs.vals) < 1e300))  # no Inf/NaN can arise
+        for k, v in enumerate(padded_columns(rs, 0.0)):
+            active = cnt > k
+            count = np.minimum(cnt, k + 1).astype(np.float64)
+            inc = v / count - mean / count
+            if finite:
+                inc = np.where(active, inc, 0.0)  # adding 0 is a no-op for finite sums
+            else:
+                mean_inf = np.isinf(mean)
+                skip = mean_inf & ((np.isinf(v) & ((mean > 0) == (v > 0)))
+                                   | (~np.isinf(v) & ~np.isnan(v)))
+                upd = active & ~skip
+            t = mean + inc
+            nc = c + np.where(np.abs(mean) >= np.abs(inc), (mean - t) + inc, (inc - t) + mean)
+            if finite:
+                mean, c = t, nc
+            else:
+                mean, c = np.where(upd, t, mean), np.where(upd, nc, c)
         return np.where(np.isinf(mean), mean, mean + c)
 
     return per_series(args[0], fn)
@@ -475,34 +475,46 @@ def min_over_time(ctx, args, call):
     return per_series(args[0], lambda rs, cnt: _minmax(rs, cnt, False))
 
 
-def quantile(q: float, values: np.ndarray) -> float:
-    """Prometheus's ``quantile``: linear interpolation between the closest ranks."""
-    if len(values) == 0:
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
-    if math.isnan(q):
-        return math.nan
-    nan = np.isnan(values)
-    ordered = np.concatenate([values[nan], np.sort(values[~nan])])
-    size = float(len(ordered))
-    rank = q * (size - 1)
-    lower = max(0.0, math.floor(rank))
-    upper = min(size - 1, lower + 1)
-    weight = rank - math.floor(rank)
-    return float(ordered[int(lower)] * (1 - weight) + ordered[int(upper)] * weight)
+def window_matrix(rs: RangeSeries, rows: np.ndarray, pad: float) -> np.ndarray:
+    """The windows of steps ``rows`` as a 2-D array, one row per step, padded."""
+    cnt = counts(rs)[rows]
+    width = int(cnt.max()) if len(rows) else 0
+    vals = np.append(rs.vals, pad)
+    k = np.arange(width)
+    idx = np.where(k[None, :] < cnt[:, None], rs.lo[rows][:, None] + k[None, :], len(rs.vals))
+    return vals[idx]
+
+
+def window_quantiles(q: np.ndarray, rs: RangeSeries, cnt: np.ndarray) -> np.ndarray:
+    """``quantile`` of every window at once: rows sorted with NaN first (Prometheus's
+    ``vectorByValueHeap`` order), then linear interpolation between closest ranks."""
+    res = np.full(len(cnt), np.nan)
+    steps = np.flatnonzero(cnt)
+    width = int(cnt.max()) if len(steps) else 0
+    chunk = max(1, 2_000_000 // max(width, 1))
+    for at in range(0, len(steps), chunk):
+        rows = steps[at:at + chunk]
+        w = window_matrix(rs, rows, np.inf)
+        nan = np.isnan(w)
+        n_nan = nan.sum(axis=1)
+        w = np.sort(np.where(nan, -np.inf, w), axis=1)
+        w[np.arange(w.shape[1])[None, :] < n_nan[:, None]] = np.nan
+        size = cnt[rows].astype(np.float64)
+        qq = q[rows]
+        rank = qq * (size - 1)
+        lower = np.maximum(0.0, np.floor(rank))
+        upper = np.minimum(size - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        li = np.clip(np.nan_to_num(lower), 0, size - 1).astype(np.int64)
+        ui = np.clip(np.nan_to_num(upper), 0, size - 1).astype(np.int64)
+        r = np.arange(len(rows))
+        val = w[r, li] * (1 - weight) + w[r, ui] * weight
+        val = np.where(qq < 0, -np.inf, np.where(qq > 1, np.inf, val))
+        res[rows] = np.where(np.isnan(qq), np.nan, val)
+    return res
 
 
 @register("quantile_over_time", ("scalar", "matrix"))
 def quantile_over_time(ctx, args, call):
     q = np.asarray(args[0], dtype=np.float64)
-
-    def fn(rs, cnt):
-        res = np.full(len(cnt), np.nan)
-        for i in np.flatnonzero(cnt):
-            res[i] = quantile(float(q[i]), rs.vals[rs.lo[i]:rs.hi[i]])
-        return res
-
-    return per_series(args[1], fn)
+    return per_series(args[1], lambda rs, cnt: window_quantiles(q, rs, cnt))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 
 import promql_parser as _pp
 
@@ -29,6 +30,12 @@ from mockprom.scenario.labels import Matcher
 MAX_QUERY_BYTES = 64 * 1024
 MAX_NESTING = 200  # brackets, braces and parentheses
 MAX_OPERATORS = 1000  # binary/unary operators (each one nests the tree a level deeper)
+MAX_DEPTH = 256  # levels of the expression tree: nodes.py and evaluators recurse on it
+
+# A tree of MAX_DEPTH levels costs this checker up to 5 Python frames a level (and the
+# evaluator a few more): make room for it. Only ever raised, never lowered.
+if sys.getrecursionlimit() < 4000:
+    sys.setrecursionlimit(4000)
 
 
 def _register_missing_functions() -> None:
@@ -46,25 +53,111 @@ _register_missing_functions()
 
 def parse(text: str) -> n.Expr:
     """Parse PromQL ``text`` into mockprom's AST; raise ``ParseError`` on any failure."""
-    if not isinstance(text, str):
-        raise ParseError("parse error: query must be a string")
-    _precheck(text)
-    problem = _check(text)
-    raw = _parse_raw(text, problem)
-    if problem is not None:  # the package accepts what Prometheus 2.42 rejects
-        raise ParseError(problem)
-    return _Converter(text).convert(raw)
+    return _Converter(text).convert(_parse_checked(text)[0])
 
 
 def format_expr(text: str) -> str:
-    """The prettified form of ``text`` (``/api/v1/format_query``)."""
-    parse(text)  # validates with the same rules as a query
-    raw = _parse_raw(text, None)
+    """The prettified form of ``text`` (``/api/v1/format_query``), as Prometheus 2.42's
+    ``parser.Prettify`` prints it."""
+    raw, checker = _parse_checked(text)
+    _Converter(text).convert(raw)  # the same checks as a query
     try:
-        return raw.prettify()
+        pretty = raw.prettify()
     except BaseException as exc:  # a Rust panic is a BaseException
         _reraise_panic(exc)
         raise
+    return _unindent_subqueries(_go_numbers(pretty, checker.at_times))
+
+
+def _parse_checked(text: str):
+    """The package's tree for ``text`` and the checker's reading of it, once Prometheus
+    2.42 would accept it."""
+    if not isinstance(text, str):
+        raise ParseError("1:1: parse error: query must be a string")
+    _precheck(text)
+    problem, checker = _check(text)
+    if problem is not None:  # Prometheus 2.42's verdict wins over the package's
+        raise ParseError(problem)
+    return _parse_raw(_package_text(text, checker)), checker
+
+
+def _unindent_subqueries(pretty: str) -> str:
+    """Prometheus 2.42 prints a subquery that fits on its line (100 characters) without
+    indentation (its ``SubqueryExpr.Pretty`` forgets the indent)."""
+    lines = pretty.split("\n")
+    for i, line in enumerate(lines):
+        content = line.lstrip(" ")
+        if content == line:
+            continue
+        body = content[:-1] if content.endswith(",") else content
+        if len(body) > 100:
+            continue
+        try:
+            top = _Checker(body).run()
+        except (_Fail, RecursionError):
+            continue
+        if top.kind == "subquery":
+            lines[i] = content
+    return "\n".join(lines)
+
+
+def _go_numbers(pretty: str, at_times: list) -> str:
+    """Print number literals as Go's ``fmt.Sprint(float64)`` does (``1e+06``, ``+Inf``)
+    and ``@`` times as ``%.3f`` of the source's times (the package prints times before
+    1970 as 0), as Prometheus's printer does."""
+    tokens = [t for t in _Lexer(pretty).tokens() if t[0] not in ("EOF", "ERROR")]
+    out, last = [], 0
+    at_times = list(at_times)
+    for i, (kind, pos, val) in enumerate(tokens):
+        if kind != "NUMBER":
+            continue
+        before = [t[0] for t in tokens[max(i - 2, 0):i]]
+        if before[-1:] == ["@"] or before in (["@", "-"], ["@", "+"]):
+            if at_times:
+                start = pos if before[-1:] == ["@"] else tokens[i - 1][1]
+                out.append(pretty[last:start])
+                out.append("%.3f" % (at_times.pop(0) / 1000))
+                last = pos + len(val)
+            continue
+        try:
+            value = _go_number(val)
+        except ValueError:
+            continue
+        start = pos
+        if i and tokens[i - 1][0] == "-" and tokens[i - 1][1] == pos - 1:
+            value, start = -value, pos - 1  # a negative literal prints its own sign
+        out.append(pretty[last:start])
+        out.append(_go_float_v(value))
+        last = pos + len(val)
+    out.append(pretty[last:])
+    return "".join(out)
+
+
+def _go_float_v(value: float) -> str:
+    """Go's ``fmt.Sprint(float64)`` (``strconv.FormatFloat(v, 'g', -1, 64)``): shortest
+    digits, exponent form when the exponent is below -4 or at least 6."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    sign = "-" if value < 0 else ""
+    text = repr(abs(value))
+    mantissa, _, power = text.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    point = len(whole) + int(power or 0) - (len(whole + frac) - len(digits))
+    digits = digits.rstrip("0") or "0"
+    exp = point - 1
+    if exp < -4 or exp >= 6:
+        tail = digits[1:]
+        return f"{sign}{digits[0]}{'.' + tail if tail else ''}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 # --- guards -----------------------------------------------------------------------------
@@ -99,10 +192,8 @@ def _precheck(text: str) -> None:
             depth -= 1
             braces -= c == "}"
         elif braces <= 0:
-            if c in _OP_CHARS:
+            if c in _OP_CHARS:  # two-character operators count twice: harmless
                 operators += 1
-                while i + 1 < length and text[i + 1] in _OP_CHARS:
-                    i += 1
             elif c.isalpha() or c == "_":
                 j = i
                 while j < length and (text[j].isalnum() or text[j] in "_:"):
@@ -134,29 +225,53 @@ def _skip_string(text: str, i: int) -> int:
 
 
 def _check(text: str):
-    """Prometheus 2.42's verdict: its error message, or None when it accepts."""
+    """Prometheus 2.42's verdict (its error message, or None when it accepts) and the
+    checker that read ``text`` (its tokens, its @ times)."""
+    checker = _Checker(text)
     try:
-        return check(text)
-    except RecursionError:
-        return None
+        checker.run()
+    except _Fail as fail:
+        return f"{format_position(text, fail.pos)}: parse error: {fail.msg}", checker
+    except RecursionError:  # not expected within the limits above; never crash on it
+        return (f"1:1: parse error: expression nested too deeply (maximum {MAX_DEPTH} "
+                "levels)", checker)
+    return None, checker
 
 
-def _parse_raw(text: str, problem):
+def _package_text(text: str, checker) -> str:
+    """``text`` as promql_parser reads it right: it wrongly applies escapes inside
+    back-quoted (raw) strings in matchers and arguments, so those are re-quoted."""
+    raws = [t for t in checker.toks if t[0] == "STRING" and t[2][0] == "`"
+            and any(c in t[2] for c in '\\"\n\r')]
+    if not raws:
+        return text
+    out, last = [], 0
+    for _, pos, val in raws:
+        body = val[1:-1].replace("\\", "\\\\").replace('"', '\\"')
+        body = body.replace("\n", "\\n").replace("\r", "\\r")
+        out.append(text[last:pos])
+        out.append('"' + body + '"')
+        last = pos + len(val)
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _parse_raw(text: str):
     try:
         return _pp.parse(text)
     except ValueError as exc:
-        raise ParseError(problem or _translate_error(str(exc), text)) from None
+        raise ParseError(_translate_error(str(exc), text)) from None
     except BaseException as exc:
-        _reraise_panic(exc, problem)
+        _reraise_panic(exc)
         raise
 
 
-def _reraise_panic(exc: BaseException, problem=None) -> None:
+def _reraise_panic(exc: BaseException) -> None:
     """Turn a ``pyo3_runtime.PanicException`` (a BaseException) into a ParseError."""
     if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
         return
     if type(exc).__name__ == "PanicException" or isinstance(exc, Exception):
-        raise ParseError(problem or f"1:1: parse error: {exc}") from None
+        raise ParseError(f"1:1: parse error: {exc}") from None
 
 
 _QUOTED = re.compile(r"'([^']*)'")
@@ -426,11 +541,7 @@ def format_position(text: str, pos: int) -> str:
 def check(text: str):
     """Prometheus 2.42's verdict on ``text``: None when it parses, else the error message
     it would give (``1:5: parse error: ...``)."""
-    try:
-        _Checker(text).run()
-    except _Fail as fail:
-        return f"{format_position(text, fail.pos)}: parse error: {fail.msg}"
-    return None
+    return _check(text)[0]
 
 
 # Go's fmt verbs, as Prometheus's messages use them ------------------------------------
@@ -931,6 +1042,7 @@ class _Checker:
         self.i = 0
         self.context: list = []  # innermost grammar error rule: (context, expected)
         self.last_end = 0
+        self.at_times: list = []  # ms of every ``@ <number>``, in source order
 
     # tokens
     def peek(self, ahead: int = 0):
@@ -967,7 +1079,12 @@ class _Checker:
         expr = self.expr()
         if self.peek()[0] != "EOF":
             self.unexpected()
+        depth = _tree_depth(expr)
+        if depth > MAX_DEPTH:
+            raise _Fail(0, f"expression nested too deeply ({depth} levels, maximum "
+                           f"{MAX_DEPTH})")
         self.check_ast(expr)
+        return expr
 
     # expressions: operators by precedence, without recursion on long chains
     def expr(self) -> _Node:
@@ -1263,6 +1380,7 @@ class _Checker:
             if math.isinf(value) or math.isnan(value) or abs(value) >= 2.0 ** 63:
                 raise _Fail(node.start, "timestamp out of bounds for @ modifier: "
                             + _go_float(value))
+            self.at_times.append(_round_half_away(value * 1000))
         self.context.pop()
         target = self._modified(node, "@")
         if target.at:
@@ -1376,6 +1494,33 @@ class _Checker:
                                 "matcher")
 
 
+def _unterminated_class(rest: str) -> str:
+    """Go reads on into the anchoring ``)$``: a range there may be invalid first."""
+    i = 2 if rest.startswith("[^") else 1
+    while i + 2 < len(rest):
+        if rest[i] == "\\":
+            i += 2
+            continue
+        if rest[i + 1] == "-" and rest[i + 2] != "]" and rest[i + 2] < rest[i]:
+            return f"invalid character class range: `{rest[i:i + 3]}`"
+        i += 1
+    return f"missing closing ]: `{rest}`"
+
+
+def _tree_depth(root: _Node) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for name in ("expr", "lhs", "rhs", "param", "vs"):
+            child = getattr(node, name, None)
+            if isinstance(child, _Node):
+                stack.append((child, depth + 1))
+        for child in getattr(node, "args", ()):
+            stack.append((child, depth + 1))
+    return deepest
+
+
 def _matches_empty(op: str, value: str) -> bool:
     if op == "=":
         return value == ""
@@ -1424,11 +1569,14 @@ def _regex_error(value: str):
     elif msg.startswith("unbalanced parenthesis"):
         detail = f"unexpected ): `{anchored}`"
     elif msg.startswith("unterminated character set"):
-        detail = f"missing closing ]: `{value[pos:]})$`"
+        detail = _unterminated_class(value[pos:] + ")$")
     elif msg.startswith("nothing to repeat"):
         detail = f"missing argument to repetition operator: `{value[pos:pos + 1]}`"
     elif msg.startswith("multiple repeat"):
         detail = f"invalid nested repetition operator: `{value[max(pos - 1, 0):pos + 1]}`"
+    elif msg.startswith("bad escape") and value[pos + 1:pos + 2] in tuple("pPQEC"):
+        # valid RE2 (Unicode classes, quoting) that Python's re cannot run
+        detail = f"`{value[pos:pos + 2]}` is valid RE2 but not supported by mockprom"
     elif msg.startswith("bad escape"):
         detail = f"invalid escape sequence: `{value[pos:pos + 2]}`"
     elif msg.startswith("bad character range "):

@@ -42,15 +42,23 @@ def reference_times(ctx: EvalContext, offset_ms: int, at_ms: Optional[int],
     return base - np.int64(offset_ms)
 
 
-def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int) -> list[StepSeries]:
-    """The instant vector of ``matchers`` at every reference time."""
+def _no_check() -> None:
+    return None
+
+
+def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
+                   check=_no_check) -> list[StepSeries]:
+    """The instant vector of ``matchers`` at every reference time. ``check`` is called
+    now and then (the evaluator's timeout check)."""
     if len(refs) == 0:
         return []
     mint = int(refs.min()) - lookback_ms
     maxt = int(refs.max())
     out = []
     window_start = refs - np.int64(lookback_ms)
-    for sd in store.select(matchers, mint, maxt):
+    for i, sd in enumerate(store.select(matchers, mint, maxt)):
+        if i % 256 == 255:
+            check()
         ts, vals = sd.ts, sd.vals
         idx = np.searchsorted(ts, refs, side="right") - 1
         found = idx >= 0
@@ -70,7 +78,8 @@ def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int) -> tuple[np.ndarray
     return lo, hi
 
 
-def select_range(store, matchers, refs: np.ndarray, range_ms: int) -> list[RangeSeries]:
+def select_range(store, matchers, refs: np.ndarray, range_ms: int,
+                 check=_no_check) -> list[RangeSeries]:
     """The range vector ``matchers[range]`` for every reference time (stale markers
     dropped). Series without any sample in any window are left out."""
     if len(refs) == 0:
@@ -79,7 +88,9 @@ def select_range(store, matchers, refs: np.ndarray, range_ms: int) -> list[Range
     maxt = int(refs.max())
     out = []
     loaded = 0
-    for sd in store.select(matchers, mint, maxt):
+    for i, sd in enumerate(store.select(matchers, mint, maxt)):
+        if i % 256 == 255:
+            check()
         ts, vals = sd.ts, sd.vals
         loaded += len(ts)
         if loaded > MAX_SAMPLES:

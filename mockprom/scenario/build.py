@@ -46,7 +46,7 @@ def build_store(scenario: Scenario, now_ms: int, store: Optional[Store] = None) 
                 vals = [v for _, v in spec.samples]
                 store.add(make_labels(spec.labels), StaticSource(ts, vals))
         elif isinstance(spec, GeneratedSeries):
-            _add_generated(store, spec, scenario, now_ms)
+            _add_generated(store, spec, scenario, start_ms, now_ms)
     return store
 
 
@@ -64,13 +64,15 @@ def _add_notation(store: Store, spec: NotationSeries, scenario: Scenario, start_
                                                          np.array(vals, dtype=np.float64)))
 
 
-def _add_generated(store: Store, spec: GeneratedSeries, scenario: Scenario, now_ms: int) -> None:
+def _add_generated(store: Store, spec: GeneratedSeries, scenario: Scenario, start_ms: int,
+                   now_ms: int) -> None:
     interval = spec.interval or scenario.interval
     first = spec.start.resolve(now_ms) if spec.start is not None else None
     last = spec.end.resolve(now_ms) if spec.end is not None else None
+    origin = first if first is not None else start_ms
     for label_set in spec.label_sets(scenario.seed):
         base = dict(label_set, __name__=spec.metric)
-        ctx = GenContext(scenario.seed, format_labels(make_labels(base)), interval)
+        ctx = GenContext(scenario.seed, format_labels(make_labels(base)), interval, origin, now_ms)
         for labels, fn in expand_family(spec.generator, base, ctx):
             store.add(make_labels(labels), GeneratedSource(fn, interval, 0, first, last))
 
@@ -117,27 +119,37 @@ def scenario_targets(scenario: Scenario, store: Store, now_ms: Optional[int] = N
     ``targets:`` in the scenario: one target per distinct (job, instance) in the series,
     healthy unless its ``up`` series reads 0 at ``now``."""
     now_ms = scenario_now_ms(scenario) if now_ms is None else int(now_ms)
+    down = _down_targets(store, now_ms, scenario.server.lookback_delta)
     if scenario.targets is not None:
         out = []
         for t in scenario.targets:
+            health, error = t.health, t.last_error
+            if health is None:
+                is_down = (t.labels["job"], t.labels["instance"]) in down
+                health = "down" if is_down else "up"
+                if is_down and not error:
+                    error = _refused(t.labels["instance"])
             out.append(_target_dict(
                 scenario, now_ms, t.labels, scrape_pool=t.scrape_pool, scrape_url=t.scrape_url,
-                health=t.health, last_error=t.last_error,
+                health=health, last_error=error,
                 last_scrape=t.last_scrape.resolve(now_ms) if t.last_scrape else None,
                 duration=t.last_scrape_duration, interval=t.scrape_interval,
                 timeout=t.scrape_timeout, discovered=t.discovered_labels))
         return out
     pairs = sorted({(dict(l).get("job"), dict(l).get("instance")) for l in store.all_labels()
                     if dict(l).get("job") and dict(l).get("instance")})
-    down = _down_targets(store, now_ms, scenario.server.lookback_delta)
     out = []
     for job, instance in pairs:
         is_down = (job, instance) in down
         out.append(_target_dict(scenario, now_ms, {"job": job, "instance": instance},
                                 health="down" if is_down else "up",
-                                last_error=(f'Get "http://{instance}/metrics": dial tcp {instance}: '
-                                            f'connect: connection refused') if is_down else ""))
+                                last_error=_refused(instance) if is_down else ""))
     return out
+
+
+def _refused(instance: str) -> str:
+    return f'Get "http://{instance}/metrics": dial tcp {instance}: connect: connection refused'
+
 
 
 def scenario_dropped_targets(scenario: Scenario) -> list[dict]:

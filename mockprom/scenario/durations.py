@@ -1,4 +1,5 @@
-"""Durations and points in time as scenarios write them.
+"""Durations, points in time and sample values as scenarios write them, and the pydantic
+field types that parse them (shared by the model and the generator specs).
 
 Durations are Prometheus durations (``1h30m``, ``15s``, ``100ms``, ``2d``) or plain
 seconds as a number; they are kept as integer milliseconds. Points in time are RFC3339,
@@ -11,7 +12,10 @@ import datetime as _dt
 import math
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Annotated, Optional
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator,
+                      WithJsonSchema)
 
 _DURATION_RE = re.compile(
     r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
@@ -167,10 +171,6 @@ def parse_time_spec(value) -> TimeSpec:
 # -- pydantic field types ------------------------------------------------------------------
 # (kept here so that model.py and generators.py share them without importing each other)
 
-from typing import Annotated  # noqa: E402
-
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, PlainSerializer,  # noqa: E402
-                      PlainValidator, WithJsonSchema)
 
 DURATION_PATTERN = r"^-?(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$"
 _DURATION_SCHEMA = {"anyOf": [{"type": "string", "pattern": DURATION_PATTERN},

@@ -34,7 +34,7 @@ from typing import Annotated, Callable, List, Literal, Optional, Union
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from mockprom.scenario.durations import DurationMs, SampleValue, StrictModel
+from mockprom.scenario.durations import DurationMs, SampleValue, StrictModel, TimeField
 
 # -- deterministic hashing ------------------------------------------------------------------
 
@@ -87,12 +87,12 @@ class ConstantGen(_Gen):
 
 
 class LinearGen(_Gen):
-    """``start + slope * seconds since the epoch-aligned origin`` (``origin``: a time in
-    unix seconds, default 0)."""
+    """``start + slope * seconds since origin``; ``origin`` is a time (default: the
+    series' ``start``, else the scenario's ``start``)."""
     kind: Literal["linear"]
     start: float = 0.0
     slope: float = 1.0
-    origin: float = 0.0
+    origin: Optional[TimeField] = None
 
 
 class CounterGen(_Gen):
@@ -318,10 +318,13 @@ Fn = Callable[[np.ndarray], object]
 class GenContext:
     """What a generator needs besides its parameters: the series identity and grid."""
 
-    def __init__(self, seed: int, identity: str, interval_ms: int):
+    def __init__(self, seed: int, identity: str, interval_ms: int, origin_ms: int = 0,
+                 now_ms: int = 0):
         self.seed = int(seed)
         self.key = stable_hash(int(seed), identity)
         self.interval_ms = int(interval_ms)
+        self.origin_ms = int(origin_ms)  # where the series starts (linear's default origin)
+        self.now_ms = int(now_ms)  # what relative times in parameters resolve against
 
     def grid_index(self, ts: np.ndarray) -> np.ndarray:
         return _floordiv(np.asarray(ts, dtype=np.int64), self.interval_ms)
@@ -348,7 +351,8 @@ def _constant(spec: ConstantGen, ctx: GenContext) -> Fn:
 
 
 def _linear(spec: LinearGen, ctx: GenContext) -> Fn:
-    return lambda ts: spec.start + spec.slope * (ts.astype(np.float64) / 1000.0 - spec.origin)
+    origin = spec.origin.resolve(ctx.now_ms) if spec.origin is not None else ctx.origin_ms
+    return lambda ts: spec.start + spec.slope * ((ts - origin).astype(np.float64) / 1000.0)
 
 
 def _counter(spec: CounterGen, ctx: GenContext) -> Fn:

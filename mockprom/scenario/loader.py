@@ -46,6 +46,9 @@ class Problem:
         head = " ".join(p for p in (where, self.path) if p)
         return f"{head}: {self.message}" if head else self.message
 
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+
 
 class ScenarioError(ValueError):
     """A scenario that cannot be loaded; ``problems`` lists every problem found."""
@@ -182,8 +185,7 @@ def _parse(text: str, filename: Optional[str], is_json: Optional[bool]):
                 root = None  # valid JSON that YAML cannot read (tabs): no line numbers
             return data, root
     try:
-        root = yaml.compose(text, Loader=_YamlLoader)
-        data = yaml.load(text, Loader=_YamlLoader)
+        root, data = _compose_and_construct(text, filename)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -191,10 +193,22 @@ def _parse(text: str, filename: Optional[str], is_json: Optional[bool]):
         raise ScenarioError([Problem(filename, line, None, f"YAML syntax error: {msg}")]) from None
     except yaml.YAMLError as e:
         raise ScenarioError([Problem(filename, None, None, f"YAML error: {e}")]) from None
-    dupes = list(_duplicate_keys(root, filename))
-    if dupes:
-        raise ScenarioError(dupes)
     return data, root
+
+
+def _compose_and_construct(text: str, filename: Optional[str]):
+    """Parse once: the node tree (for line numbers) and the data built from it. Duplicate
+    keys are refused (checked before merge keys ``<<`` are flattened into the tree)."""
+    loader = _YamlLoader(text)
+    try:
+        root = loader.get_single_node()
+        dupes = list(_duplicate_keys(root, filename))
+        if dupes:
+            raise ScenarioError(dupes)
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return root, data
 
 
 def _duplicate_keys(node, filename, path=()):
@@ -223,19 +237,35 @@ def _validate(data: dict, root, filename: Optional[str]) -> Scenario:
         problems = []
         seen = set()
         for err in e.errors(include_url=False):
-            p = _problem(err, data, root, filename)
-            if (p.path, p.message) not in seen:
-                seen.add((p.path, p.message))
-                problems.append(p)
+            for p in _problems(err, data, root, filename):
+                if (p.path, p.message) not in seen:
+                    seen.add((p.path, p.message))
+                    problems.append(p)
         problems.sort(key=lambda p: (p.line or 0))
         raise ScenarioError(problems) from None
+
+
+_SELF_LOCATED = re.compile(r"^series\[(\d+)\]\.labels\.(\w+): (.*)$")
+
+
+def _problems(err: dict, data, root, filename) -> list[Problem]:
+    """Problems of one pydantic error; a scenario-level check may report several, each
+    prefixed with its own path (``series[3].labels.ip: ...``, joined by ``; ``)."""
+    msg = re.sub(r"^Value error, ", "", err.get("msg", ""))
+    if not err.get("loc") and err.get("type") == "value_error" and _SELF_LOCATED.match(msg):
+        out = []
+        for part in re.split(r"; (?=series\[)", msg):
+            m = _SELF_LOCATED.match(part)
+            elems = ("series", int(m.group(1)), "labels", m.group(2))
+            out.append(Problem(filename, _line(root, elems), _format_path(elems), m.group(3)))
+        return out
+    return [_problem(err, data, root, filename)]
 
 
 def _problem(err: dict, data, root, filename) -> Problem:
     loc = tuple(err.get("loc", ()))
     etype = err.get("type", "")
     path_elems, _ = _data_path(loc, data, field_last=etype in ("missing", "extra_forbidden"))
-    etype = err.get("type", "")
     ctx = err.get("ctx") or {}
     msg = err.get("msg", "invalid")
     if etype == "extra_forbidden":
@@ -407,3 +437,7 @@ def _union_member(args, tag):
         if isinstance(m, type) and issubclass(m, BaseModel) and m.__name__ == tag:
             return m
     return None
+
+
+if __name__ == "__main__":  # python -m mockprom.scenario.loader: regenerate schema.json
+    print(write_schema())

@@ -6,11 +6,13 @@ relative to the moment the scenario is loaded). See DESIGN.md, "Data: scenarios"
 
 from __future__ import annotations
 
+import functools
 import itertools
+import re
 from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple, Union
 
-from pydantic import (Discriminator, Field, PrivateAttr, Tag, field_validator,
-                      model_validator)
+from pydantic import (BeforeValidator, Discriminator, Field, PlainSerializer, PlainValidator,
+                      PrivateAttr, Tag, WithJsonSchema, field_validator, model_validator)
 
 from mockprom.scenario import fakelabels
 from mockprom.scenario.durations import (DurationMs, SampleValue, StrictModel, TimeField,
@@ -40,7 +42,10 @@ def _label_text(v: Any) -> str:
     raise ValueError(f"a label value must be a string, got {type(v).__name__}")
 
 
-LabelValue = Annotated[str, Field(json_schema_extra={"type": "string"})]
+@functools.lru_cache(maxsize=16)
+def _expand_cached(values: str) -> tuple:
+    """Validation and the model both need the expansion: compute it once."""
+    return tuple(expand(values))
 
 
 def _labels_dict(v: Any) -> Dict[str, str]:
@@ -61,7 +66,7 @@ class NotationSeries(StrictModel):
     interval: Optional[DurationMs] = None
     start: Optional[TimeField] = None
     _labels: Dict[str, str] = PrivateAttr(default_factory=dict)
-    _expanded: List[Optional[float]] = PrivateAttr(default_factory=list)
+    _expanded: Tuple[Optional[float], ...] = PrivateAttr(default_factory=tuple)
 
     @field_validator("series")
     @classmethod
@@ -78,7 +83,7 @@ class NotationSeries(StrictModel):
             v = str(v)
         if not isinstance(v, str):
             raise ValueError("values must be a string in expanding notation, e.g. \"0+1x10\"")
-        expand(v)
+        _expand_cached(v)
         return v
 
     @field_validator("interval")
@@ -90,7 +95,7 @@ class NotationSeries(StrictModel):
 
     def model_post_init(self, __context) -> None:
         self._labels = parse_selector(self.series)
-        self._expanded = expand(self.values)
+        self._expanded = _expand_cached(self.values)
 
     @property
     def labels(self) -> Dict[str, str]:
@@ -119,7 +124,6 @@ class ExplicitSeries(StrictModel):
 
 
 def _check_label_names(d: Dict[str, Any]) -> None:
-    import re
     for k in d:
         if not re.match(_LABEL_NAME, k):
             raise ValueError(f"invalid label name {k!r}")
@@ -266,7 +270,7 @@ class Target(StrictModel):
     labels: Dict[str, str]
     scrape_pool: Optional[str] = None
     scrape_url: Optional[str] = None
-    health: Literal["up", "down", "unknown"] = "up"
+    health: Optional[Literal["up", "down", "unknown"]] = None  # None: follow the `up` series
     last_error: str = ""
     last_scrape: Optional[TimeField] = None
     last_scrape_duration: Optional[float] = Field(None, ge=0)
@@ -390,8 +394,6 @@ def _format_clock(v):
     return v if v == "real" else format_timestamp_ms(v)
 
 
-from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema  # noqa: E402
-
 ClockField = Annotated[Union[Literal["real"], int], PlainValidator(_clock),
                        PlainSerializer(_format_clock),
                        WithJsonSchema({"anyOf": [{"const": "real"}, {"type": "string"},
@@ -436,6 +438,23 @@ class Scenario(StrictModel):
     @classmethod
     def _texts(cls, v):
         return _labels_dict(v)
+
+    @model_validator(mode="after")
+    def _faker_values(self):
+        """Faker labels need the scenario's seed: draw them now, so that a provider that
+        cannot give enough distinct values is a validation error, not a build failure."""
+        problems = []
+        for i, spec in enumerate(self.series):
+            if isinstance(spec, GeneratedSeries):
+                for name, label in spec.labels.items():
+                    if isinstance(label, FakerLabel):
+                        try:
+                            fakelabels.fake_values(label.faker, label.count, seed=self.seed, label=name)
+                        except ValueError as e:
+                            problems.append(f"series[{i}].labels.{name}: {e}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def fixed_clock_ms(self) -> Optional[int]:
         """The fixed "now" in ms, or None for the real clock."""

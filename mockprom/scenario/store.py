@@ -206,6 +206,36 @@ class Store:
             self.add(labels, src)
             return src
 
+    def appendables(self, labels_list: Sequence[Labels]) -> list[AppendableSource]:
+        """``appendable`` for many series at once: new series are added with a single copy
+        of the series table (remote write may bring thousands of new series at a time)."""
+        with self._lock:
+            out: list = []
+            new: dict[Labels, AppendableSource] = {}
+            for labels in labels_list:
+                src = new.get(labels)
+                if src is None:
+                    src = next((s for s in self._series.get(labels, ())
+                                if isinstance(s, AppendableSource)), None)
+                if src is None:
+                    src = new[labels] = AppendableSource()
+                out.append(src)
+            if new:
+                series = dict(self._series)
+                added_names: dict[str, list] = {}
+                for labels, src in new.items():
+                    if labels in series:
+                        series[labels] = series[labels] + [src]
+                    else:
+                        series[labels] = [src]
+                        added_names.setdefault(dict(labels).get(METRIC_NAME, ""), []).append(labels)
+                by_name = dict(self._by_name)
+                for name, added in added_names.items():
+                    by_name[name] = by_name.get(name, []) + added
+                self._by_name = by_name
+                self._series = series
+            return out
+
     def remove_series(self, labels: Labels) -> None:
         with self._lock:
             if labels not in self._series:
