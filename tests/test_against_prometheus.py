@@ -237,6 +237,11 @@ METADATA = [
     ("/api/v1/label/nonexistent/values", {}),
     ("/api/v1/label/job/values", {"start": END + 3600, "end": END + 7200}),
     ("/api/v1/label/job/values", {"match[]": ["up{instance=\"c:80\"}", "node_info"]}),
+    ("/api/v1/label/__name__/values", {"match[]": '{instance="a:80"}', "start": T0, "end": END}),
+    ("/api/v1/label/job/values", {"match[]": '{__name__=~".+"}', "start": T0 + 1800}),
+    ("/api/v1/series", {"match[]": '{__name__=~"up|node_info"}', "start": "2023-11-14T22:43:20Z",
+                        "end": "2023-11-14T22:53:20.5Z"}),
+    ("/api/v1/labels", {"match[]": "nonexistent_metric"}),
 ]
 
 
@@ -276,6 +281,11 @@ BAD = [
     ("/api/v1/query_range", {"query": "up", "end": END, "step": 15}),
     ("/api/v1/query_range", {"query": "up[5m]", "start": T0, "end": END, "step": 15}),
     ("/api/v1/query_range", {"query": '"text"', "start": T0, "end": END, "step": 15}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": T0 + 11000, "step": 1}),
+    ("/api/v1/query_range", {"query": "up", "start": T0, "end": T0 + 10999, "step": 1}),
+    ("/api/v1/series", {"match[]": ""}),
+    ("/api/v1/series", {"match[]": "up", "end": "2023-11-14T22:23:20Z"}),
+    ("/api/v1/query", {"query": "up", "time": T0 + 60, "timeout": "1s"}),
     ("/api/v1/query_range", {"query": "up", "start": T0, "end": T0 + 12000, "step": "1.09"}),
     ("/api/v1/query_range", {"query": "max_over_time(up[2d:1s])", "start": T0, "end": T0, "step": 1}),
     ("/api/v1/query", {"query": "label_replace(up, \"job\", \"x\", \"instance\", \".*\")",
@@ -473,6 +483,17 @@ PROMQL = [
     "deg(pi() * up) + rad(180 * up)",
     "clamp_max(http_requests_total, 100)",
     "clamp(up, 1, 0)",
+    "rate(temperature_celsius[5m])",
+    "irate(http_requests_total{instance=\"a:80\"}[1m])",
+    "holt_winters(temperature_celsius[5m], 0.1, 0.9)",
+    "stddev_over_time(temperature_celsius[3m])",
+    "quantile_over_time(0.99, temperature_celsius[5m])",
+    "sum(\n  rate(http_requests_total[5m])  # a comment\r\n) BY (job)",
+    "http_requests_total{job=\"api\",}",
+    "{__name__=\"up\", job='web'}",
+    "up{instance=~`a.*`}",
+    "http_requests_total / ignoring(code, method) group_left up",
+    "sum by (job) (http_requests_total) / on(job) group_right sum by (job, instance) (up)",
 ]
 
 INSTANT_TIMES = [T0 + 301, T0 + 30 * STEP + 1, T0 + 60 * STEP + 14, T0 + 1800, T0 + 159 * STEP + 10,
