@@ -22,7 +22,8 @@ import time
 import numpy as np
 import requests
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [REPO, os.path.join(REPO, "tests")]  # a checkout works without installing
 import realprom  # noqa: E402  (tests/realprom.py: the real-Prometheus helpers)
 
 T0 = 1_700_000_000
@@ -67,12 +68,12 @@ def build_data(n_series: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def time_query(session: requests.Session, url: str, query: str, runs: int) -> tuple[float, int]:
-    """Median seconds of ``runs`` range queries (after one warm-up), and the series count."""
+def time_query(session: requests.Session, url: str, query: str, runs: int) -> tuple[float, dict]:
+    """Median seconds of ``runs`` range queries (after one warm-up), and the answer."""
     params = {"query": query, "start": END - HOURS * 3600, "end": END, "step": STEP_S}
     r = session.get(url + "/api/v1/query_range", params=params, timeout=600)
     r.raise_for_status()
-    n = len(r.json()["data"]["result"])
+    answer = r.json()
     times = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -80,7 +81,7 @@ def time_query(session: requests.Session, url: str, query: str, runs: int) -> tu
         _ = r.content
         times.append(time.perf_counter() - t)
         r.raise_for_status()
-    return statistics.median(times), n
+    return statistics.median(times), answer
 
 
 def main(argv=None) -> int:
@@ -97,7 +98,7 @@ def main(argv=None) -> int:
 
     from mockprom.server import MockPrometheus
 
-    results: dict[str, dict[str, tuple[float, int]]] = {q: {} for q in QUERIES}
+    results: dict[str, dict[str, tuple[float, dict]]] = {q: {} for q in QUERIES}
     session = requests.Session()
     t = time.perf_counter()
     with MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0) as mock:
@@ -115,15 +116,18 @@ def main(argv=None) -> int:
         print("prometheus: not installed, only mockprom is timed")
 
     print(f"\nrange queries over {HOURS} h at {STEP_S} s step, median of {args.runs} runs\n")
-    print(f"| {'query':<88} | series | mockprom | prometheus | ratio |")
-    print(f"|{'-' * 90}|--------|----------|------------|-------|")
+    print(f"| {'query':<88} | series | mockprom | prometheus | ratio | same answer |")
+    print(f"|{'-' * 90}|--------|----------|------------|-------|-------------|")
     for q in QUERIES:
-        m, n = results[q]["mockprom"]
+        m, answer = results[q]["mockprom"]
+        n = len(answer["data"]["result"])
         p = results[q].get("prometheus")
-        ps, ratio = (f"{p[0] * 1000:8.0f}ms", f"{m / p[0]:5.1f}x") if p else ("         -", "    -")
-        if p and p[1] != n:
-            ratio += f" (series {n} != {p[1]})"
-        print(f"| {q:<88} | {n:6d} | {m * 1000:6.0f}ms | {ps} | {ratio} |")
+        ps, ratio, same = "         -", "    -", "          -"
+        if p:
+            ps, ratio = f"{p[0] * 1000:8.0f}ms", f"{m / p[0]:5.1f}x"
+            diffs = realprom.compare_answers(200, p[1], 200, answer)
+            same = f"{'yes' if not diffs else f'NO ({len(diffs)} diffs)':>11}"
+        print(f"| {q:<88} | {n:6d} | {m * 1000:6.0f}ms | {ps} | {ratio} | {same} |")
     return 0
 
 

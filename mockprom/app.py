@@ -23,6 +23,9 @@ from mockprom.clock import Clock
 
 log = logging.getLogger("mockprom")
 
+OWN_BLUEPRINTS = {bp.name: bp for bp in (health.bp, query.bp, metadata.bp, status.bp, rules.bp,
+                                         admin.bp, control.bp)}
+
 TEXT = "text/plain; charset=utf-8"
 CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type, Origin",
@@ -33,20 +36,24 @@ CORS_HEADERS = {
 }
 
 
-def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = None) -> Flask:
+def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = None,
+               library: dict | None = None) -> Flask:
     """A Flask app serving ``scenario`` (a path, YAML/JSON text, dict or ``Scenario``;
-    None: the embedded default). Raises ``ScenarioError`` for a bad scenario."""
+    None: the embedded default). ``library``: named scenarios the control API can switch
+    to (``PUT /-/mockprom/scenario?name=...``), e.g. a scenario directory's.
+    Raises ``ScenarioError`` for a bad scenario."""
     from mockprom.api.write import make_write_blueprint
     from mockprom.faults.engine import FaultEngine
     from mockprom.faults.journal import RequestJournal
     from mockprom.faults.middleware import FaultMiddleware
 
     state = ServerState(scenario, clock=clock)
+    state.library = dict(library or {})
     app = Flask("mockprom")
     app.extensions[STATE_KEY] = state
     app.config["MOCKPROM_VERBOSE"] = verbose
 
-    for bp in (health.bp, query.bp, metadata.bp, status.bp, rules.bp, admin.bp, control.bp):
+    for bp in OWN_BLUEPRINTS.values():
         app.register_blueprint(bp)
     app.register_blueprint(make_write_blueprint(lambda: state))
     _install_hooks(app, state, verbose)
@@ -89,6 +96,15 @@ def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
         path = request.path
         if request.method == "OPTIONS" and path.startswith("/api/v1/"):
             return no_content()
+        if request.method in ("HEAD", "OPTIONS") and request.blueprint in OWN_BLUEPRINTS:
+            allowed = _allowed_methods(app, path)
+            if request.method == "HEAD" and "HEAD" not in allowed:
+                return _method_not_allowed(allowed)  # Prometheus's router has no implicit HEAD
+            if request.method == "OPTIONS":
+                resp = Response(status=200)
+                del resp.headers["Content-Type"]
+                resp.headers["Allow"] = ", ".join(allowed)
+                return resp
         err = check_request(path, request.headers.get("Authorization", ""),
                             state.scenario, state.settings.control_token)
         if err is not None:
@@ -116,14 +132,7 @@ def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
 
     @app.errorhandler(MethodNotAllowed)
     def _not_allowed(err: MethodNotAllowed):
-        allowed = set(err.valid_methods or ())
-        if request.path.startswith("/api/v1/"):
-            allowed.discard("HEAD")
-            allowed.add("OPTIONS")
-        resp = Response("Method Not Allowed\n", status=405, content_type=TEXT)
-        resp.headers["Allow"] = ", ".join(sorted(allowed))
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+        return _method_not_allowed(_allowed_methods(app, request.path))
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
@@ -134,6 +143,29 @@ def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
     def _internal(err: Exception):
         log.exception("internal error answering %s %s", request.method, request.path)
         return error_response(ApiError("internal", f"internal error: {type(err).__name__}: {err}"))
+
+
+# Prometheus registers HEAD only for these; its router adds OPTIONS everywhere.
+HEAD_PATHS = ("/-/healthy", "/-/ready")
+
+
+def _allowed_methods(app: Flask, path: str) -> list[str]:
+    """The methods Prometheus's router would list in ``Allow`` for ``path``, sorted."""
+    try:
+        methods = set(app.url_map.bind("localhost").allowed_methods(path))
+    except Exception:  # pragma: no cover - werkzeug internals
+        methods = set()
+    if path not in HEAD_PATHS:
+        methods.discard("HEAD")
+    methods.add("OPTIONS")
+    return sorted(methods)
+
+
+def _method_not_allowed(allowed: list[str]) -> Response:
+    resp = Response("Method Not Allowed\n", status=405, content_type=TEXT)
+    resp.headers["Allow"] = ", ".join(allowed)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 def _log_request(resp: Response) -> None:

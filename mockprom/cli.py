@@ -137,9 +137,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 # -- serve ---------------------------------------------------------------------------
 
 def _pick_scenario(path: Optional[str], name: Optional[str]):
-    """The scenario source to serve: a file, or one scenario of a directory."""
+    """The scenario source to serve (a file, or one scenario of a directory) and the
+    directory's scenarios by name (empty for a file)."""
     if not path:
-        return None
+        return None, {}
     if os.path.isdir(path):
         from mockprom.scenario.loader import load_scenarios_dir
 
@@ -150,22 +151,24 @@ def _pick_scenario(path: Optional[str], name: Optional[str]):
             if name not in found:
                 raise SystemExit(f"mockprom: no scenario named {name!r} in {path} "
                                  f"(have: {', '.join(sorted(found))})")
-            return found[name]
+            return found[name], found
         pick = "default" if "default" in found else sorted(found)[0]
         if len(found) > 1:
             print(f"mockprom: {len(found)} scenarios in {path} ({', '.join(sorted(found))}); "
-                  f"serving {pick!r} (choose with --name)", file=sys.stderr)
-        return found[pick]
-    return path
+                  f"serving {pick!r} (choose with --name, or switch with "
+                  f"PUT /-/mockprom/scenario?name=...)", file=sys.stderr)
+        return found[pick], found
+    return path, {}
 
 
 def cmd_serve(args) -> int:
     from mockprom.app import create_app
     from mockprom.scenario.loader import ScenarioError
-    from mockprom.server import serve
+    from mockprom.server import close_connections, serve
 
     try:
-        app = create_app(_pick_scenario(args.scenario, args.name), verbose=args.verbose)
+        scenario, library = _pick_scenario(args.scenario, args.name)
+        app = create_app(scenario, verbose=args.verbose, library=library)
     except ScenarioError as exc:
         _print_problems(exc)
         return 2
@@ -189,6 +192,7 @@ def cmd_serve(args) -> int:
         if mw is not None and hasattr(mw, "close"):
             mw.close()
         server.server_close()
+        close_connections(server)
     return 0
 
 
@@ -299,8 +303,7 @@ def cmd_query(args) -> int:
 
 def format_table(value) -> str:
     """A query result as an aligned text table."""
-    from mockprom.api.format import sample_value, scalar_value
-    from mockprom.api.format import rfc3339_nano
+    from mockprom.api.format import rfc3339_nano, sample_value, scalar_value
     from mockprom.promql.values import Matrix, Scalar, String, Vector
     from mockprom.scenario.labels import format_labels
 

@@ -11,6 +11,7 @@ free port); requests are served by werkzeug's threaded server from a daemon thre
 from __future__ import annotations
 
 import datetime as _dt
+import socket
 import threading
 from typing import Optional
 
@@ -30,10 +31,40 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 
 def serve(app, host: str, port: int):
-    """A bound, threaded werkzeug server for ``app`` (not yet serving)."""
+    """A bound, threaded werkzeug server for ``app`` (not yet serving). It tracks its open
+    connections so that ``close_connections(server)`` can end kept-alive ones."""
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     server.daemon_threads = True
+    conns: set = set()
+    lock = threading.Lock()
+    process_request, shutdown_request = server.process_request, server.shutdown_request
+
+    def tracked_process_request(request, client_address):
+        with lock:
+            conns.add(request)
+        process_request(request, client_address)
+
+    def tracked_shutdown_request(request):
+        with lock:
+            conns.discard(request)
+        shutdown_request(request)
+
+    server.process_request = tracked_process_request
+    server.shutdown_request = tracked_shutdown_request
+    server.mockprom_connections = (conns, lock)
     return server
+
+
+def close_connections(server) -> None:
+    """Shut down every connection the server still holds open (kept-alive clients)."""
+    conns, lock = server.mockprom_connections
+    with lock:
+        open_now = list(conns)
+    for sock in open_now:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class MockPrometheus:
@@ -69,6 +100,7 @@ class MockPrometheus:
             mw.close()  # release held (hanging / slow) requests
         self._server.shutdown()
         self._server.server_close()
+        close_connections(self._server)
         thread.join(timeout=1.0)
 
     close = stop
@@ -116,6 +148,53 @@ class MockPrometheus:
     def advance(self, d) -> int:
         """Move the clock by ``d``: seconds, a ``timedelta``, or a duration like "5m"."""
         return self.state.clock.advance(duration_ms(d))
+
+    # -- faults and the request journal (the same as /-/mockprom/faults, /requests) ----
+    @property
+    def faults(self):
+        return self.app.extensions["mockprom.faults"]
+
+    @property
+    def journal(self):
+        return self.app.extensions["mockprom.journal"]
+
+    def add_fault(self, rule: Optional[dict] = None, **fields) -> str:
+        """Add a fault rule (a dict, or keyword arguments: ``add_fault(match={"endpoint":
+        "query"}, error="unavailable", times=2)``); returns its id. Raises
+        ``FaultRuleError`` listing every problem."""
+        raw = dict(rule or {})
+        raw.update(fields)
+        return self.faults.add(raw).id
+
+    def remove_fault(self, rule_id: str) -> bool:
+        return self.faults.remove(str(rule_id))
+
+    def clear_faults(self) -> int:
+        return self.faults.clear()
+
+    def requests(self, **filters) -> list[dict]:
+        """The request journal, oldest first (filters: endpoint, expr, since, limit,
+        method, fault)."""
+        return self.journal.entries(**filters)
+
+    def clear_requests(self) -> int:
+        return self.journal.clear()
+
+    def assert_queried(self, expr: Optional[str] = None, times: Optional[int] = None,
+                       endpoint: Optional[str] = None) -> list[dict]:
+        """Assert the server saw ``expr`` (on ``endpoint``), ``times`` times if given
+        (at least once otherwise); returns the matching journal entries."""
+        seen = self.journal.entries(expr=expr, endpoint=endpoint)
+        what = f"expr={expr!r}" + (f" on {endpoint}" if endpoint else "")
+        if times is None:
+            assert seen, f"no request with {what}; saw {self._seen_exprs()}"
+        else:
+            assert len(seen) == times, (f"{len(seen)} requests with {what}, expected {times}; "
+                                        f"saw {self._seen_exprs()}")
+        return seen
+
+    def _seen_exprs(self) -> list:
+        return [(e["endpoint"], e["expr"]) for e in self.journal.entries()][-20:]
 
     def __repr__(self) -> str:
         return f"<MockPrometheus {self.url} scenario={getattr(self.scenario, 'name', '?')!r}>"

@@ -71,6 +71,21 @@ def require_binaries() -> tuple[str, str]:
     return found
 
 
+def _session_fixture():
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def prometheus_binaries() -> tuple[str, str]:
+        """Session fixture: the (prometheus, promtool) paths. Skips the tests that use it
+        when they are missing, and fails them when the ``CI`` variable is set."""
+        return require_binaries()
+
+    return prometheus_binaries
+
+
+prometheus_binaries = _session_fixture()
+
+
 # -- sample values --------------------------------------------------------------------
 
 def to_ms(t: float) -> int:
@@ -215,10 +230,11 @@ class RealPrometheus:
 
     ``RealPrometheus(series)`` remote-writes ``series`` after start;
     ``RealPrometheus(series, loader="backfill")`` backfills blocks before start.
+    ``config`` is the configuration file's YAML text (only ``global`` matters here).
     """
 
     def __init__(self, series: Sequence[dict] = (), loader: str = "remote_write",
-                 extra_args: Sequence[str] = ()):
+                 extra_args: Sequence[str] = (), config: str = MINIMAL_CONFIG):
         found = binaries()
         if found is None:
             raise RuntimeError(MISSING_REASON)
@@ -226,6 +242,7 @@ class RealPrometheus:
         self.series = list(series)
         self.loader = loader
         self.extra_args = list(extra_args)
+        self.config = config
         self.workdir = tempfile.mkdtemp(prefix="realprom-")
         self.proc: subprocess.Popen | None = None
         self.url = ""
@@ -250,7 +267,7 @@ class RealPrometheus:
             backfill(self.series, data, self.promtool)
         config = os.path.join(self.workdir, "prometheus.yml")
         with open(config, "w") as f:
-            f.write(MINIMAL_CONFIG)
+            f.write(self.config)
         for _attempt in range(3):
             port = free_port()
             self.url = f"http://127.0.0.1:{port}"
@@ -430,6 +447,8 @@ def compare_answers(want_status: int, want: dict | None, got_status: int, got: d
     if diffs or want.get("status") != "success":
         return diffs
     wd, gd = want.get("data"), got.get("data")
+    if kind == "query" and not isinstance(gd, dict):
+        return [f"data is not an object: {gd!r}"[:200]]
     if kind == "query":
         diffs += compare_result(wd, gd, ordered=ordered, exact_text=strict)
     elif kind == "series":

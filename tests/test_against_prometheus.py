@@ -12,8 +12,11 @@ from __future__ import annotations
 import random
 
 import pytest
+import requests
+import yaml
 
 import realprom
+from realprom import prometheus_binaries  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.realprom
 
@@ -118,17 +121,21 @@ SCENARIO = {"series": DATA}
 
 
 @pytest.fixture(scope="module")
-def real():
-    realprom.require_binaries()
-    with realprom.RealPrometheus(DATA) as prom:
-        yield prom
-
-
-@pytest.fixture(scope="module")
 def mock():
     from mockprom.server import MockPrometheus
 
     with MockPrometheus(scenario=SCENARIO, host="127.0.0.1", port=0) as prom:
+        yield prom
+
+
+@pytest.fixture(scope="module")
+def real(prometheus_binaries, mock):
+    """A real Prometheus with the same data and the same ``evaluation_interval`` (the
+    default step of subqueries like ``x[20m:]``) as mockprom reports in its config."""
+    reported = requests.get(mock.url + "/api/v1/status/config", timeout=10).json()
+    interval = yaml.safe_load(reported["data"]["yaml"])["global"]["evaluation_interval"]
+    config = f"global:\n  evaluation_interval: {interval}\n"
+    with realprom.RealPrometheus(DATA, config=config) as prom:
         yield prom
 
 
@@ -516,6 +523,16 @@ def test_promql_range_matches_prometheus(real, mock, query):
 
 
 # -- the comparison machinery itself ----------------------------------------------------------
+
+def test_missing_prometheus_skips_locally_and_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(realprom, "binaries", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install prometheus"):
+        realprom.require_binaries()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        realprom.require_binaries()
+
 
 def test_backfilled_and_remote_written_prometheus_agree(real):
     """The two ways of loading exact data give the same answers (on the data without its

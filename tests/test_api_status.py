@@ -149,3 +149,10 @@ def test_verbose_log_line(serve, caplog):
     [line] = [r.getMessage() for r in caplog.records if "/api/v1/query" in r.getMessage()]
     assert line.startswith("POST /api/v1/query query='sum(up)' -> 200 in ")
     assert line.endswith(" ms")
+
+
+def test_buildinfo_of_a_mimir_flavour(serve, http):
+    prom = serve(basic_scenario(server={"flavour": "mimir", "version": "2.9.0"}))
+    data = http.get(prom.url + "/api/v1/status/buildinfo").json()["data"]
+    assert data["application"] == "Grafana Mimir" and data["version"] == "2.9.0"
+    assert data["features"]["ruler_config_api"] == "true"

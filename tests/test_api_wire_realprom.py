@@ -83,6 +83,13 @@ def requests_to_compare():
         ("GET", "/api/v1/nope", {}),
         ("GET", "/-/healthy", {}),
         ("GET", "/-/ready", {}),
+        ("HEAD", "/-/ready", {}),
+        ("POST", "/-/healthy", {}),
+        ("OPTIONS", "/-/healthy", {}),
+        ("HEAD", "/api/v1/query", {}),
+        ("HEAD", "/api/v1/series", {}),
+        ("DELETE", "/api/v1/status/buildinfo", {}),
+        ("PATCH", "/api/v1/admin/tsdb/clean_tombstones", {}),
     ]
 
 

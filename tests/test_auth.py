@@ -79,3 +79,7 @@ def test_control_api_uses_its_own_token(serve, http):
     assert http.get(url, headers={"Authorization": "Bearer ctl"}).status_code == 200
     r = http.post(prom.url + "/-/mockprom/reset", headers={"Authorization": "Bearer ctl"})
     assert r.status_code == 200
+    # the fault and journal endpoints (served by the fault layer) too
+    assert http.get(prom.url + "/-/mockprom/faults").status_code == 401
+    assert http.get(prom.url + "/-/mockprom/requests",
+                    headers={"Authorization": "Bearer ctl"}).status_code == 200

@@ -103,6 +103,12 @@ def test_server_stops_quickly_and_frees_the_port(serve):
     except requests.ConnectionError:
         reachable = False
     assert not reachable
+    try:  # a kept-alive connection is closed too
+        s.get(prom.url + "/-/ready", timeout=0.5)
+        kept_alive = True
+    except requests.ConnectionError:
+        kept_alive = False
+    assert not kept_alive
     prom.stop()  # idempotent
 
 
@@ -122,3 +128,119 @@ def test_real_clock_resolves_relative_start(serve, http):
     [sample] = r["data"]["result"]
     assert sample["value"][1] == "10"
     assert abs(float(sample["value"][0]) - time.time()) < 5
+
+
+def test_python_object_faults_and_journal(serve, http):
+    prom = serve(basic_scenario())
+    rule_id = prom.add_fault(match={"endpoint": "query"}, error="unavailable", times=1)
+    assert http.get(prom.url + "/api/v1/query", params={"query": "up"}).status_code == 503
+    assert http.get(prom.url + "/api/v1/query", params={"query": "up"}).status_code == 200
+    prom.assert_queried(expr="up", times=2)
+    entries = prom.requests(endpoint="query")
+    assert [e["status"] for e in entries] == [503, 200]
+    assert entries[0]["fault"] is not None and entries[1]["fault"] is None
+    assert prom.remove_fault(rule_id) is True  # a spent rule is still listed until removed
+    assert prom.remove_fault(rule_id) is False
+    prom.clear_requests()
+    assert prom.requests() == []
+    try:
+        prom.assert_queried(expr="up")
+        raised = False
+    except AssertionError:
+        raised = True
+    assert raised
+
+
+def test_get_scenario_redacts_secrets(serve, http):
+    prom = serve(basic_scenario(auth={"type": "basic", "username": "u", "password": "pw-1"},
+                                server={"control_token": "ctl-2"}))
+    r = http.get(prom.url + "/-/mockprom/scenario", headers={"Authorization": "Bearer ctl-2"})
+    assert r.status_code == 200
+    assert "pw-1" not in r.text and "ctl-2" not in r.text
+    assert r.json()["data"]["auth"]["username"] == "u"
+
+
+def test_clock_modes():
+    from mockprom.clock import Clock
+
+    wall = [1000.0]
+    c = Clock(time_fn=lambda: wall[0])
+    assert c.now_ms() == 1_000_000 and not c.is_fixed
+    c.advance(5000)  # a real clock shifts by an offset and keeps running
+    wall[0] += 1
+    assert c.now_ms() == 1_006_000
+    c.set(42)
+    wall[0] += 100
+    assert c.now_ms() == 42 and c.is_fixed
+    assert c.advance(-2) == 40
+    c.release()
+    assert c.now_ms() == int(wall[0] * 1000)
+
+
+def test_switch_between_named_scenarios(http):
+    import threading
+
+    from mockprom.app import create_app
+    from mockprom.scenario.loader import load_scenario
+    from mockprom.server import close_connections, serve
+
+    lib = {name: load_scenario({"name": name, "clock": clock, "series": []})
+           for name, clock in (("one", 10), ("two", 20))}
+    app = create_app(lib["one"], library=lib)
+    server = serve(app, "127.0.0.1", 0)
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    t.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert http.get(url + "/-/mockprom/scenarios").json()["data"] == {
+            "current": "one", "available": ["one", "two"]}
+        r = http.put(url + "/-/mockprom/scenario", params={"name": "two"})
+        assert r.status_code == 200 and r.json()["data"]["name"] == "two"
+        r = http.get(url + "/api/v1/query", params={"query": "time()"})
+        assert r.json()["data"]["result"][1] == "20"
+        r = http.put(url + "/-/mockprom/scenario", params={"name": "three"})
+        assert r.status_code == 404 and r.json()["errorType"] == "not_found"
+    finally:
+        server.shutdown()
+        server.server_close()
+        close_connections(server)
+
+
+def test_scenario_swaps_are_atomic_under_load(serve):
+    import threading
+
+    a = {"name": "a", "clock": 100, "series": [
+        {"labels": {"__name__": "m", "v": "a", "i": str(i)}, "samples": [[100, 1]]}
+        for i in range(20)]}
+    b = {"name": "b", "clock": 100, "series": [
+        {"labels": {"__name__": "m", "v": "b", "i": str(i)}, "samples": [[100, 2]]}
+        for i in range(20)]}
+    prom = serve(a)
+    problems = []
+    stop = threading.Event()
+
+    def reader():
+        with requests.Session() as s:
+            while not stop.is_set():
+                r = s.get(prom.url + "/api/v1/query", params={"query": "m"})
+                if r.status_code != 200:
+                    problems.append(r.text)
+                    continue
+                result = r.json()["data"]["result"]
+                kinds = {x["metric"]["v"] for x in result}
+                if len(result) != 20 or len(kinds) != 1:  # never a mix of two scenarios
+                    problems.append(kinds)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        with requests.Session() as s:
+            for i in range(10):
+                r = s.put(prom.url + "/-/mockprom/scenario", data=json.dumps(b if i % 2 == 0 else a))
+                assert r.status_code == 200
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert problems == []

@@ -307,3 +307,36 @@ def test_absurd_subquery_is_refused_not_run(store):
         Engine(store).instant_query(expr, 0)
     assert err.value.message == ("query processing would load too many samples into memory "
                                  "in query execution")
+
+
+@pytest.mark.parametrize("pattern, matching, not_matching", [
+    ("((?i)PRO).*", ["production", "PROD"], ["xpro"]),
+    (".*((?i)duc).*", ["proDUCtion"], ["prod"]),
+    ("a(?i)b|c", ["aB", "ab", "C"], ["AB", "aC"]),
+    ("(?i)abc", ["ABC", "abc"], ["abcd"]),
+])
+def test_go_inline_regex_flags_hold_to_the_end_of_their_group(pattern, matching, not_matching):
+    """RE2 lets ``(?i)`` appear mid-pattern (Python does not): selectors with it work."""
+    m = Matcher.of("l", "=~", pattern)
+    assert all(m.matches(v) for v in matching)
+    assert not any(m.matches(v) for v in not_matching)
+
+
+def test_subquery_default_step_is_one_minute_unless_configured(store):
+    """``m[5m:]`` steps at 1 minute (what Prometheus 2.42 does even with a shorter
+    evaluation_interval configured); the engine takes another default on request."""
+    expr = n.SubqueryExpr(_sel("m", a="2"), 5 * MIN)
+    (series,) = Engine(store).instant_query(expr, 5 * MIN).value.series
+    assert [t for t, _ in series.points] == [0, MIN, 2 * MIN, 3 * MIN, 4 * MIN, 5 * MIN]
+    (series,) = Engine(store, subquery_step_ms=150_000).instant_query(expr, 5 * MIN).value.series
+    assert [t for t, _ in series.points] == [0, 150_000, 5 * MIN]
+
+
+@pytest.mark.parametrize("expr", ["histogram_count(m)", "histogram_sum(rate(m[5m]))",
+                                  "histogram_fraction(0, 1, m)"])
+def test_native_histogram_functions_find_nothing(store, expr):
+    """mockprom has no native histograms: like Prometheus 2.42 on float series, these
+    answer an empty vector (and an empty matrix for a range query)."""
+    e = Engine(store)
+    assert e.instant_query(expr, 4 * MIN).value == Vector([])
+    assert e.range_query(expr, 0, 4 * MIN, MIN).value == Matrix([])

@@ -709,3 +709,30 @@ def test_functions_agree_bit_for_bit_with_real_prometheus():
             if want != got:
                 diffs.append((expr, t, want, got))
     assert diffs == []
+
+
+@pytest.mark.parametrize("func", ["rate", "increase", "irate", "changes", "deriv",
+                                  "sum_over_time", "avg_over_time", "max_over_time",
+                                  "stddev_over_time", "quantile_over_time"])
+def test_series_are_independent_of_their_batch(func, monkeypatch):
+    import mockprom.promql.functions_windows as fw
+
+    rng = random.Random(4)
+    steps = list(range(0, 900_000, 20_000))
+    ctx = ctx_for(steps)
+    series = []
+    for i in range(5):
+        ts, vals = random_counter(rng, count=rng.randrange(3, 60))
+        series.append(range_series(ts, vals, steps, 90_000, make_labels({"i": str(i)})))
+
+    def run(group):
+        args = [group] if func != "quantile_over_time" else [np.full(len(steps), 0.7), group]
+        return {s.labels: values_at(s) for s in
+                call(func, ctx, args, matrix_call(func, 90_000))}
+
+    alone = {}
+    for s in series:
+        alone.update(run([s]))
+    together = run(series)
+    monkeypatch.setattr(fw, "LANES_PER_BATCH", 2 * len(steps))  # two series per batch
+    assert together == alone == run(series)

@@ -80,6 +80,13 @@ def test_subquery_default_step_is_zero():
     assert step.step_ms == 30_000 and step.at_ms == -1
 
 
+def test_quirks_prometheus_2_42_accepts():
+    assert parse("a[5m x]") == parse("a[5m:]")  # a letter there reads as the colon
+    node = parse("rate(foo @ start() [1m])")  # only a numeric @ is refused before [..]
+    assert node.args[0].selector.at_edge == "start" and node.args[0].range_ms == 60_000
+    assert "no @ modifiers allowed before range" in error_of("rate(foo @ 1 [1m])")
+
+
 def test_durations_to_ms():
     cases = {"1ms": 1, "1s": 1000, "1m": 60_000, "1h": 3_600_000, "1d": 86_400_000,
              "1w": 604_800_000, "1y": 31_536_000_000, "1h30m15s500ms": 5_415_500}
@@ -122,6 +129,58 @@ def test_binary_ops_lower_case_and_precedence():
     assert node.rhs.rhs.rhs.op == "^"  # ^ is right-associative
     minus = parse("-a ^ 2")
     assert isinstance(minus, n.UnaryExpr) and minus.expr.op == "^"
+    folded = parse("-1 ^ 2")  # unary minus binds weaker than ^, as in Prometheus
+    assert isinstance(folded, n.UnaryExpr) and folded.expr.op == "^"
+    assert parse("-a * b").lhs == n.UnaryExpr("-", parse("a"))
+
+
+def _shape_of_checked(node):
+    """The 2.42 grammar's tree (the checker's), in nodes.py terms."""
+    kind = node.kind
+    if kind in ("num", "str", "vs", "matrix"):
+        return kind
+    if kind in ("subquery", "paren"):
+        return (kind, _shape_of_checked(node.expr))
+    if kind == "unary":
+        inner = _shape_of_checked(node.expr)
+        return ("unary", inner) if node.op == "-" else inner
+    if kind == "bin":
+        return (node.op.lower(), _shape_of_checked(node.lhs), _shape_of_checked(node.rhs))
+    if kind == "agg":
+        param = _shape_of_checked(node.param) if node.param else None
+        return (node.op, param, _shape_of_checked(node.expr))
+    return (node.name,) + tuple(_shape_of_checked(a) for a in node.args)
+
+
+def _shape(e):
+    simple = {n.NumberLiteral: "num", n.StringLiteral: "str", n.VectorSelector: "vs",
+              n.MatrixSelector: "matrix"}
+    if type(e) in simple:
+        return simple[type(e)]
+    if isinstance(e, (n.SubqueryExpr, n.ParenExpr, n.UnaryExpr)):
+        kind = {n.SubqueryExpr: "subquery", n.ParenExpr: "paren", n.UnaryExpr: "unary"}
+        return (kind[type(e)], _shape(e.expr))
+    if isinstance(e, n.BinaryExpr):
+        return (e.op, _shape(e.lhs), _shape(e.rhs))
+    if isinstance(e, n.AggregateExpr):
+        return (e.op, _shape(e.param) if e.param else None, _shape(e.expr))
+    return (e.func,) + tuple(_shape(a) for a in e.args)
+
+
+def test_tree_shape_is_prometheus_grammar_shape():
+    """The package's trees (precedence, associativity, folding) equal the trees of the
+    port of Prometheus 2.42's grammar, over the corpora and mutations of them."""
+    from mockprom.promql.parse import _Checker
+
+    compared = 0
+    for text in _corpus_queries() + mutated_queries(seed=5, count=1000):
+        try:
+            tree = parse(text)
+        except ParseError:
+            continue
+        assert _shape(tree) == _shape_of_checked(_Checker(text).run()), text
+        compared += 1
+    assert compared > 700
 
 
 def test_vector_matching():
@@ -280,6 +339,12 @@ PROMETHEUS_2_42_ERRORS = {
     "1e400": '1:1: parse error: error parsing number: strconv.ParseFloat: parsing "1e400": '
              "value out of range",
     "a.b": "1:2: parse error: unexpected character: '.'",
+    'foo{a="\ufffd"}': "1:7: parse error: invalid UTF-8 rune",
+    "@+Inf": '1:1: parse error: unexpected "<Item 57385>" <op:@>',
+    "clamp_max(clamp_min(a, -20),/ 70)": "1:28: parse error: trailing commas not allowed "
+                                         "in function call args",
+    "a / on(x) group_left 5m b": '1:22: parse error: unexpected duration "5m" in grouping '
+                                 'opts, expected "("',
     "foo{a:b=\"c\"}": "1:6: parse error: unexpected character inside braces: ':'",
     "a\n  + bool b": "2:3: parse error: bool modifier can only be used on comparison "
                      "operators",
@@ -289,6 +354,13 @@ PROMETHEUS_2_42_ERRORS = {
 @pytest.mark.parametrize("text", sorted(PROMETHEUS_2_42_ERRORS))
 def test_error_message_matches_prometheus(text):
     assert error_of(text) == PROMETHEUS_2_42_ERRORS[text]
+
+
+def test_regexes_python_cannot_run_are_refused_not_misread():
+    for regex in ("[[:alpha:]]+", "\\\\pL", "\\\\p{Greek}", "\\\\130"):
+        message = error_of(f'foo{{a=~"{regex}"}}')
+        assert message.startswith("1:5: parse error: error parsing regexp: `")
+        assert message.endswith("is valid RE2 but not supported by mockprom")
 
 
 def test_error_position_counts_bytes_like_go():
@@ -345,6 +417,24 @@ def test_format_expr_prettifies_like_prometheus():
     assert format_expr("sum(rate(foo[5m]))by(job)") == "sum by (job) (rate(foo[5m]))"
     assert format_expr('foo{a="b",}') == 'foo{a="b"}'
     assert format_expr("a  +  on(x)  group_left  b") == "a + on (x) group_left () b"
+
+
+def test_expr_string_is_prometheus_one_line_form():
+    # as a real Prometheus 2.42 lists these expressions as rule queries in /api/v1/rules
+    from mockprom.promql.parse import expr_string
+
+    text = ('clamp_min((1 - (node_memory_MemAvailable_bytes{instance="10.0.1.13:9100", '
+            'job="node-exporter"} / node_memory_MemTotal_bytes{instance="10.0.1.13:9100", '
+            'job="node-exporter"})) * 100, 0)')
+    assert "\n" in format_expr(text)
+    assert expr_string(text) == (
+        'clamp_min((1 - (node_memory_MemAvailable_bytes{instance="10.0.1.13:9100",'
+        'job="node-exporter"} / node_memory_MemTotal_bytes{instance="10.0.1.13:9100",'
+        'job="node-exporter"})) * 100, 0)')
+    assert expr_string("sum_over_time(sum_over_time(sum_over_time(metric{job=\"1\"}[10s])"
+                       "[100s:25s] @ 50)[3s:1s] @ 200)") == (
+        'sum_over_time(sum_over_time(sum_over_time(metric{job="1"}[10s])[1m40s:25s] '
+        '@ 50.000)[3s:1s] @ 200.000)')
 
 
 def test_format_expr_rejects_bad_queries():
@@ -405,6 +495,48 @@ def test_realworld_queries_parse_like_prometheus():
     assert rejected == 1  # apah_version_mismatch
 
 
+# --- robustness: mutated real queries --------------------------------------------------
+
+
+def _corpus_queries():
+    with open(os.path.join(REALWORLD, "QUERIES.json"), encoding="utf-8") as f:
+        found = [q["query"] for q in json.load(f) if q.get("query")]
+    return found + [text for _, _, text in _testdata_expressions()]
+
+
+_PIECES = list("(){}[],\"'`=~!+-*/%^<>@:.# \n0123456789abcxyz_") + [
+    "by", "on", "offset", "bool", "sum", "rate", "5m", "group_left", "or", "[5m:]",
+    "@ start()", "Inf", "\\", "é"]
+
+
+def mutated_queries(seed: int, count: int):
+    """Real queries with 1-3 random edits (deterministic for a seed)."""
+    import random
+
+    rnd, corpus, out = random.Random(seed), _corpus_queries(), []
+    for _ in range(count):
+        q = rnd.choice(corpus)
+        for _ in range(rnd.randint(1, 3)):
+            i, op = rnd.randrange(len(q) + 1), rnd.random()
+            if op < 0.4:
+                q = q[:i] + q[i + 1:]
+            elif op < 0.8:
+                q = q[:i] + rnd.choice(_PIECES) + q[i:]
+            else:
+                j = rnd.randrange(len(q) + 1)
+                q = q[:min(i, j)] + q[max(i, j):]
+        out.append(q)
+    return out
+
+
+def test_garbage_only_ever_raises_parse_error():
+    for text in mutated_queries(seed=7, count=1500):
+        try:
+            parse(text)
+        except ParseError as exc:
+            assert re.match(r"\d+:\d+: parse error: ", exc.message), (text, exc.message)
+
+
 # --- live comparison with a real Prometheus 2.42 ---------------------------------------
 
 MORE_QUERIES = [
@@ -421,6 +553,8 @@ MORE_QUERIES = [
     "histogram_count(a)", "histogram_fraction(0, 1, a)", "sort_by_label(a, \"x\")",
     "limit_ratio(0.5, a)", "mad_over_time(a[5m])", "day_of_week()", "round(a, 1, 2)",
     "absent_over_time(a[5m]) or a", "a unless on(x) b", "a and bool b", "foo[1d2h3m4s5ms]",
+    "a[5m x]", "a[5m:1m x]", "a[5mx]", "rate(foo @ start() [1m])", "a{b=~\"\\\\1\"}",
+    "foo{a=`\\d`}", "label_join(a, `x`, `\\`, `y`)",
 ]
 
 
@@ -429,13 +563,13 @@ def test_messages_and_formatting_match_a_real_prometheus():
     import realprom
 
     realprom.require_binaries()
-    texts = sorted(PROMETHEUS_2_42_ERRORS) + MORE_QUERIES
+    texts = sorted(PROMETHEUS_2_42_ERRORS) + MORE_QUERIES + mutated_queries(11, 400)
     diffs = []
     with realprom.RealPrometheus() as real:
         for text in texts:
             status, body, _ = realprom.get(real.url, "/api/v1/query",
                                            {"query": text, "time": "1000"}, "POST")
-            if status == 200:
+            if status in (200, 422):  # 422: valid, failed at evaluation
                 want = "OK"
             else:
                 assert body["errorType"] == "bad_data", (text, body)
@@ -456,3 +590,18 @@ def test_messages_and_formatting_match_a_real_prometheus():
             if format_expr(text) != body["data"]:
                 diffs.append((text, body["data"], format_expr(text)))
     assert diffs == [], "\n".join(map(repr, diffs))
+
+
+def test_parser_signatures_agree_with_the_function_registry():
+    """Prometheus keeps parse-time signatures apart from implementations, and so does
+    mockprom; the two must agree (only the native-histogram functions lack one)."""
+    import mockprom.promql.engine  # noqa: F401  (registers every implementation)
+    from mockprom.promql.functions import FUNCTIONS
+    from mockprom.promql.parse import FUNCTIONS_V2_42
+
+    assert set(FUNCTIONS) <= set(FUNCTIONS_V2_42)
+    assert set(FUNCTIONS_V2_42) - set(FUNCTIONS) <= {
+        "histogram_count", "histogram_sum", "histogram_fraction"}
+    for name, impl in FUNCTIONS.items():
+        arg_types, _, return_type = FUNCTIONS_V2_42[name]
+        assert (tuple(impl.arg_types), impl.return_type) == (arg_types, return_type), name

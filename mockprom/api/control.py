@@ -2,7 +2,8 @@
 
 - ``GET /-/mockprom/scenario``: the current scenario (JSON);
 - ``PUT /-/mockprom/scenario``: replace it (YAML or JSON body), atomically; a bad one
-  gets 400 with every validation problem and the old one stays;
+  gets 400 with every validation problem and the old one stays; ``?name=x`` switches to
+  a scenario of the served directory (``GET /-/mockprom/scenarios`` lists them);
 - ``POST /-/mockprom/reset``: rebuild from the current scenario (ingested data, deletes
   and clock changes are dropped);
 - ``GET|PUT /-/mockprom/clock``: ``{"now": <RFC3339|unix seconds>}`` freezes the clock
@@ -43,10 +44,23 @@ def problems_response(exc) -> "Response":  # noqa: F821
     return json_response(body, 400)
 
 
+REDACTED = "<redacted>"
+
+
 def scenario_json(scenario) -> dict:
+    """The scenario as JSON, with secrets (auth token/password, control token) redacted."""
     if hasattr(scenario, "model_dump"):
-        return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return dict(scenario)
+        doc = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    else:
+        doc = dict(scenario)
+    auth = doc.get("auth") or {}
+    for key in ("token", "password"):
+        if auth.get(key):
+            auth[key] = REDACTED
+    server = doc.get("server") or {}
+    if server.get("control_token"):
+        server["control_token"] = REDACTED
+    return doc
 
 
 @bp.route(PREFIX + "/scenario", methods=("GET",))
@@ -54,14 +68,30 @@ def get_scenario():
     return success(scenario_json(get_state().scenario))
 
 
+@bp.route(PREFIX + "/scenarios", methods=("GET",))
+def list_scenarios():
+    """The names ``PUT /-/mockprom/scenario?name=...`` can switch to."""
+    state = get_state()
+    return success({"current": state.scenario.name, "available": sorted(state.library)})
+
+
 @bp.route(PREFIX + "/scenario", methods=("PUT", "POST"))
 def put_scenario():
-    text = request.get_data(as_text=True)
-    if not text.strip():
-        raise bad_data("empty scenario body: send the scenario as YAML or JSON")
     state = get_state()
+    name = request.args.get("name")
+    text = request.get_data(as_text=True)
+    if name is not None:
+        if name not in state.library:
+            known = ", ".join(sorted(state.library)) or "none"
+            raise ApiError("not_found", f"no scenario named {name!r} (available: {known})")
+        source = state.library[name]
+    elif not text.strip():
+        raise bad_data("empty scenario body: send the scenario as YAML or JSON, "
+                       "or name one with ?name=")
+    else:
+        source = text
     try:
-        gen = state.replace_scenario(text)
+        gen = state.replace_scenario(source)
     except Exception as exc:  # ScenarioError, FaultRuleError, ...: the old one stays
         return problems_response(exc)
     return success({"name": gen.scenario.name, "series": len(gen.store),
@@ -137,7 +167,3 @@ def parse_advance_ms(value) -> int:
         return parse_duration_ms(value, allow_negative=True)
     except (ValueError, TypeError) as exc:
         raise bad_data(f"invalid duration: {exc}") from None
-
-
-def method_not_allowed_error() -> ApiError:
-    return ApiError("bad_data", "method not allowed", status=405)

@@ -9,7 +9,6 @@ changes are gone).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,6 +93,7 @@ class ServerState:
         self.started_wall = time.time()
         self.on_load: List[Callable[[Any], None]] = []
         self.ingest = None  # ingestion state, created lazily by mockprom.ingest
+        self.library: dict = {}  # named scenarios to switch to (a scenario directory)
         self._current: Optional[Generation] = None
         self.replace_scenario(scenario)
 
@@ -157,24 +157,7 @@ def build_generation(scenario, now_ms: int) -> Generation:
 
     settings = Settings.of(scenario)
     store = build_store(scenario, now_ms)
-    engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s,
-                    subquery_step_ms=evaluation_interval_ms(scenario))
+    engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s)
     return Generation(scenario=scenario, store=store, engine=engine, settings=settings,
                       loaded_ms=int(now_ms), loaded_wall=time.time(),
                       metadata=scenario_metadata(scenario))
-
-
-def evaluation_interval_ms(scenario) -> int:
-    """The global ``evaluation_interval`` of the configuration the scenario reports: the
-    step of subqueries written without one, as in Prometheus (1 minute by default)."""
-    try:
-        import yaml
-        from mockprom.scenario.durations import parse_duration_ms
-        cfg = yaml.safe_load(scenario.config_text()) or {}
-        return parse_duration_ms(str(cfg["global"]["evaluation_interval"])) or 60_000
-    except Exception:
-        return 60_000
-
-
-def process_info() -> dict:
-    return {"pid": os.getpid(), "cwd": os.getcwd()}

@@ -91,8 +91,25 @@ def flags():
     return success(dict(sorted(out.items())))
 
 
+FLAVOURS = {
+    # what Grafana reads to tell a Mimir/Cortex backend from a plain Prometheus
+    "mimir": {"application": "Grafana Mimir",
+              "features": {"ruler_config_api": "true", "alertmanager_config_api": "true",
+                           "query_sharding": "false", "federated_rules": "false"}},
+    "cortex": {"application": "Cortex"},
+}
+
+
 def build_info(gen) -> dict:
     version = gen.settings.version
+    flavour = FLAVOURS.get((gen.settings.flavour or "").lower())
+    if flavour is not None:
+        info = {"application": flavour["application"], "version": version,
+                "revision": "mockprom", "branch": "HEAD", "goVersion": "go1.20.5"}
+        if "features" in flavour:
+            info["features"] = dict(flavour["features"])
+        info.update(getattr(gen.scenario, "buildinfo", None) or {})
+        return info
     info = {
         "version": version,
         "revision": "mockprom",

@@ -11,6 +11,7 @@ import numpy as np
 
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
+from mockprom.promql.selectors import TOO_MANY_SAMPLES
 from mockprom.promql.steps import StepSeries
 from mockprom.scenario.labels import METRIC_NAME
 
@@ -199,33 +200,64 @@ def format_value(v: float) -> str:
     return np.format_float_positional(v, trim="-")
 
 
+# count_values builds one dense series per output label set: refuse absurd fan-outs (a
+# distinct value at every step of every series) instead of exhausting memory.
+MAX_OUTPUT_CELLS = 20_000_000
+
+
 def count_values(e: n.AggregateExpr, vec: list[StepSeries], label: str, ctx) -> list[StepSeries]:
+    """count_values: per step, how many series of each group have each value (formatted
+    as Go's ``strconv.FormatFloat(v, 'f', -1, 64)``) under the label ``label``."""
     if not isinstance(label, str) or not LABEL_NAME.match(label):
         raise EvalError(f"invalid label name {_go_quote(label)}")
     grouping = tuple(e.grouping)
     if not e.without:
         grouping = grouping + (label,)
     keyf = group_key_fn(grouping, e.without)
+    keeps_label = not e.without or (label not in grouping and label != METRIC_NAME)
     steps = len(ctx.steps)
-    counts: dict = {}
-    order = []
+    base_ids: dict = {}
+    bases = []
+    g_parts, v_parts, t_parts = [], [], []
     for s in vec:
-        vals = np.asarray(s.vals, dtype=np.float64)
-        idxs = np.nonzero(s.present)[0]
-        if len(idxs) == 0:
+        idx = np.nonzero(s.present)[0]
+        if len(idx) == 0:
             continue
-        uniq, inverse = np.unique(vals[idxs].view(np.uint64), return_inverse=True)
-        for ui, bits in enumerate(uniq):
-            v = float(np.array([bits], dtype=np.uint64).view(np.float64)[0])
-            d = dict(s.labels)
-            d[label] = format_value(v)
-            key = keyf(tuple(sorted(d.items())))
-            arr = counts.get(key)
-            if arr is None:
-                arr = counts[key] = np.zeros(steps, dtype=np.float64)
-                order.append(key)
-            np.add.at(arr, idxs[inverse == ui], 1.0)
-    return [StepSeries(key, counts[key], counts[key] > 0) for key in order]
+        base = keyf(tuple(p for p in s.labels if p[0] != label))
+        g = base_ids.setdefault(base, len(bases))
+        if g == len(bases):
+            bases.append(base)
+        g_parts.append(np.full(len(idx), g, dtype=np.int64))
+        v_parts.append(np.asarray(s.vals, dtype=np.float64)[idx])
+        t_parts.append(idx)
+    if not g_parts:
+        return []
+    gs = np.concatenate(g_parts)
+    vals = np.concatenate(v_parts)
+    vals = np.where(np.isnan(vals), np.nan, vals)  # one NaN, whatever its bits
+    ts = np.concatenate(t_parts)
+    # distinct (group, value bits) pairs; bits, so that -0 and 0 differ as in Go
+    vbits, vinv = np.unique(vals.view(np.uint64), return_inverse=True)
+    pair_keys, inverse = np.unique(gs * len(vbits) + vinv.reshape(-1), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    pair_g = (pair_keys // len(vbits)).tolist()
+    pair_v = vbits[pair_keys % len(vbits)].view(np.float64).tolist()
+    # output label set of each distinct (group, value); several may coincide
+    out_ids = np.empty(len(pair_g), dtype=np.int64)
+    keys: dict = {}
+    order = []
+    for k, (g, v) in enumerate(zip(pair_g, pair_v)):
+        base = bases[g]
+        key = tuple(sorted(base + ((label, format_value(v)),))) if keeps_label else base
+        oid = keys.setdefault(key, len(order))
+        if oid == len(order):
+            order.append(key)
+        out_ids[k] = oid
+    if len(order) * steps > MAX_OUTPUT_CELLS:
+        raise EvalError(TOO_MANY_SAMPLES)
+    counts = np.zeros((len(order), steps), dtype=np.float64)
+    np.add.at(counts, (out_ids[inverse], ts), 1.0)
+    return [StepSeries(key, counts[i], counts[i] > 0) for i, key in enumerate(order)]
 
 
 def _go_quote(s) -> str:

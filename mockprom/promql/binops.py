@@ -12,7 +12,7 @@ from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.series import del_labels, drop_name, finalize, keep_labels
 from mockprom.promql.steps import StepSeries
-from mockprom.scenario.labels import METRIC_NAME, format_labels
+from mockprom.scenario.labels import METRIC_NAME, _escape
 
 # Operators after which the metric name is dropped (shouldDropMetricName in 2.42).
 DROP_NAME_OPS = ("+", "-", "*", "/", "%", "^")
@@ -164,7 +164,6 @@ def _match_labels_str(labels, matching) -> str:
 
 def _labels_str(labels) -> str:
     """Go's ``labels.Labels.String()``: ``{a="b", c="d"}`` including ``__name__``."""
-    from mockprom.scenario.labels import _escape
     return "{" + ", ".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
 
 

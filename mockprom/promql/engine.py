@@ -14,7 +14,10 @@ from typing import Optional
 import numpy as np
 
 from mockprom.promql import nodes as n
+from mockprom.promql.aggregations import aggregate
+from mockprom.promql.binops import binary
 from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
+from mockprom.promql.functions import FUNCTIONS
 from mockprom.promql.selectors import (reference_times, select_instant, select_range,
                                        series_to_range, subquery_grid)
 from mockprom.promql.series import finalize, needs_finalize
@@ -22,6 +25,11 @@ from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 from mockprom.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 
 DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus's default global evaluation_interval
+
+# Prometheus 2.42's native-histogram functions: mockprom holds no native histograms, so
+# (unless the registry implements them) they evaluate their arguments and return nothing,
+# as Prometheus does for float series.
+NATIVE_HISTOGRAM_FUNCTIONS = ("histogram_count", "histogram_sum", "histogram_fraction")
 
 # Top-level expressions whose vector order is part of the answer of an instant query.
 ORDERED_FUNCTIONS = ("sort", "sort_desc")
@@ -155,13 +163,11 @@ class Evaluator:
         return finalize(out, per_step=False)
 
     def eval_BinaryExpr(self, e: n.BinaryExpr, ctx):
-        from mockprom.promql.binops import binary
         lhs = self.eval(e.lhs, ctx)
         rhs = self.eval(e.rhs, ctx)
         return binary(e, lhs, rhs, ctx)
 
     def eval_AggregateExpr(self, e: n.AggregateExpr, ctx):
-        from mockprom.promql.aggregations import aggregate
         param = None
         if e.param is not None:
             param = self.eval(e.param, ctx)
@@ -170,8 +176,11 @@ class Evaluator:
 
     # -- functions --------------------------------------------------------------------
     def eval_Call(self, e: n.Call, ctx):
-        from mockprom.promql.functions import FUNCTIONS
         fdef = FUNCTIONS.get(e.func)
+        if fdef is None and e.func in NATIVE_HISTOGRAM_FUNCTIONS:
+            for arg in e.args:
+                self.eval(arg, ctx)
+            return []
         if fdef is None:
             raise ParseError(f'unknown function with name "{e.func}"')
         args = []

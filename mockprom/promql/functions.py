@@ -8,6 +8,13 @@ An implementation is called as ``impl(ctx, args, call)``:
 - ``call``: the ``Call`` node (``absent`` needs the matchers of its argument).
 It returns a list of ``StepSeries`` (return type ``"vector"``) or a float64 array
 (``"scalar"``). The engine checks the result for duplicate label sets.
+
+The implementations (Prometheus 2.42 semantics, every function but the native-histogram
+ones) live in ``functions_math`` (element-wise, ``sort``, ``scalar``...),
+``functions_date``, ``functions_rate`` (``rate`` family, ``changes``, ``resets``),
+``functions_over_time``, ``functions_trend`` (``deriv``, ``predict_linear``,
+``holt_winters``), all on the range plumbing of ``functions_windows``, ``functions_labels`` (``label_*``, ``absent*``) and ``functions_histogram``
+(``histogram_quantile``); importing this module registers them all.
 """
 
 from __future__ import annotations
@@ -47,5 +54,7 @@ from mockprom.promql import (  # noqa: E402,F401
     functions_histogram,
     functions_labels,
     functions_math,
-    functions_range,
+    functions_over_time,
+    functions_rate,
+    functions_trend,
 )

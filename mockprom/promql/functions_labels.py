@@ -153,7 +153,8 @@ def _absent_where(ctx, covered: np.ndarray, call) -> list[StepSeries]:
     missing = ~covered
     if not missing.any():
         return []
-    return [StepSeries(absent_labels(call.args[0]), np.ones(ctx.n), missing)]
+    labels = absent_labels(call.args[0]) if call.args else ()
+    return [StepSeries(labels, np.ones(ctx.n), missing)]
 
 
 @register("absent", ("vector",))

@@ -53,20 +53,32 @@ _register_missing_functions()
 
 def parse(text: str) -> n.Expr:
     """Parse PromQL ``text`` into mockprom's AST; raise ``ParseError`` on any failure."""
-    return _Converter(text).convert(_parse_checked(text)[0])
+    raw, checker = _parse_checked(text)
+    return _Converter(checker.at_times).convert(raw)
 
 
 def format_expr(text: str) -> str:
     """The prettified form of ``text`` (``/api/v1/format_query``), as Prometheus 2.42's
     ``parser.Prettify`` prints it."""
     raw, checker = _parse_checked(text)
-    _Converter(text).convert(raw)  # the same checks as a query
+    _Converter(checker.at_times).convert(raw)  # the same checks as a query
     try:
         pretty = raw.prettify()
     except BaseException as exc:  # a Rust panic is a BaseException
         _reraise_panic(exc)
         raise
     return _unindent_subqueries(_go_numbers(pretty, checker.at_times))
+
+
+def expr_string(text: str) -> str:
+    """``text`` as Prometheus's ``Expr.String()`` prints it (one line; what
+    ``/api/v1/rules`` shows as a rule's ``query``): the prettified form, joined."""
+    lines = [line.strip() for line in format_expr(text).split("\n")]
+    out = lines[0]
+    for line in lines[1:]:
+        glue = "" if out.endswith("(") or line.startswith(")") else " "
+        out += glue + line
+    return out
 
 
 def _parse_checked(text: str):
@@ -151,8 +163,8 @@ def _go_float_v(value: float) -> str:
     digits = digits.rstrip("0") or "0"
     exp = point - 1
     if exp < -4 or exp >= 6:
-        tail = digits[1:]
-        return f"{sign}{digits[0]}{'.' + tail if tail else ''}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
     if point <= 0:
         return f"{sign}0.{'0' * -point}{digits}"
     if point >= len(digits):
@@ -239,19 +251,26 @@ def _check(text: str):
 
 
 def _package_text(text: str, checker) -> str:
-    """``text`` as promql_parser reads it right: it wrongly applies escapes inside
-    back-quoted (raw) strings in matchers and arguments, so those are re-quoted."""
-    raws = [t for t in checker.toks if t[0] == "STRING" and t[2][0] == "`"
-            and any(c in t[2] for c in '\\"\n\r')]
-    if not raws:
+    """``text`` as promql_parser reads it the way Prometheus 2.42 does: it wrongly
+    applies escapes inside back-quoted (raw) strings in matchers and arguments (those
+    are re-quoted), and refuses two orders 2.42 accepts: the letter 2.42 reads as the
+    colon of a subquery (``foo[5m x]``) and ``foo @ start()[1m]``."""
+    edits = []
+    for kind, pos, val in checker.toks:
+        if kind == "STRING" and val[0] == "`" and any(c in val for c in '\\"\n\r'):
+            body = val[1:-1].replace("\\", "\\\\").replace('"', '\\"')
+            body = body.replace("\n", "\\n").replace("\r", "\\r")
+            edits.append((pos, len(val), '"' + body + '"'))
+        elif kind == ":" and val != ":":
+            edits.append((pos, len(val), ":"))
+    edits = sorted(edits + checker.package_edits)
+    if not edits:
         return text
     out, last = [], 0
-    for _, pos, val in raws:
-        body = val[1:-1].replace("\\", "\\\\").replace('"', '\\"')
-        body = body.replace("\n", "\\n").replace("\r", "\\r")
+    for pos, length, replacement in edits:
         out.append(text[last:pos])
-        out.append('"' + body + '"')
-        last = pos + len(val)
+        out.append(replacement)
+        last = pos + length
     out.append(text[last:])
     return "".join(out)
 
@@ -279,8 +298,8 @@ _TYPE_WORDS = {"vector": "instant vector", "matrix": "range vector"}
 
 
 def _translate_error(message: str, text: str) -> str:
-    """Word a promql_parser error like Prometheus (used only where the 2.42 check found
-    nothing, which should not happen; kept so no error ever leaves unworded)."""
+    """Word a promql_parser error like Prometheus, should the package ever refuse what
+    the 2.42 check accepts."""
     msg = _QUOTED.sub(lambda m: '"' + m.group(1) + '"', message)
     msg = re.sub(r"\b(vector|matrix)\b(?! selector)",
                  lambda m: _TYPE_WORDS[m.group(1)], msg)
@@ -298,7 +317,6 @@ _CARDS = {"VectorMatchCardinality.OneToOne": "one-to-one",
           "VectorMatchCardinality.ManyToOne": "many-to-one",
           "VectorMatchCardinality.OneToMany": "one-to-many",
           "VectorMatchCardinality.ManyToMany": "many-to-many"}
-_SYSTIME = re.compile(r"SystemTime \{\s*tv_sec: (-?\d+),\s*tv_nsec: (\d+),?\s*\}")
 
 
 def _ms(delta) -> int:
@@ -324,10 +342,14 @@ def _matcher(name: str, op: str, value: str) -> Matcher:
 
 
 class _Converter:
-    """Post-order, iterative conversion (no Python recursion on deep trees)."""
+    """Post-order, iterative conversion (no Python recursion on deep trees).
 
-    def __init__(self, text: str):
-        self.text = text
+    ``at_times``: the ms of every ``@ <number>`` in source order, as the checker computed
+    them from the text (Go's ``timestamp.FromFloatSeconds``); post-order meets the
+    modifiers in the same order, since a modifier follows everything it applies to."""
+
+    def __init__(self, at_times: list):
+        self.at_times = list(at_times)
 
     def convert(self, root) -> n.Expr:
         out: list = []
@@ -445,8 +467,7 @@ class _Converter:
         return n.Call(name, tuple(kids), sig[2])
 
     # modifiers
-    @staticmethod
-    def _at(raw):
+    def _at(self, raw):
         at = raw.at
         if at is None:
             return None, None
@@ -455,13 +476,10 @@ class _Converter:
             return None, "start"
         if kind == "AtModifierType.End":
             return None, "end"
-        # Reading ``at.at`` panics for times before 1970: read the Debug form instead;
-        # the node's own @ is the last one printed (its children come first).
-        found = list(_SYSTIME.finditer(repr(raw)))
-        if not found:
+        # (reading ``at.at`` would panic for times before 1970)
+        if not self.at_times:
             raise ParseError("1:1: parse error: cannot read the @ modifier")
-        sec, nsec = int(found[-1].group(1)), int(found[-1].group(2))
-        return _round_half_away((sec + nsec / 1e9) * 1000), None
+        return self.at_times.pop(0), None
 
 
 # --- Prometheus 2.42's verdict ----------------------------------------------------------
@@ -518,6 +536,7 @@ _PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<=": 3, "<": 3
 _UNARY_PRECEDENCE = 5  # %prec MUL
 _METRIC_IDENTIFIERS = (frozenset(("IDENT", "METRIC_IDENT", "by", "without", "offset",
                                   "and", "or", "unless", "start", "end")) | _AGGREGATORS)
+_EXPR_STARTS = _METRIC_IDENTIFIERS | {"NUMBER", "STRING", "(", "{", "+", "-"}
 _MAYBE_LABELS = _METRIC_IDENTIFIERS | _KEYWORDS | {"atan2"}
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 _DOC_TYPES = {n.SCALAR: "scalar", n.VECTOR: "instant vector", n.MATRIX: "range vector",
@@ -602,6 +621,12 @@ def _is_alpha(c: str) -> bool:
 
 def _is_alnum(c: str) -> bool:
     return _is_alpha(c) or ("0" <= c <= "9")
+
+
+def _is_rune_error(c: str) -> bool:
+    """What Go decodes as ``utf8.RuneError``: U+FFFD itself (also what invalid UTF-8
+    becomes when the request is decoded) and lone surrogates."""
+    return c == "\ufffd" or "\ud800" <= c <= "\udfff"
 
 
 class _Lexer:
@@ -849,6 +874,8 @@ class _Lexer:
             c = self.next()
             if c == "\\":
                 self.escape(quote)
+            elif _is_rune_error(c):
+                self.error("invalid UTF-8 rune")
             elif c == "" or c == "\n":
                 self.error("unterminated quoted string")
             elif c == quote:
@@ -887,6 +914,8 @@ class _Lexer:
     def raw_string(self) -> None:
         while True:
             c = self.next()
+            if _is_rune_error(c):
+                self.error("invalid UTF-8 rune")
             if c == "":
                 self.error("unterminated raw string")
             if c == "`":
@@ -1028,6 +1057,8 @@ def _describe(tok) -> str:
         return "duration " + shown
     if kind in _KEYWORDS:
         return f"<{val}>"
+    if kind == "@":  # AT has no entry in Go's ItemTypeStr, hence the odd description
+        return f'"<Item 57385>" <op:{val}>'
     if kind in _SYMBOL_OPERATORS or kind in _OPERATOR_WORDS:
         return f"<op:{val}>"
     if kind in _AGGREGATORS:
@@ -1043,6 +1074,7 @@ class _Checker:
         self.context: list = []  # innermost grammar error rule: (context, expected)
         self.last_end = 0
         self.at_times: list = []  # ms of every ``@ <number>``, in source order
+        self.package_edits: list = []  # (pos, length, replacement) for promql_parser
 
     # tokens
     def peek(self, ahead: int = 0):
@@ -1140,7 +1172,7 @@ class _Checker:
             if self.peek()[0] in ("group_left", "group_right"):
                 left = self.take()[0] == "group_left"
                 mod["card"] = "many-to-one" if left else "one-to-many"
-                if self.peek()[0] == "(":
+                if self.peek()[0] == "(" or self.peek()[0] not in _EXPR_STARTS:
                     mod["include"] = self.grouping_labels()
         return mod
 
@@ -1264,7 +1296,7 @@ class _Checker:
                 tok = self.peek()
                 if tok[0] == ",":
                     self.take()
-                    if self.peek()[0] == ")":
+                    if self.peek()[0] not in _EXPR_STARTS:  # yacc reduces by default
                         raise _Fail(tok[1], "trailing commas not allowed in function call args")
                     continue
                 if tok[0] == ")":
@@ -1324,10 +1356,14 @@ class _Checker:
                 problem = "ranges only allowed for vector selectors"
             elif node.offset:
                 problem = "no offset modifiers allowed before range"
-            elif node.at:
+            elif node.at == "number":  # 2.42 lets ``@ start()`` through (a quirk)
                 problem = "no @ modifiers allowed before range"
             if problem:
                 raise _Fail(bracket[1], problem)
+            if node.at:  # promql_parser refuses that order: hand it ``foo[1m] @ start()``
+                start, end = node.at_span
+                self.package_edits.append((start, end - start, ""))
+                self.package_edits.append((self.last_end, 0, " " + self.text[start:end]))
             return _Node("matrix", node.start, self.last_end, vs=node)
         self.expect(":")
         self.context[-1] = ("subquery selector", 'duration or "]"')
@@ -1362,13 +1398,15 @@ class _Checker:
         return node
 
     def at(self, node: _Node) -> _Node:
-        self.take()
+        at_pos = self.take()[1]
         self.context.append(("@", "timestamp"))
+        kind = "preprocessor"
         if self.peek()[0] in _PREPROCESSORS:
             self.take()
             self.expect("(")
             self.expect(")")
         else:
+            kind = "number"
             sign = 1.0
             if self.peek()[0] in ("+", "-"):
                 sign = -1.0 if self.take()[0] == "-" else 1.0
@@ -1385,7 +1423,8 @@ class _Checker:
         target = self._modified(node, "@")
         if target.at:
             raise _Fail(node.start, "@ <timestamp> may not be set multiple times")
-        target.at = True
+        target.at = kind
+        target.at_span = (at_pos, self.last_end)
         node.end = self.last_end
         return node
 
@@ -1534,6 +1573,7 @@ def _matches_empty(op: str, value: str) -> bool:
 
 
 _RE2_UNSUPPORTED = re.compile(r"\(\?(?:<=|<!|=|!|<|>|P=|P>|#)")
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
 _BAD_FLAG = re.compile(r"\(\?[imsU-]*(?!P<)[^imsU\-:)]")
 _POSSESSIVE = re.compile(r"(?<!\\)[*+?}]\+")
 
@@ -1543,16 +1583,25 @@ def _regex_error(value: str):
     Prometheus reports it; constructs Python's ``re`` cannot run are refused too."""
     anchored = "^(?:" + value + ")$"
     i = 0
-    while i < len(value) - 1:  # backreferences: RE2 has none
+    while i < len(value) - 1:  # RE2 has octal escapes (\\0, \\12, \\130) but no backreferences
         if value[i] == "\\":
-            if value[i + 1] in "123456789":
+            digit, after = value[i + 1], value[i + 2:i + 3]
+            if digit in "89" or (digit in "1234567" and not (after and after in "01234567")):
                 return f"error parsing regexp: invalid escape sequence: `{value[i:i + 2]}`"
+            if digit in "01234567":  # neither promql_parser nor Python read it as RE2 does
+                octal = re.match(r"[0-7]{1,3}", value[i + 1:]).group(0)
+                return (f"error parsing regexp: `\\{octal}` is valid RE2 but not "
+                        "supported by mockprom")
             i += 2
             continue
         i += 1
     found = _RE2_UNSUPPORTED.search(value) or None
     if found:
         return f"error parsing regexp: invalid or unsupported Perl syntax: `{found.group(0)}`"
+    found = _POSIX_CLASS.search(value)
+    if found:  # Python's re would read it as a plain set: refuse, never answer wrongly
+        return (f"error parsing regexp: `{found.group(0)}` is valid RE2 but not supported "
+                "by mockprom")
     found = _BAD_FLAG.search(value)
     if found:
         return f"error parsing regexp: invalid or unsupported Perl syntax: `{found.group(0)}`"
