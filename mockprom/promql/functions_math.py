@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from mockprom.promql.functions import register
+from mockprom.promql.functions_gomath import go_cos, go_log, go_log2, go_log10, go_sin, go_tan
 from mockprom.promql.series import drop_name
 from mockprom.promql.steps import StepSeries
 
@@ -47,26 +48,6 @@ def go_min(a, b):
     return res
 
 
-# Go's constant expressions 1/Ln2 and 1/Ln10, rounded once from exact values.
-_LN2_INV = 1.4426950408889634
-_LN10_INV = 0.4342944819032518
-
-
-def go_log2(x: np.ndarray) -> np.ndarray:
-    """Go's ``math.Log2``: exact for powers of two, else ``Log(frac)/Ln2 + exp``."""
-    frac, exp = np.frexp(x)
-    with np.errstate(all="ignore"):
-        res = np.log(frac) * _LN2_INV + exp
-    res = np.where(frac == 0.5, exp - 1.0, res)
-    special = ~np.isfinite(x) | (x <= 0)
-    return np.where(special, np.log2(x), res)
-
-
-def go_log10(x: np.ndarray) -> np.ndarray:
-    """Go's ``math.Log10``: ``Log(x) * (1/Ln10)``."""
-    return np.log(x) * _LN10_INV
-
-
 def _sgn(v: np.ndarray) -> np.ndarray:
     return np.where(v < 0, -1.0, np.where(v > 0, 1.0, v))
 
@@ -77,13 +58,13 @@ SIMPLE = {
     "floor": np.floor,
     "exp": np.exp,
     "sqrt": np.sqrt,
-    "ln": np.log,
+    "ln": go_log,
     "log2": go_log2,
     "log10": go_log10,
     "sgn": _sgn,
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
+    "sin": go_sin,
+    "cos": go_cos,
+    "tan": go_tan,
     "asin": np.arcsin,
     "acos": np.arccos,
     "atan": np.arctan,

@@ -1,15 +1,21 @@
 """The PromQL parse adapter: query text -> mockprom's AST (``nodes.py``).
 
-The only module that imports ``promql_parser`` (a Rust parser with Python bindings, which
-builds the tree). Around it:
+``parse(text)`` gives the tree the engine evaluates; ``format_expr(text)`` the prettified
+text of ``/api/v1/format_query``; ``expr_string(text)`` the one-line ``Expr.String()``
+form (a rule's ``query`` in ``/api/v1/rules``); ``check(text)`` Prometheus 2.42's verdict
+alone (its error message, or None).
+
+This is the only module that imports ``promql_parser`` (a Rust parser with Python
+bindings, which builds the tree). Around it:
 
 - guards against its sharp edges: Rust panics (``BaseException``), a stack overflow on
-  very deep input (a hard crash: refused up front by size and nesting limits), and
+  very deep input (a hard crash: refused up front by size, nesting and depth limits),
   extensions Prometheus 2.42 does not have (``or`` in matchers, quoted label names,
-  ``fill()``, newer functions and aggregations);
-- a port of Prometheus 2.42's lexer, grammar error rules and ``checkAST`` (``check``,
-  below): it decides what 2.42 rejects and words every error exactly like 2.42, position
-  included (``1:5: parse error: ...``).
+  ``fill()``, newer functions and aggregations) and two of its misreadings (escapes in
+  raw strings, ``foo @ start() [1m]``);
+- a port of Prometheus 2.42's lexer, grammar error rules and ``checkAST`` (section
+  "Prometheus 2.42's verdict" below): it decides what 2.42 rejects and words every error
+  exactly as 2.42 does, position included (``1:5: parse error: ...``).
 
 Every failure raises ``ParseError`` (400 ``bad_data``). The API layer prefixes the
 message with ``invalid parameter "query": `` as Prometheus does.
