@@ -35,6 +35,7 @@ import time
 from typing import Iterable, Sequence
 
 import cramjam
+import pytest
 import requests
 
 PROMETHEUS = "/usr/bin/prometheus"
@@ -61,8 +62,6 @@ def binaries() -> tuple[str, str] | None:
 
 def require_binaries() -> tuple[str, str]:
     """The binaries; skips the calling test when missing, or fails it under ``CI``."""
-    import pytest
-
     found = binaries()
     if found is None:
         if os.environ.get("CI"):
@@ -71,19 +70,11 @@ def require_binaries() -> tuple[str, str]:
     return found
 
 
-def _session_fixture():
-    import pytest
-
-    @pytest.fixture(scope="session")
-    def prometheus_binaries() -> tuple[str, str]:
-        """Session fixture: the (prometheus, promtool) paths. Skips the tests that use it
-        when they are missing, and fails them when the ``CI`` variable is set."""
-        return require_binaries()
-
-    return prometheus_binaries
-
-
-prometheus_binaries = _session_fixture()
+@pytest.fixture(scope="session")
+def prometheus_binaries() -> tuple[str, str]:
+    """Session fixture: the (prometheus, promtool) paths. Skips the tests that use it when
+    they are missing, and fails them when the ``CI`` variable is set."""
+    return require_binaries()
 
 
 # -- sample values --------------------------------------------------------------------

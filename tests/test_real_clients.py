@@ -159,9 +159,13 @@ def test_remote_write_from_a_real_prometheus_is_queryable(live):
     # Only the self-scrape passes the write relabelling.
     jobs = api(receiver.url, "/api/v1/label/job/values")
     assert jobs == [SELF_JOB]
-    # Every write (samples, and metadata-only requests every second) was accepted.
-    writes = [e for e in receiver.requests() if e["path"] == "/api/v1/write"]
-    assert len(writes) >= 2 and {e["status"] for e in writes} == {204}
+    # Every write (samples, and metadata-only requests every second) is accepted.
+    def three_writes():
+        writes = [e for e in receiver.requests() if e["path"] == "/api/v1/write"]
+        return writes if len(writes) >= 3 else None
+
+    writes = wait_for("three remote-write requests", three_writes)
+    assert {e["status"] for e in writes} == {204}
 
 
 def test_real_prometheus_federates_mockprom_series(live):

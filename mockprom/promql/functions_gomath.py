@@ -3,8 +3,7 @@ so that ``ln``/``log2``/``log10``/``sin``/``cos``/``tan`` answer bit for bit wha
 Prometheus answers; the C library differs in the last bit for some arguments.
 
 ``Log`` is the amd64 assembly routine (FreeBSD's algorithm); ``Sin``/``Cos``/``Tan`` are
-Go's Cephes ports. Arguments of 2**29 and more (where Go uses Payne-Hanek reduction) fall
-back to numpy.
+Go's Cephes ports, with Go's Payne-Hanek reduction for arguments of 2**29 and more.
 """
 
 from __future__ import annotations
@@ -85,13 +84,61 @@ _TANQ = (1.0, 1.36812963470692954678e4, -1.32089234440210967447e6, 2.50083801823
          -5.38695755929454629881e7)
 
 
+_M_PI4 = (0x0000000000000001, 0x45f306dc9c882a53, 0xf84eafa3ea69bb81, 0xb6c52b3278872083,
+          0xfca2c757bd778ac3, 0x6e48dc74849ba5c0, 0x0c925dd413a32439, 0xfc3bd63962534e7d,
+          0xd1046bea5d768909, 0xd338e04d68befc82, 0x7323ac7306a673e9, 0x3908bf177bf25076,
+          0x3ff12fffbc0b301f, 0xde5e2316b414da3e, 0xda6cfd9e4f96136e, 0x9e8c7ecd3cbfd45a,
+          0xea4f758fd7cbe2f6, 0x7a0e73ef14a525d4, 0xd7f6bf623f1aba10, 0xac06608df8f6d757)
+_U64 = (1 << 64) - 1
+_PI4 = 0.7853981633974483  # Pi/4
+
+
+def trig_reduce(x: float) -> tuple[int, float]:
+    """Go's ``trigReduce`` (Payne-Hanek reduction by Pi/4) for one finite ``x > 0``."""
+    if x < _PI4:
+        return 0, x
+    ix = int(np.float64(x).view(np.uint64))
+    exp = ((ix >> 52) & 0x7FF) - 1023 - 52
+    ix = (ix & ~(0x7FF << 52) & _U64) | (1 << 52)
+    digit, bitshift = (exp + 61) // 64, (exp + 61) % 64
+    m = _M_PI4
+
+    def part(i):
+        return ((m[i] << bitshift) & _U64) | (m[i + 1] >> (64 - bitshift))
+
+    z0, z1, z2 = part(digit), part(digit + 1), part(digit + 2)
+    z2hi = (z2 * ix) >> 64
+    z1full = z1 * ix
+    z1hi, z1lo = z1full >> 64, z1full & _U64
+    z0lo = (z0 * ix) & _U64
+    lo_sum = z1lo + z2hi
+    lo, carry = lo_sum & _U64, lo_sum >> 64
+    hi = (z0lo + z1hi + carry) & _U64
+    j = hi >> 61
+    hi = ((hi << 3) & _U64) | (lo >> 61)
+    lz = 64 - hi.bit_length()
+    e = 1023 - (lz + 1)
+    hi = ((hi << (lz + 1)) & _U64) | (lo >> (64 - (lz + 1)))
+    hi >>= 64 - 52
+    hi |= (e & _U64) << 52
+    z = float(np.uint64(hi & _U64).view(np.float64))
+    if j & 1 == 1:
+        j = (j + 1) & 7
+        z -= 1
+    return j, z * _PI4
+
+
 def _reduce(ax: np.ndarray):
-    """Octant ``j`` (already mapped to even) and the remainder ``z`` of ``|x|``."""
-    j = np.trunc(np.where(ax < _REDUCE_THRESHOLD, ax, 0.0) * _FOUR_OVER_PI).astype(np.uint64)
+    """Octant ``j`` (mapped to even) and the remainder ``z`` of finite ``|x|``."""
+    big = ax >= _REDUCE_THRESHOLD
+    j = np.trunc(np.where(big, 0.0, ax) * _FOUR_OVER_PI).astype(np.uint64)
     odd = (j & np.uint64(1)) == 1
     j = j + odd.astype(np.uint64)
     y = j.astype(_F)
     z = ((ax - y * _PI4A) - y * _PI4B) - y * _PI4C
+    for i in np.flatnonzero(big):
+        ji, zi = trig_reduce(float(ax.flat[i]))
+        j.flat[i], z.flat[i] = ji, zi
     return j, z
 
 
@@ -120,7 +167,6 @@ def go_sin(x) -> np.ndarray:
         use_cos = (j == 1) | (j == 2)
         y = np.where(use_cos, _cos_poly(zz), _sin_poly(z, zz))
         y = np.where(sign, -y, y)
-        y = np.where(ax >= _REDUCE_THRESHOLD, np.sin(x), y)
     y = np.where(np.isinf(x), np.nan, y)
     return np.where((x == 0) | np.isnan(x), x, y)
 
@@ -139,7 +185,6 @@ def go_cos(x) -> np.ndarray:
         use_sin = (j == 1) | (j == 2)
         y = np.where(use_sin, _sin_poly(z, zz), _cos_poly(zz))
         y = np.where(sign, -y, y)
-        y = np.where(ax >= _REDUCE_THRESHOLD, np.cos(x), y)
     return np.where(np.isnan(x) | np.isinf(x), np.nan, y)
 
 
@@ -155,6 +200,143 @@ def go_tan(x) -> np.ndarray:
         y = np.where(zz > 1e-14, poly, z)
         y = np.where((j & np.uint64(2)) == 2, -1.0 / y, y)
         y = np.where(x < 0, -y, y)
-        y = np.where(ax >= _REDUCE_THRESHOLD, np.tan(x), y)
     y = np.where(np.isinf(x), np.nan, y)
     return np.where((x == 0) | np.isnan(x), x, y)
+
+
+# -- Atan, Asin, Acos (src/math/atan.go, asin.go) -----------------------------------
+_AP = (-8.750608600031904122785e-01, -1.615753718733365076637e+01,
+       -7.500855792314704667340e+01, -1.228866684490136173410e+02,
+       -6.485021904942025371773e+01)
+_AQ = (2.485846490142306297962e+01, 1.650270098316988542046e+02,
+       4.328810604912902668951e+02, 4.853903996359136964868e+02,
+       1.945506571482613964425e+02)
+_MOREBITS = 6.123233995736765886130e-17
+_TAN3PIO8 = 2.41421356237309504880
+_PI2 = 1.5707963267948966  # Pi/2
+
+
+def _xatan(x):
+    p, q = _AP, _AQ
+    z = x * x
+    z = z * ((((p[0] * z + p[1]) * z + p[2]) * z + p[3]) * z + p[4]) / (
+        ((((z + q[0]) * z + q[1]) * z + q[2]) * z + q[3]) * z + q[4])
+    return x * z + x
+
+
+def _satan(x):
+    with np.errstate(all="ignore"):
+        small = _xatan(x)
+        large = _PI2 - _xatan(1 / x) + _MOREBITS
+        middle = _PI4 + _xatan((x - 1) / (x + 1)) + 0.5 * _MOREBITS
+    return np.where(x <= 0.66, small, np.where(x > _TAN3PIO8, large, middle))
+
+
+def go_atan(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    res = np.where(x > 0, _satan(x), -_satan(-x))
+    return np.where(x == 0, x, res)
+
+
+def go_asin(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    ax = np.abs(x)
+    with np.errstate(all="ignore"):
+        temp = np.sqrt(1 - ax * ax)
+        res = np.where(ax > 0.7, _PI2 - _satan(temp / ax), _satan(ax / temp))
+    res = np.where(x < 0, -res, res)
+    res = np.where(ax > 1, np.nan, res)
+    return np.where(x == 0, x, res)
+
+
+def go_acos(x) -> np.ndarray:
+    return _PI2 - go_asin(x)
+
+
+# -- Log1p, Asinh, Acosh, Atanh (src/math/log1p.go, asinh.go, acosh.go, atanh.go) ----
+_LP = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+       2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+       1.479819860511658591e-01)
+_LN2 = 0.6931471805599453
+
+
+def go_log1p(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    absx = np.abs(x)
+    with np.errstate(all="ignore"):
+        below = absx < 4.142135623730950488017e-01  # Sqrt(2)-1
+        tiny = below & (absx < 1.0 / (1 << 29))
+        mid = below & ~tiny & (x > -2.928932188134524755992e-01)  # k = 0, f = x
+        huge = absx >= float(1 << 53)
+        u = np.where(huge, x, 1.0 + x)
+        iu = u.view(np.uint64)
+        k = (iu >> np.uint64(52)).astype(np.int64) - 1023
+        c = np.where(k > 0, 1.0 - (u - x), x - (u - 1.0)) / u
+        c = np.where(huge, 0.0, c)
+        iu = iu & np.uint64(0x000FFFFFFFFFFFFF)
+        low = iu < np.uint64(0x0006A09E667F3BCD)
+        u = np.where(low, (iu | np.uint64(0x3FF0000000000000)).view(_F),
+                     (iu | np.uint64(0x3FE0000000000000)).view(_F))
+        k = np.where(low, k, k + 1)
+        iu = np.where(low, iu, (np.uint64(0x0010000000000000) - iu) >> np.uint64(2))
+        f = u - 1.0
+        k = np.where(mid, 0, k)
+        f = np.where(mid, x, f)
+        iu = np.where(mid, np.uint64(1), iu)
+        c = np.where(mid, 0.0, c)
+        kf = k.astype(_F)
+        hfsq = 0.5 * f * f
+        # |f| < 2**-20
+        r0 = hfsq * (1.0 - 0.66666666666666666 * f)
+        zero_f = np.where(k == 0, 0.0, kf * _LN2HI + (c + kf * _LN2LO))
+        small_f = np.where(k == 0, f - r0, kf * _LN2HI - ((r0 - (kf * _LN2LO + c)) - f))
+        res_iu0 = np.where(f == 0, zero_f, small_f)
+        s = f / (2.0 + f)
+        z = s * s
+        lp = _LP
+        r = z * (lp[0] + z * (lp[1] + z * (lp[2] + z * (lp[3] + z * (lp[4] + z * (lp[5] + z * lp[6]))))))
+        res = np.where(k == 0, f - (hfsq - s * (hfsq + r)),
+                       kf * _LN2HI - ((hfsq - (s * (hfsq + r) + (kf * _LN2LO + c))) - f))
+        res = np.where(iu == 0, res_iu0, res)
+        res = np.where(tiny, np.where(absx < 1.0 / (1 << 54), x, x - x * x * 0.5), res)
+    res = np.where(x == np.inf, np.inf, res)
+    res = np.where(x == -1, -np.inf, res)
+    return np.where((x < -1) | np.isnan(x), np.nan, res)
+
+
+def go_asinh(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    ax = np.abs(x)
+    with np.errstate(all="ignore"):
+        large = go_log(ax) + _LN2
+        over2 = go_log(2 * ax + 1 / (np.sqrt(ax * ax + 1) + ax))
+        default = go_log1p(ax + ax * ax / (1 + np.sqrt(1 + ax * ax)))
+    res = np.where(ax > float(1 << 28), large, np.where(
+        ax > 2, over2, np.where(ax < 1.0 / (1 << 28), ax, default)))
+    res = np.where(x < 0, -res, res)
+    return np.where(np.isnan(x) | np.isinf(x), x, res)
+
+
+def go_acosh(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    with np.errstate(all="ignore"):
+        large = go_log(x) + _LN2
+        over2 = go_log(2 * x - 1 / (x + np.sqrt(x * x - 1)))
+        t = x - 1
+        default = go_log1p(t + np.sqrt(2 * t + t * t))
+    res = np.where(x >= float(1 << 28), large, np.where(x > 2, over2, default))
+    res = np.where(x == 1, 0.0, res)
+    return np.where((x < 1) | np.isnan(x), np.nan, res)
+
+
+def go_atanh(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    ax = np.abs(x)
+    with np.errstate(all="ignore"):
+        temp = ax + ax
+        half = 0.5 * go_log1p(temp + temp * ax / (1 - ax))
+        default = 0.5 * go_log1p((ax + ax) / (1 - ax))
+    res = np.where(ax < 1.0 / (1 << 28), ax, np.where(ax < 0.5, half, default))
+    res = np.where(x < 0, -res, res)
+    res = np.where(x == 1, np.inf, np.where(x == -1, -np.inf, res))
+    return np.where((x < -1) | (x > 1) | np.isnan(x), np.nan, res)

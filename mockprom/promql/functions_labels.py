@@ -14,7 +14,7 @@ from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.functions import register
 from mockprom.promql.steps import StepSeries
-from mockprom.scenario.labels import METRIC_NAME, Labels, convert_go_regex, make_labels
+from mockprom.scenario.labels import METRIC_NAME, Labels, compile_go_regex, make_labels
 
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -91,7 +91,7 @@ def go_expand(template: str, match: re.Match) -> str:
 def label_replace(ctx, args, call):
     vec, dst, repl, src, regex = args
     try:
-        compiled = re.compile("(?:" + convert_go_regex(regex) + ")")
+        compiled = compile_go_regex("(?:" + regex + ")")
     except (re.error, OverflowError, RecursionError):
         raise EvalError(f"invalid regular expression in label_replace(): {regex}")
     if not LABEL_NAME_RE.match(dst):

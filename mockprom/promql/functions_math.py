@@ -10,7 +10,9 @@ import math
 import numpy as np
 
 from mockprom.promql.functions import register
-from mockprom.promql.functions_gomath import go_cos, go_log, go_log2, go_log10, go_sin, go_tan
+from mockprom.promql.functions_gomath import (
+    go_acos, go_acosh, go_asin, go_asinh, go_atan, go_atanh, go_cos, go_log, go_log2, go_log10,
+    go_sin, go_tan)
 from mockprom.promql.series import drop_name
 from mockprom.promql.steps import StepSeries
 
@@ -65,15 +67,15 @@ SIMPLE = {
     "sin": go_sin,
     "cos": go_cos,
     "tan": go_tan,
-    "asin": np.arcsin,
-    "acos": np.arccos,
-    "atan": np.arctan,
+    "asin": go_asin,
+    "acos": go_acos,
+    "atan": go_atan,
     "sinh": np.sinh,
     "cosh": np.cosh,
     "tanh": np.tanh,
-    "asinh": np.arcsinh,
-    "acosh": np.arccosh,
-    "atanh": np.arctanh,
+    "asinh": go_asinh,
+    "acosh": go_acosh,
+    "atanh": go_atanh,
     "rad": lambda v: v * math.pi / 180,
     "deg": lambda v: v * 180 / math.pi,
 }

@@ -74,7 +74,7 @@ class Matcher:
             raise ValueError(f"unknown match operator {op!r}")
         regex = None
         if op in ("=~", "!~"):
-            regex = re.compile(convert_go_regex(value), re.DOTALL)
+            regex = compile_go_regex(value)
         return Matcher(name, op, value, regex)
 
     def matches(self, value: str) -> bool:
@@ -92,6 +92,13 @@ class Matcher:
 
     def __str__(self) -> str:
         return f'{self.name}{self.op}"{_escape(self.value)}"'
+
+
+def compile_go_regex(pattern: str) -> re.Pattern:
+    """Compile an RE2 pattern as Go's regexp would read it (Prometheus 2.42): ``.`` does
+    not match a newline, ``\\d``/``\\w``/``\\s`` are ASCII classes. Callers anchor with
+    ``fullmatch``. Raises ``re.error`` when Python cannot compile it."""
+    return re.compile(convert_go_regex(pattern), re.ASCII)
 
 
 def convert_go_regex(pattern: str) -> str:
