@@ -19,7 +19,10 @@ Two ways to load it:
 
 Retention: time-based retention deletes blocks older than the *newest block* minus the
 retention, not wall-clock time, and ``--storage.tsdb.retention.time=100y`` keeps every
-block of old data anyway. ``RealPrometheus.load`` checks that every series is queryable.
+block of old data anyway. ``RealPrometheus`` checks on start that every series is queryable.
+
+The protobuf encoding is written out here rather than taken from ``mockprom.ingest``, so
+that the oracle does not share code with what it checks (the real Prometheus accepts it).
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ import cramjam
 import pytest
 import requests
 
+from mockprom.scenario.samples import STALE_BITS, parse_value
+
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 MISSING_REASON = "prometheus/promtool not installed: apt-get install prometheus"
 
-STALE_BITS = 0x7FF0000000000002
-# Prometheus's defaults (scrape and evaluation interval 1m): the evaluation interval is
-# also the default step of subqueries such as ``x[20m:]``, which mockprom mirrors.
+# Prometheus's defaults (scrape and evaluation interval 1m). The evaluation interval is
+# also the default step of subqueries such as ``x[20m:]``: pass ``config`` to match it.
 MINIMAL_CONFIG = "global: {}\n"
 
 
@@ -86,12 +90,9 @@ def to_ms(t: float) -> int:
 
 def value_bits(v) -> int:
     """The float64 bit pattern of a scenario sample value ("stale" -> staleness NaN)."""
-    if isinstance(v, str):
-        low = v.strip().lower()
-        if low == "stale":
-            return STALE_BITS
-        v = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}.get(low, v)
-    return struct.unpack("<Q", struct.pack("<d", float(v)))[0]
+    if isinstance(v, str) and v.strip().lower() == "stale":
+        return STALE_BITS
+    return struct.unpack("<Q", struct.pack("<d", parse_value(v)))[0]
 
 
 # -- remote write ------------------------------------------------------------------------
@@ -417,6 +418,13 @@ def compare_result(want: dict, got: dict, ordered: bool = False,
     if ordered and not diffs and [_key(s["metric"]) for s in wl] != [_key(s["metric"]) for s in gl]:
         diffs.append("series order differs")
     return diffs
+
+
+def answer_kind(path: str) -> str:
+    """How to compare the data of an API path: ``query``, ``series`` or ``list``."""
+    if path.startswith("/api/v1/query"):
+        return "query"
+    return "series" if path.endswith("/series") else "list"
 
 
 def compare_answers(want_status: int, want: dict | None, got_status: int, got: dict | None,

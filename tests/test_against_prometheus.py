@@ -139,20 +139,12 @@ def real(prometheus_binaries, mock):
         yield prom
 
 
-def _kind(path: str) -> str:
-    if path.endswith("/series"):
-        return "series"
-    if path.startswith("/api/v1/query"):
-        return "query"
-    return "list"
-
-
 def check(real, mock, path, params, method="GET", ordered=False):
     ws, wb, wt = realprom.get(real.url, path, params, method)
     gs, gb, gt = realprom.get(mock.url, path, params, method)
     assert wb is not None, f"Prometheus answered non-JSON: {wt[:200]}"
-    diffs = realprom.compare_answers(ws, wb, gs, gb, kind=_kind(path), ordered=ordered,
-                                     strict=True)
+    diffs = realprom.compare_answers(ws, wb, gs, gb, kind=realprom.answer_kind(path),
+                                     ordered=ordered, strict=True)
     assert not diffs, (f"{method} {path} {params}\n  " + "\n  ".join(diffs[:15])
                        + f"\n Prometheus: {wt[:600]}\n mockprom:   {gt[:600]}")
 
@@ -274,6 +266,7 @@ BAD = [
     ("/api/v1/query", {"query": "rate(up)", "time": T0}),
     ("/api/v1/query", {"query": "up[5m] + 1", "time": T0}),
     ("/api/v1/query", {"query": "up", "time": T0, "timeout": "soon"}),
+    ("/api/v1/query", {"query": "up", "time": T0, "timeout": "-1s"}),
     ("/api/v1/query", {"query": "{}", "time": T0}),
     ("/api/v1/query", {"query": 'up{job="api"} + on(job) up', "time": T0}),
     ("/api/v1/query", {"query": "node_info * on() group_left up", "time": T0}),
@@ -509,14 +502,40 @@ INSTANT_TIMES = [T0 + 301, T0 + 30 * STEP + 1, T0 + 60 * STEP + 14, T0 + 1800, T
 PROMQL_RANGES = [(T0, END + 300, 60), (T0 + 7, T0 + 1807, 15), (T0 + 1200, T0 + 3000, "2m")]
 
 
-@pytest.mark.parametrize("query", PROMQL)
+# mockprom bugs found by these tests, open at the time of writing (strict xfails: a fix
+# makes the test fail until its entry is removed here). Keys: (test kind, query or path).
+DEFAULT_STEP = ("mockprom evaluates subqueries without a step ([20m:]) at 60 s while its "
+                "/api/v1/status/config reports evaluation_interval 15s; Prometheus uses "
+                "the configured evaluation_interval")
+NO_STATS = "mockprom ignores the stats parameter; Prometheus adds data.stats"
+KNOWN_MISMATCHES = {
+    ("instant", "count_over_time(temperature_celsius[1m:])"): DEFAULT_STEP,
+    ("range", "count_over_time(temperature_celsius[1m:])"): DEFAULT_STEP,
+    ("range", "min_over_time((up == 0)[20m:])"): DEFAULT_STEP,
+    ("stats", "/api/v1/query"): NO_STATS,
+    ("stats", "/api/v1/query_range"): NO_STATS,
+}
+
+
+def known(kind: str, cases):
+    """Parametrize ``cases``, marking the known mismatches as strict xfails."""
+    out = []
+    for case in cases:
+        key = case[0] if isinstance(case, tuple) else case
+        reason = KNOWN_MISMATCHES.get((kind, key))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        out.append(pytest.param(*(case if isinstance(case, tuple) else (case,)), marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("query", known("instant", PROMQL))
 def test_promql_instant_matches_prometheus(real, mock, query):
     ordered = query.startswith("sort")
     for t in INSTANT_TIMES:
         check(real, mock, "/api/v1/query", {"query": query, "time": t}, ordered=ordered)
 
 
-@pytest.mark.parametrize("query", [q for q in PROMQL if not q.startswith('"')])
+@pytest.mark.parametrize("query", known("range", [q for q in PROMQL if not q.startswith('"')]))
 def test_promql_range_matches_prometheus(real, mock, query):
     for start, end, step in PROMQL_RANGES:
         check(real, mock, "/api/v1/query_range",
@@ -536,6 +555,50 @@ def test_remote_written_mockprom_matches_prometheus(real):
                   {"query": query, "start": T0 - 60, "end": END + 360, "step": 30})
         check(real, empty, "/api/v1/series", {"match[]": "{job=~\".+\"}", "start": T0,
                                               "end": END})
+
+
+def _shape(value):
+    """The keys of nested objects, recursively (timings differ, their names must not)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    return "number" if isinstance(value, (int, float)) else type(value).__name__
+
+
+@pytest.mark.parametrize("path,params", known("stats", [
+    ("/api/v1/query", {"query": "up", "time": T0 + 60, "stats": "all"}),
+    ("/api/v1/query_range", {"query": "rate(http_requests_total[5m])", "start": T0,
+                             "end": END, "step": 60, "stats": "true"}),
+]))
+def test_stats_parameter_answered_like_prometheus(real, mock, path, params):
+    check(real, mock, path, params)
+    want = realprom.get(real.url, path, params)[1]["data"]["stats"]
+    got = realprom.get(mock.url, path, params)[1]["data"].get("stats")
+    assert _shape(got) == _shape(want), f"Prometheus: {want}\n mockprom: {got}"
+
+
+def test_deleted_series_answered_like_prometheus(prometheus_binaries):
+    """Admin API: delete part of a series and all of another in both servers, then compare
+    the data that remains. (Prometheus keeps listing a wholly deleted head series in
+    /api/v1/series, even after clean_tombstones, until the head is compacted; mockprom
+    drops it; so do label values. The series listing is compared for the partly deleted
+    one.)"""
+    from mockprom.server import MockPrometheus
+
+    scenario = {**SCENARIO, "server": {"admin_api": True}}
+    with realprom.RealPrometheus(DATA) as real, \
+            MockPrometheus(scenario=scenario, host="127.0.0.1", port=0) as mock:
+        for match, start, end in (('http_requests_total{instance="a:80"}', T0 + 600, T0 + 1200),
+                                  ('{__name__="up", job="web"}', None, None)):
+            params = {"match[]": match, **({"start": start, "end": end} if start else {})}
+            statuses = [requests.post(srv.url + "/api/v1/admin/tsdb/delete_series",
+                                      params=params, timeout=10).status_code
+                        for srv in (real, mock)]
+            assert statuses[0] == statuses[1], statuses
+        for query in ("http_requests_total", "up", "rate(http_requests_total[5m])"):
+            check(real, mock, "/api/v1/query_range",
+                  {"query": query, "start": T0, "end": END + 300, "step": 30})
+        check(real, mock, "/api/v1/series", {"match[]": "http_requests_total", "start": T0,
+                                             "end": END})
 
 
 # -- generated PromQL ------------------------------------------------------------------------

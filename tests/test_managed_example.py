@@ -239,6 +239,15 @@ def test_doc_uses_the_example_credentials():
     assert f'"{ACCOUNT}", "{TOKEN}"' in push
 
 
+def test_doc_push_example_runs(managed):
+    code = doc_block("python", "push_to_gateway").replace('"localhost:9090"', repr(managed.url))
+    assert managed.url in code
+    exec(compile(code, str(DOC), "exec"), {})
+    res = data(requests.get(managed.url + "/api/v1/query", auth=(ACCOUNT, TOKEN),
+                            params={"query": 'job_last_success_unixtime{job="nightly"}'}))
+    assert len(res["result"]) == 1 and abs(float(res["result"][0]["value"][1]) - time.time()) < 60
+
+
 def test_doc_remote_write_config_works_in_a_real_prometheus(managed):
     """The ``remote_write`` block of the doc, pointed at the example server, in a real
     Prometheus that scrapes itself: its samples become queryable with the credentials."""

@@ -89,7 +89,11 @@ SENSORS = {
     "series": [{"metric": "lab_temperature_celsius", "type": "gauge",
                 "labels": {"job": "sensors", "instance": ["sensor-1", "sensor-2"]},
                 "generator": {"kind": "sine", "amplitude": 2.5, "offset": 21.25,
-                              "period": "47s"}}],
+                              "period": "47s"}},
+               {"metric": "lab_odd_reading", "type": "gauge",
+                "labels": {"job": "sensors", "instance": "sensor-3"},
+                "generator": {"kind": "sequence",
+                              "values": ["NaN", "+Inf", 1e-7, "-Inf", 1e21]}}],
 }
 SELF_JOB = "prometheus"
 
@@ -147,18 +151,23 @@ def test_remote_write_from_a_real_prometheus_is_queryable(live):
     up = wait_for("the real Prometheus's `up` to arrive by remote write", received_up)
     t = up[0]["value"][1]  # the newest `up` sample mockprom holds (seconds)
 
-    # At that time, mockprom answers what the real Prometheus answers.
-    for expr in (f'up{{job="{SELF_JOB}"}}', "prometheus_build_info",
-                 f'{{job="{SELF_JOB}", __name__=~"up|prometheus_build_info|scrape_samples_scraped"}}[1m]'):
+    # At that time, mockprom answers what the real Prometheus answers, for every series.
+    # (One shard sends in WAL order, and `up` is appended after its scrape's samples.)
+    everything = f'{{job="{SELF_JOB}"}}'
+    raw = f'{{job="{SELF_JOB}", __name__=~"up|prometheus_build_info|scrape_samples_scraped"}}[1m]'
+    for expr in (everything, f"count({everything})", raw):
         want = api(real.url, "/api/v1/query", query=expr, time=t)
         got = api(receiver.url, "/api/v1/query", query=expr, time=t)
         assert want["result"], expr
         assert realprom.compare_result(want, got) == [], expr
+        if expr == everything:
+            assert len(got["result"]) > 100  # histograms, summaries (NaN quantiles), ...
     build = api(receiver.url, "/api/v1/query", query="prometheus_build_info", time=t)["result"]
     assert build[0]["metric"]["version"].startswith("2.42")
     # Only the self-scrape passes the write relabelling.
     jobs = api(receiver.url, "/api/v1/label/job/values")
     assert jobs == [SELF_JOB]
+
     # Every write (samples, and metadata-only requests every second) is accepted.
     def three_writes():
         writes = [e for e in receiver.requests() if e["path"] == "/api/v1/write"]
@@ -170,34 +179,36 @@ def test_remote_write_from_a_real_prometheus_is_queryable(live):
 
 def test_real_prometheus_federates_mockprom_series(live):
     _receiver, scraped, real = live
-    expected = {key(m) for m in api(scraped.url, "/api/v1/series",
-                                    **{"match[]": "lab_temperature_celsius"})}
-    assert len(expected) == 2
+    sensors = api(scraped.url, "/api/v1/series", **{"match[]": '{job="sensors"}'})
+    expected = {key(m) for m in sensors}
+    assert len(expected) == 3
 
     def scraped_enough():
-        res = api(real.url, "/api/v1/query", query="lab_temperature_celsius[1m]")["result"]
-        return res if len(res) == 2 and all(len(s["values"]) >= 3 for s in res) else None
+        res = api(real.url, "/api/v1/query", query='{job="sensors"}[1m]')["result"]
+        return res if len(res) == 3 and all(len(s["values"]) >= 3 for s in res) else None
 
     res = wait_for("the real Prometheus to federate 3 samples per series", scraped_enough)
     # honor_labels keeps the series' own labels: the same label sets as in mockprom.
     assert {key(s["metric"]) for s in res} == expected
     for s in res:
-        sel = "lab_temperature_celsius{" + ",".join(
-            f'{k}="{v}"' for k, v in sorted(s["metric"].items()) if k != "__name__") + "}"
+        sel = "{" + ",".join(f'{k}="{v}"' for k, v in sorted(s["metric"].items())) + "}"
         for t, v in s["values"]:
             # Each federated sample carries mockprom's timestamp and value.
             mine = api(scraped.url, "/api/v1/query", query=f"timestamp({sel})", time=t)["result"]
-            assert mine[0]["value"][1] == str(t) or float(mine[0]["value"][1]) == float(t)
+            assert float(mine[0]["value"][1]) == float(t)
             at = api(scraped.url, "/api/v1/query", query=sel, time=t)["result"]
             assert at[0]["value"][1] == v, (sel, t)
+    odd = [v for s in res if s["metric"]["__name__"] == "lab_odd_reading" for _t, v in s["values"]]
+    assert {"NaN", "+Inf", "-Inf"} & set(odd), odd  # special values survive federation
 
 
 def test_real_prometheus_scrapes_mockprom_metrics(live):
     _receiver, scraped, real = live
 
     def federations_counted():
-        res = api(real.url, "/api/v1/query",
-                  query='mockprom_http_requests_total{job="mockprom", endpoint="/federate", code="200"} > 0')
+        expr = ('mockprom_http_requests_total{job="mockprom", endpoint="/federate", code="200"}'
+                " > 0")
+        res = api(real.url, "/api/v1/query", query=expr)
         return res["result"]
 
     wait_for("mockprom's /metrics to show a federation request", federations_counted)
@@ -327,6 +338,16 @@ def test_promtool_reports_mockprom_errors_in_prometheus_dialect(prom, promtool):
         assert proc.stderr == f"query error: {body['errorType']}: {body['error']}\n"
 
 
+def test_promtool_check_metrics_accepts_mockprom_own_metrics(prom):
+    _prometheus, tool = realprom.require_binaries()
+    requests.get(prom.url + "/api/v1/query", params={"query": "up"}, timeout=10)
+    text = requests.get(prom.url + "/metrics", timeout=10).text
+    assert "mockprom_http_requests_total" in text
+    proc = subprocess.run([tool, "check", "metrics"], input=text, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 # -- prometheus_client: the Pushgateway functions --------------------------------------------
 
 JOB = "batch/nightly"              # a "/" makes prometheus_client use job@base64
@@ -452,16 +473,29 @@ def test_api_client_range_query(connect):
     res = connect.custom_query_range('up{job="db"}', start_time=start, end_time=end, step="60")
     [want] = scenario_series("up", job="db")
     assert len(res) == 1
-    assert [(t, float(v)) for t, v in res[0]["values"]] == [(t, float(v)) for t, v in want["samples"]]
+    got = [(t, float(v)) for t, v in res[0]["values"]]
+    assert got == [(t, float(v)) for t, v in want["samples"]]
 
 
 def test_api_client_label_values_and_all_metrics(connect):
     series = basic_scenario()["series"]
-    # Series lie at T0 and before; the default label window reaches back far enough.
-    params = {"start": T0 - 3600, "end": T0}
-    assert connect.get_label_values("job", params=params) == sorted(
-        {s["labels"]["job"] for s in series if "job" in s["labels"]})
-    assert connect.all_metrics(params=params) == sorted({s["labels"]["__name__"] for s in series})
+    jobs = sorted({s["labels"]["job"] for s in series if "job" in s["labels"]})
+    names = sorted({s["labels"]["__name__"] for s in series})
+    assert connect.get_label_values("job") == jobs  # no window: all time, as Prometheus
+    assert connect.all_metrics() == names
+    assert connect.get_label_names() == sorted({k for s in series for k in s["labels"]})
+    window = {"start": T0 - 3600, "end": T0}
+    assert connect.get_label_values("job", params=window) == jobs
+    assert connect.get_label_values("job", params={"start": T0 + 60, "end": T0 + 120}) == []
+
+
+def test_api_client_post_method_answers_like_get(prom, connect):
+    from prometheus_api_client import PrometheusConnect
+
+    with PrometheusConnect(url=prom.url, method="POST") as post:
+        for expr in ("up", 'sum by (job) (rate(http_requests_total[5m]))', "odd_values"):
+            assert post.custom_query(expr) == connect.custom_query(expr)
+    assert any(e["method"] == "POST" for e in prom.requests(endpoint="query"))
 
 
 def test_api_client_raises_on_a_bad_query(connect):

@@ -92,10 +92,6 @@ def corpus_server():
         yield prom
 
 
-def _kind(entry: dict) -> str:
-    return {"instant": "query", "range": "query", "series": "series"}.get(entry["type"], "list")
-
-
 def _ordered(entry: dict) -> bool:
     query = dict(entry["request"]["params"]).get("query", "")
     return entry["type"] == "instant" and re.match(r"\s*sort(_desc)?\s*\(", query) is not None
@@ -111,7 +107,8 @@ def test_realworld_query(corpus_server, outcomes, qid):
     status, body, text = realprom.get(corpus_server.url, req["path"], params, req["method"])
     want = {k: entry[k] for k in ("status", "data", "errorType", "error", "warnings")}
     diffs = realprom.compare_answers(entry["http_status"], want, status, body,
-                                     kind=_kind(entry), ordered=_ordered(entry))
+                                     kind=realprom.answer_kind(req["path"]),
+                                     ordered=_ordered(entry))
     outcomes[qid] = not diffs
     assert not diffs, (f"{qid}: {req['path']} {req['params']}\n  " + "\n  ".join(diffs[:12])
                        + f"\n mockprom: {text[:500]}")

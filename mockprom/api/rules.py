@@ -1,9 +1,6 @@
-"""Rules and alerts: ``/api/v1/rules`` and ``/api/v1/alerts``.
-
-``rule_groups(state, now_ms)`` is the seam where rule evaluation plugs in: it returns the
-scenario's rule groups in the API's shape. For now every rule is healthy, alerting rules
-are "inactive" with no alerts; a rule evaluator replaces this function's body later.
-"""
+"""Rules and alerts: ``/api/v1/rules`` and ``/api/v1/alerts``, shaped as Prometheus 2.42
+answers them (checked against a real server), from the scenario's rules evaluated on
+their schedule up to the clock's now (``mockprom.promql.rules``)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ from flask import Blueprint, request
 
 from mockprom.api.context import get_state
 from mockprom.api.envelope import invalid_param, success
-from mockprom.api.format import rfc3339_nano
+from mockprom.api.format import alert_value, rfc3339_nano
 
 bp = Blueprint("rules", __name__)
 
@@ -24,51 +21,64 @@ def _query_text(expr: str) -> str:
         from mockprom.promql.parse import format_expr
 
         text = format_expr(expr)
-        return text if "\n" not in text else expr
+        return text if "\n" not in text else " ".join(expr.split())
     except Exception:  # the scenario loader validates; never fail the endpoint
         return expr
+
+
+def _alert_json(alert) -> dict:
+    out = {"labels": dict(sorted(alert.labels.items())),
+           "annotations": dict(sorted(alert.annotations.items())),
+           "state": alert.state,
+           "activeAt": rfc3339_nano(alert.active_at_ms)}
+    if alert.keep_firing_since_ms is not None:
+        out["keepFiringSince"] = rfc3339_nano(alert.keep_firing_since_ms)
+    out["value"] = alert_value(alert.value)
+    return out
+
+
+def _rule_json(st) -> dict:
+    if st.kind == "alerting":
+        rule = {
+            "state": st.state,
+            "name": st.name,
+            "query": _query_text(st.query),
+            "duration": st.duration_s,
+            "keepFiringFor": st.keep_firing_for_s,
+            "labels": dict(sorted(st.labels.items())),
+            "annotations": dict(sorted(st.annotations.items())),
+            "alerts": [_alert_json(a) for a in st.alerts],
+            "health": st.health,
+        }
+    else:
+        rule = {"name": st.name, "query": _query_text(st.query)}
+        if st.labels:
+            rule["labels"] = dict(sorted(st.labels.items()))
+        rule["health"] = st.health
+    if st.last_error:
+        rule["lastError"] = st.last_error
+    rule.update({"evaluationTime": st.evaluation_time_s,
+                 "lastEvaluation": rfc3339_nano(st.last_evaluation_ms),
+                 "type": st.kind})
+    return rule
 
 
 def rule_groups(state, now_ms: int) -> list[dict]:
     """The scenario's rule groups as ``/api/v1/rules`` lists them, at scenario time
     ``now_ms``."""
-    scenario = state.current.scenario
+    rules = getattr(state.current, "rules", None)
+    if rules is None:
+        return []
     groups = []
-    for grp in getattr(scenario, "rules", None) or []:
-        interval_ms = int(grp.interval or DEFAULT_GROUP_INTERVAL_MS)
-        last_eval = now_ms - now_ms % interval_ms
-        rules = []
-        for r in grp.rules:
-            if r.kind == "alerting":
-                rules.append({
-                    "state": "inactive",
-                    "name": r.alert,
-                    "query": _query_text(r.expr),
-                    "duration": (r.for_ or 0) / 1000,
-                    "keepFiringFor": (r.keep_firing_for or 0) / 1000,
-                    "labels": dict(sorted(r.labels.items())),
-                    "annotations": dict(sorted(r.annotations.items())),
-                    "alerts": [],
-                    "health": "ok",
-                    "evaluationTime": 0.0,
-                    "lastEvaluation": rfc3339_nano(last_eval),
-                    "type": "alerting",
-                })
-            else:
-                rule = {"name": r.record, "query": _query_text(r.expr)}
-                if r.labels:
-                    rule["labels"] = dict(sorted(r.labels.items()))
-                rule.update({"health": "ok", "evaluationTime": 0.0,
-                             "lastEvaluation": rfc3339_nano(last_eval), "type": "recording"})
-                rules.append(rule)
+    for grp in rules.groups_at(now_ms):
         groups.append({
             "name": grp.name,
             "file": grp.file,
-            "rules": rules,
-            "interval": interval_ms / 1000,
-            "limit": int(getattr(grp, "limit", 0) or 0),
-            "evaluationTime": 0.0,
-            "lastEvaluation": rfc3339_nano(last_eval),
+            "rules": [_rule_json(st) for st in grp.rules],
+            "interval": grp.interval_ms / 1000,
+            "limit": grp.limit,
+            "evaluationTime": grp.evaluation_time_s,
+            "lastEvaluation": rfc3339_nano(grp.last_evaluation_ms),
         })
     return groups
 

@@ -60,6 +60,7 @@ class Generation:
     loaded_wall: float  # wall clock (time.time()) when it was built
     metadata: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)  # derived tables computed on first use
+    rules: Any = None  # the scenario's rules (a ``RuleSet``, also a store series provider)
 
     def cached(self, key: str, build: Callable[[], Any]) -> Any:
         try:
@@ -137,7 +138,7 @@ class ServerState:
     def _install(self, scenario) -> Generation:
         fixed = scenario.fixed_clock_ms()
         now = fixed if fixed is not None else int(time.time() * 1000)
-        gen = build_generation(scenario, now)
+        gen = build_generation(scenario, now, clock=self.clock)
         for hook in list(self.on_load):
             hook(scenario)
         if fixed is not None:
@@ -149,15 +150,21 @@ class ServerState:
         return gen
 
 
-def build_generation(scenario, now_ms: int) -> Generation:
+def build_generation(scenario, now_ms: int, clock: Optional[Clock] = None) -> Generation:
     """Build the store, engine and derived tables of ``scenario`` at scenario time
-    ``now_ms`` (relative starts resolve against it)."""
+    ``now_ms`` (relative starts resolve against it). Rules are evaluated up to the
+    ``clock``'s now (``now_ms`` when no clock is given)."""
     from mockprom.promql.engine import Engine
+    from mockprom.promql.rules import RuleSet
     from mockprom.scenario.build import build_store, scenario_metadata
 
     settings = Settings.of(scenario)
     store = build_store(scenario, now_ms)
     engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s)
+    now_fn = clock.now_ms if clock is not None else (lambda: int(now_ms))
+    rules = RuleSet.from_scenario(scenario, engine, now_fn)
+    if rules:
+        store.add_provider(rules)
     return Generation(scenario=scenario, store=store, engine=engine, settings=settings,
                       loaded_ms=int(now_ms), loaded_wall=time.time(),
-                      metadata=scenario_metadata(scenario))
+                      metadata=scenario_metadata(scenario), rules=rules)

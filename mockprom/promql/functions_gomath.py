@@ -128,6 +128,71 @@ def trig_reduce(x: float) -> tuple[int, float]:
     return j, z * _PI4
 
 
+_U = np.uint64
+_M_PI4_ARRAY = np.array(_M_PI4, dtype=np.uint64)
+
+
+def _shl(x, n):
+    """``x << n`` with Go's semantics for n >= 64 (zero)."""
+    n = np.asarray(n, dtype=np.int64)
+    return np.where(n >= 64, _U(0), x << np.minimum(n, 63).astype(np.uint64))
+
+
+def _shr(x, n):
+    n = np.asarray(n, dtype=np.int64)
+    return np.where(n >= 64, _U(0), x >> np.minimum(n, 63).astype(np.uint64))
+
+
+def _mul64(a, b):
+    """``bits.Mul64``: the high and low 64 bits of the 128-bit product."""
+    m32, s32 = _U(0xFFFFFFFF), _U(32)
+    a_lo, a_hi, b_lo, b_hi = a & m32, a >> s32, b & m32, b >> s32
+    p0, p1, p2, p3 = a_lo * b_lo, a_lo * b_hi, a_hi * b_lo, a_hi * b_hi
+    mid = (p0 >> s32) + (p1 & m32) + (p2 & m32)
+    return p3 + (p1 >> s32) + (p2 >> s32) + (mid >> s32), (p0 & m32) | (mid << s32)
+
+
+def _clz64(x):
+    n = np.zeros(x.shape, dtype=np.int64)
+    for s in (32, 16, 8, 4, 2, 1):
+        top_zero = (x >> _U(64 - s)) == 0
+        n += np.where(top_zero, s, 0)
+        x = np.where(top_zero, x << _U(s), x)
+    return n + (x == 0)
+
+
+def trig_reduce_many(x: np.ndarray):
+    """``trig_reduce`` for an array of finite ``x >= 2**29`` at once."""
+    with np.errstate(over="ignore"):
+        ix = np.ascontiguousarray(x, dtype=_F).view(np.uint64)
+        exp = ((ix >> _U(52)) & _U(0x7FF)).astype(np.int64) - 1023 - 52
+        ix = (ix & ~_U(0x7FF << 52)) | _U(1 << 52)
+        digit, bitshift = (exp + 61) // 64, (exp + 61) % 64
+        m = _M_PI4_ARRAY
+
+        def part(i):
+            return _shl(m[digit + i], bitshift) | _shr(m[digit + i + 1], 64 - bitshift)
+
+        z0, z1, z2 = part(0), part(1), part(2)
+        z2hi, _ = _mul64(z2, ix)
+        z1hi, z1lo = _mul64(z1, ix)
+        z0lo = z0 * ix
+        lo = z1lo + z2hi
+        carry = (lo < z1lo).astype(np.uint64)
+        hi = z0lo + z1hi + carry
+        j = hi >> _U(61)
+        hi = (hi << _U(3)) | (lo >> _U(61))
+        lz = _clz64(hi)
+        e = (1023 - (lz + 1)).astype(np.uint64)
+        hi = _shl(hi, lz + 1) | _shr(lo, 64 - (lz + 1))
+        hi = (hi >> _U(12)) | (e << _U(52))
+        z = hi.view(_F)
+        odd = (j & _U(1)) == 1
+        j = np.where(odd, (j + _U(1)) & _U(7), j)
+        z = np.where(odd, z - 1, z)
+    return j, z * _PI4
+
+
 def _reduce(ax: np.ndarray):
     """Octant ``j`` (mapped to even) and the remainder ``z`` of finite ``|x|``."""
     big = ax >= _REDUCE_THRESHOLD
@@ -136,9 +201,8 @@ def _reduce(ax: np.ndarray):
     j = j + odd.astype(np.uint64)
     y = j.astype(_F)
     z = ((ax - y * _PI4A) - y * _PI4B) - y * _PI4C
-    for i in np.flatnonzero(big):
-        ji, zi = trig_reduce(float(ax.flat[i]))
-        j.flat[i], z.flat[i] = ji, zi
+    if big.any():
+        j[big], z[big] = trig_reduce_many(ax[big])
     return j, z
 
 
@@ -306,7 +370,7 @@ def go_log1p(x) -> np.ndarray:
 
 def go_asinh(x) -> np.ndarray:
     x = np.asarray(x, dtype=_F)
-    ax = np.abs(x)
+    ax = np.where(x < 0, -x, x)  # Go keeps -0 as it is
     with np.errstate(all="ignore"):
         large = go_log(ax) + _LN2
         over2 = go_log(2 * ax + 1 / (np.sqrt(ax * ax + 1) + ax))
@@ -331,7 +395,7 @@ def go_acosh(x) -> np.ndarray:
 
 def go_atanh(x) -> np.ndarray:
     x = np.asarray(x, dtype=_F)
-    ax = np.abs(x)
+    ax = np.where(x < 0, -x, x)  # Go keeps -0 as it is
     with np.errstate(all="ignore"):
         temp = ax + ax
         half = 0.5 * go_log1p(temp + temp * ax / (1 - ax))
@@ -340,3 +404,118 @@ def go_atanh(x) -> np.ndarray:
     res = np.where(x < 0, -res, res)
     res = np.where(x == 1, np.inf, np.where(x == -1, -np.inf, res))
     return np.where((x < -1) | (x > 1) | np.isnan(x), np.nan, res)
+
+
+# -- Exp (src/math/exp_amd64.s, FMA path) and Sinh, Cosh, Tanh ------------------------
+# Prometheus runs Go's assembly Exp, which on CPUs with FMA (every x86-64 of the last
+# decade) evaluates with fused multiply-adds; ``fma`` below emulates them exactly
+# (Dekker's product and a compensated sum).
+_SPLIT = 134217729.0  # 2**27 + 1
+
+
+def _two_prod(a, b):
+    p = a * b
+    ta = a * _SPLIT
+    a_hi = ta - (ta - a)
+    a_lo = a - a_hi
+    tb = b * _SPLIT
+    b_hi = tb - (tb - b)
+    b_lo = b - b_hi
+    err = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, err
+
+
+def fma(a, b, c):
+    """``a * b + c`` with a single rounding (for operands far from overflow)."""
+    p, e = _two_prod(a, b)
+    s = p + c
+    bb = s - p
+    t = (p - (s - bb)) + (c - bb)
+    return s + (t + e)
+
+
+_LOG2E = 1.4426950408889634073599246810018920
+_LN2U = 0.69314718055966295651160180568695068359375
+_LN2L = 0.28235290563031577122588448175013436025525412068e-12
+_EXP_OVERFLOW = 7.09782712893384e+02
+_EXP_TAYLOR = (2.4801587301587301587e-5, 1.9841269841269841270e-4, 1.3888888888888888889e-3,
+               8.3333333333333333333e-3, 4.1666666666666666667e-2, 1.6666666666666666667e-1,
+               0.5, 1.0)
+
+
+def go_exp(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    finite = np.isfinite(x)
+    with np.errstate(all="ignore"):
+        xs = np.where(finite & (x <= _EXP_OVERFLOW), x, 0.0)
+        kx = _LOG2E * xs
+        # CVTSD2SL: round half to even; out of int32 range gives the "indefinite" value
+        k = np.where(np.abs(kx) < 2147483647.0, np.rint(kx), -2147483648.0)
+        r = fma(-_LN2U, k, xs)
+        r = fma(-_LN2L, k, r)
+        r = r * 0.0625
+        p = np.full(x.shape, _EXP_TAYLOR[0])
+        for coef in _EXP_TAYLOR[1:]:
+            p = fma(p, r, coef)
+        y = r * p
+        for _ in range(3):
+            y = y * (y + 2.0)
+        y = fma(y, y + 2.0, 1.0)
+        biased = k.astype(np.int64) + 0x3FF
+        scale = (np.clip(biased, 1, 0x7FE).astype(np.uint64) << np.uint64(52)).view(_F)
+        res = y * scale
+        # denormal results: scale by 2**(k+1022), then by 2**-1022 (rounds once, at the end)
+        pre = (np.clip(biased + 0x3FE, 1, 0x7FE).astype(np.uint64) << np.uint64(52)).view(_F)
+        denormal = (y * pre) * 2.2250738585072014e-308
+        res = np.where(biased <= 0, np.where(biased < -52, 0.0, denormal), res)
+        res = np.where(biased >= 0x7FF, np.inf, res)
+    res = np.where(finite & (x > _EXP_OVERFLOW), np.inf, res)
+    res = np.where(x == -np.inf, 0.0, res)
+    return np.where(np.isnan(x) | (x == np.inf), x, res)
+
+
+_SH_P = (-0.6307673640497716991184787251e+6, -0.8991272022039509355398013511e+5,
+         -0.2894211355989563807284660366e+4, -0.2630563213397497062819489e+2)
+_SH_Q = (-0.6307673640497716991212077277e+6, 0.1521517378790019070696485176e+5,
+         -0.173678953558233699533450911e+3)
+
+
+def go_sinh(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    ax = np.where(x < 0, -x, x)  # Go keeps -0 as it is
+    p, q = _SH_P, _SH_Q
+    with np.errstate(all="ignore"):
+        ex = go_exp(ax)
+        big = ex * 0.5
+        mid = (ex - 1 / ex) * 0.5
+        sq = ax * ax
+        small = (((p[3] * sq + p[2]) * sq + p[1]) * sq + p[0]) * ax
+        small = small / (((sq + q[2]) * sq + q[1]) * sq + q[0])
+    res = np.where(ax > 21, big, np.where(ax > 0.5, mid, small))
+    return np.where(x < 0, -res, res)
+
+
+def go_cosh(x) -> np.ndarray:
+    ax = np.abs(np.asarray(x, dtype=_F))
+    with np.errstate(all="ignore"):
+        ex = go_exp(ax)
+        return np.where(ax > 21, ex * 0.5, (ex + 1 / ex) * 0.5)
+
+
+_TH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+_TH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+
+
+def go_tanh(x) -> np.ndarray:
+    x = np.asarray(x, dtype=_F)
+    z = np.abs(x)
+    p, q = _TH_P, _TH_Q
+    with np.errstate(all="ignore"):
+        s = go_exp(2 * z)
+        mid = 1 - 2 / (s + 1)
+        mid = np.where(x < 0, -mid, mid)
+        sq = x * x
+        small = x + x * sq * ((p[0] * sq + p[1]) * sq + p[2]) / (((sq + q[0]) * sq + q[1]) * sq + q[2])
+        small = np.where(x == 0, x, small)
+    res = np.where(z >= 0.625, mid, small)
+    return np.where(z > 0.5 * 8.8029691931113054295988e+01, np.where(x < 0, -1.0, 1.0), res)

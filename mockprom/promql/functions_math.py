@@ -11,21 +11,22 @@ import numpy as np
 
 from mockprom.promql.functions import register
 from mockprom.promql.functions_gomath import (
-    go_acos, go_acosh, go_asin, go_asinh, go_atan, go_atanh, go_cos, go_log, go_log2, go_log10,
-    go_sin, go_tan)
+    go_acos, go_acosh, go_asin, go_asinh, go_atan, go_atanh, go_cos, go_cosh, go_exp, go_log,
+    go_log2, go_log10, go_sin, go_sinh, go_tan, go_tanh)
 from mockprom.promql.series import drop_name
 from mockprom.promql.steps import StepSeries
 
 
 def map_vector(series: list[StepSeries], fn) -> list[StepSeries]:
-    """Apply ``fn`` (float64 array -> float64 array) to every series, dropping the name
-    (Prometheus's ``simpleFunc``)."""
-    out = []
+    """Apply ``fn`` (float64 array -> float64 array, element-wise, broadcasting over a
+    leading series axis) to every series at once, dropping the name (Prometheus's
+    ``simpleFunc``)."""
+    if not series:
+        return []
     with np.errstate(all="ignore"):
-        for s in series:
-            vals = np.asarray(fn(np.asarray(s.vals, dtype=np.float64)), dtype=np.float64)
-            out.append(StepSeries(drop_name(s.labels), vals, s.present))
-    return out
+        stacked = np.stack([np.asarray(s.vals, dtype=np.float64) for s in series])
+        vals = np.asarray(fn(stacked), dtype=np.float64)
+    return [StepSeries(drop_name(s.labels), vals[i], s.present) for i, s in enumerate(series)]
 
 
 def go_max(a, b):
@@ -58,7 +59,7 @@ SIMPLE = {
     "abs": np.abs,
     "ceil": np.ceil,
     "floor": np.floor,
-    "exp": np.exp,
+    "exp": go_exp,
     "sqrt": np.sqrt,
     "ln": go_log,
     "log2": go_log2,
@@ -70,9 +71,9 @@ SIMPLE = {
     "asin": go_asin,
     "acos": go_acos,
     "atan": go_atan,
-    "sinh": np.sinh,
-    "cosh": np.cosh,
-    "tanh": np.tanh,
+    "sinh": go_sinh,
+    "cosh": go_cosh,
+    "tanh": go_tanh,
     "asinh": go_asinh,
     "acosh": go_acosh,
     "atanh": go_atanh,

@@ -1,24 +1,132 @@
 """Recording and alerting rules of a scenario, evaluated against its own series.
 
-Alert state follows from the data on a fixed schedule: a group is evaluated at every
-multiple of its interval (unix epoch aligned, so the schedule is the same in every
-process). At each evaluation an alerting rule's expression yields the label sets that are
-active; an alert becomes *pending* at the first evaluation of an unbroken run of
-activity (its ``activeAt``) and *firing* once ``for`` has elapsed since then. It is
-resolved at the first evaluation where it is absent, unless ``keep_firing_for`` holds it.
+A group is evaluated at every multiple of its interval (unix epoch aligned, so the
+schedule is the same in every process), up to the clock's "now": the mock behaves as a
+Prometheus that has always been running. Nothing is evaluated ahead of time:
+
+- ``RuleSet`` is a *series provider* of the ``Store``: a query that selects a recording
+  rule's name, ``ALERTS`` or ``ALERTS_FOR_STATE`` makes it evaluate the rule over the
+  requested window, on the group's grid, with the engine (the steps of one range query
+  are the rule's evaluations). A rule sees the output of the rules before it in its group
+  and of other groups, never its own or a later rule's (that would recurse). Series that
+  disappear get a staleness marker at the next evaluation, as Prometheus writes them.
+- An alerting rule's state machine is replayed over its evaluations: an alert is
+  *pending* from the first evaluation of an unbroken run of activity (its ``activeAt``),
+  *firing* once ``for`` has elapsed, resolved at the first evaluation where it is absent
+  unless ``keep_firing_for`` holds it. A run is followed back at most ``MAX_LOOKBACK_MS``.
+- ``RuleSet.groups_at(now_ms)`` gives the API's view (``/api/v1/rules``, ``/alerts``).
+
+Simplifications: ``@ start()`` / ``end()`` in a rule resolve to the window's edges, not to
+each evaluation; rule labels that use ``$value`` are expanded with the value at the time
+the alert became active.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Optional
+from decimal import Decimal
+from typing import Callable, Optional, Sequence
 
-from mockprom.promql.values import Matrix
-from mockprom.scenario.labels import Labels, without_name
+import numpy as np
 
+from mockprom.promql.engine import Evaluator
+from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
+from mockprom.promql.series import finalize, needs_finalize
+from mockprom.promql.steps import EvalContext
+from mockprom.scenario.labels import METRIC_NAME, Labels, make_labels, without_name
+from mockprom.scenario.samples import STALE_BITS
+from mockprom.scenario.store import SeriesData
+
+DEFAULT_INTERVAL_MS = 60_000  # Prometheus's default evaluation_interval
+MAX_GRID_STEPS = 50_000  # evaluations per rule and window (the most recent are kept)
+MAX_LOOKBACK_MS = 86_400_000  # how far back an alert's unbroken run is followed
+LABEL_SETS_STEPS = 1_000  # evaluations looked at to list a window's label sets
+CACHE_SIZE = 256
+
+ALERTS = "ALERTS"
+ALERTS_FOR_STATE = "ALERTS_FOR_STATE"
+PENDING, FIRING = 1, 2
+STATE_NAMES = {PENDING: "pending", FIRING: "firing"}
+
+DUP_RECORDING = "vector contains metrics with the same labelset after applying rule labels"
+DUP_ALERT = "vector contains metrics with the same labelset after applying alert labels"
+
+# Kept for callers of the first version.
 MAX_HISTORY_STEPS = 10_000
+
+
+# -- the rules ---------------------------------------------------------------------------
+
+
+@dataclass
+class CompiledRule:
+    """One rule of a group, with its parsed expression."""
+
+    key: str  # "<group index>/<rule index>"
+    group: str
+    group_index: int
+    index: int
+    interval_ms: int
+    kind: str  # "recording" or "alerting"
+    name: str
+    expr_text: str
+    expr: object = None  # the parsed expression (None when it does not parse)
+    parse_error: str = ""
+    for_ms: int = 0
+    keep_firing_for_ms: int = 0
+    labels: dict = field(default_factory=dict)
+    annotations: dict = field(default_factory=dict)
+
+    def static_labels(self) -> list[dict]:
+        """Labels every output series of this rule carries, one dict per output family
+        (used to skip rules a selector cannot match without evaluating them)."""
+        fixed = {k: v for k, v in self.labels.items() if "{{" not in v and v != ""}
+        if self.kind == "recording":
+            return [{**fixed, METRIC_NAME: self.name}]
+        base = {**fixed, "alertname": self.name}
+        return [{**base, METRIC_NAME: ALERTS}, {**base, METRIC_NAME: ALERTS_FOR_STATE}]
+
+
+@dataclass
+class RuleGroupSpec:
+    name: str
+    file: str
+    interval_ms: int
+    limit: int
+    rules: list
+
+
+def compile_groups(groups: Sequence, default_interval_ms: int = DEFAULT_INTERVAL_MS) -> list[RuleGroupSpec]:
+    """``RuleGroupSpec``s from a scenario's ``rules:`` (model ``RuleGroup`` objects)."""
+    from mockprom.promql.parse import parse
+
+    out = []
+    for gi, grp in enumerate(groups or []):
+        interval = int(grp.interval or default_interval_ms)
+        rules = []
+        for ri, r in enumerate(grp.rules):
+            cr = CompiledRule(key=f"{gi}/{ri}", group=grp.name, group_index=gi, index=ri,
+                              interval_ms=interval, kind=r.kind, name=r.name,
+                              expr_text=r.expr.strip(), for_ms=int(r.for_ or 0),
+                              keep_firing_for_ms=int(r.keep_firing_for or 0),
+                              labels=dict(r.labels), annotations=dict(r.annotations))
+            try:
+                cr.expr = parse(cr.expr_text)
+            except ParseError as exc:
+                cr.parse_error = str(exc)
+            rules.append(cr)
+        out.append(RuleGroupSpec(grp.name, grp.file, interval, int(getattr(grp, "limit", 0) or 0),
+                                 rules))
+    return out
+
+
+# -- API view ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -28,6 +136,7 @@ class Alert:
     state: str  # "pending" or "firing"
     active_at_ms: int
     value: float
+    keep_firing_since_ms: Optional[int] = None
     fired_at_ms: Optional[int] = None
 
 
@@ -57,132 +166,626 @@ class RuleState:
         return "inactive"
 
 
+@dataclass
+class GroupState:
+    name: str
+    file: str
+    interval_ms: int
+    limit: int
+    rules: list  # RuleState
+    last_evaluation_ms: int
+    evaluation_time_s: float
+
+
 def last_evaluation(now_ms: int, interval_ms: int) -> int:
     """The most recent scheduled evaluation at or before ``now_ms``."""
     return (now_ms // interval_ms) * interval_ms
 
 
-def evaluate_alerting_rule(engine, expr: str, *, for_ms: int, keep_firing_for_ms: int,
-                           interval_ms: int, now_ms: int, rule_labels: dict,
-                           annotations: dict) -> list[Alert]:
-    """The alerts of one alerting rule as they stand at ``now_ms``: the rule's state
-    machine is replayed over its recent scheduled evaluations (enough of them to cover
-    ``for`` and ``keep_firing_for`` twice over, at least an hour)."""
-    end = last_evaluation(now_ms, interval_ms)
-    history = max(2 * (for_ms + keep_firing_for_ms) + 10 * interval_ms, 3_600_000)
-    steps = int(min(MAX_HISTORY_STEPS, history // interval_ms + 1))
-    start = end - (steps - 1) * interval_ms
-    result = engine.range_query(expr, start, end, interval_ms).value
-    if not isinstance(result, Matrix):
-        return []
-    by_time: dict[int, list] = {}
-    for series in result.series:
-        for t, v in series.points:
-            by_time.setdefault(t, []).append((series.labels, v))
-    active: dict[Labels, Alert] = {}
-    last_seen: dict[Labels, int] = {}
-    for i in range(steps):
-        t = start + i * interval_ms
-        present = set()
-        for labels, v in by_time.get(t, ()):
-            present.add(labels)
-            alert = active.get(labels)
-            if alert is None:
-                alert = active[labels] = Alert({}, {}, "pending", t, v)
-            alert.value = v
-            last_seen[labels] = t
-            if alert.state == "pending" and t - alert.active_at_ms >= for_ms:
-                alert.state, alert.fired_at_ms = "firing", t
-        for labels in [l for l in active if l not in present]:
-            alert = active[labels]
-            if alert.state == "firing" and t - last_seen[labels] < keep_firing_for_ms:
+def pseudo_duration_s(key: str) -> float:
+    """A small, deterministic "evaluation time" (answers stay byte-identical)."""
+    h = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big")
+    return round(0.0001 + (h % 4000) / 1e7, 9)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Eval:
+    """A rule's expression over a grid: per output label set, values and presence."""
+
+    steps: np.ndarray
+    series: dict  # Labels -> (vals float64[n], present bool[n])
+    error: str = ""
+
+
+@dataclass
+class _AlertTrack:
+    """One alert (label set) over a grid of evaluations."""
+
+    labels: Labels  # the alert's labels (alertname and rule labels included)
+    source: Labels  # the expression's output labels (templates' $labels)
+    state: np.ndarray  # int8: 0 none, 1 pending, 2 firing
+    active_at: np.ndarray  # int64 ms
+    value: np.ndarray  # float64 (the last value seen while active)
+    keep_since: np.ndarray  # int64 ms, -1 when not held by keep_firing_for
+
+
+@dataclass
+class _AlertEval:
+    steps: np.ndarray
+    tracks: list
+    error: str = ""
+
+
+class RuleSet:
+    """The rules of a scenario bound to a store and engine; a ``Store`` series provider."""
+
+    def __init__(self, groups: list[RuleGroupSpec], engine, now_ms: Callable[[], int]):
+        self.groups = groups
+        self.engine = engine
+        self.now_ms = now_ms
+        self.rules = [r for g in groups for r in g.rules]
+        self._local = threading.local()
+        self._cache: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_scenario(cls, scenario, engine, now_ms: Callable[[], int]) -> "RuleSet":
+        return cls(compile_groups(getattr(scenario, "rules", None) or []), engine, now_ms)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    # -- the provider interface ------------------------------------------------------------
+    def select(self, matchers, mint_ms: int, maxt_ms: int) -> list[SeriesData]:
+        """Output series of the rules that ``matchers`` can select, with their samples
+        (and staleness markers) in ``[mint_ms, maxt_ms]``."""
+        out: list[SeriesData] = []
+        for rule in self._candidates(matchers):
+            for sd in self._outputs(rule, mint_ms, maxt_ms):
+                if _matches(sd.labels, matchers):
+                    out.append(sd)
+        return out
+
+    def label_sets(self, mint_ms: Optional[int] = None, maxt_ms: Optional[int] = None,
+                   matchers=None) -> list[Labels]:
+        """Label sets of the rules' output series with samples in the window (the most
+        recent ``LABEL_SETS_STEPS`` evaluations of it; the last hour when not given)."""
+        now = self.now_ms()
+        maxt = now if maxt_ms is None else min(maxt_ms, now)
+        mint = maxt - 3_600_000 if mint_ms is None else mint_ms
+        found = set()
+        for rule in self._candidates(matchers or ()):
+            lo = max(mint, maxt - LABEL_SETS_STEPS * rule.interval_ms)
+            for sd in self._outputs(rule, lo, maxt):
+                if len(sd.ts) and not (matchers and not _matches(sd.labels, matchers)):
+                    if not np.all(sd.vals.view(np.uint64) == np.uint64(STALE_BITS)):
+                        found.add(sd.labels)
+        return sorted(found)
+
+    # -- the API view ------------------------------------------------------------------------
+    def groups_at(self, now_ms: int) -> list[GroupState]:
+        """Every group as it stands after its last evaluation at or before ``now_ms``."""
+        out = []
+        for grp in self.groups:
+            t = last_evaluation(now_ms, grp.interval_ms)
+            states = [self._rule_state(rule, t) for rule in grp.rules]
+            out.append(GroupState(grp.name, grp.file, grp.interval_ms, grp.limit, states, t,
+                                  round(sum(s.evaluation_time_s for s in states), 9)))
+        return out
+
+    def _rule_state(self, rule: CompiledRule, t: int) -> RuleState:
+        st = RuleState(kind=rule.kind, name=rule.name, query=rule.expr_text,
+                       duration_s=rule.for_ms / 1000, keep_firing_for_s=rule.keep_firing_for_ms / 1000,
+                       labels=dict(rule.labels), annotations=dict(rule.annotations),
+                       last_evaluation_ms=t, evaluation_time_s=pseudo_duration_s(rule.key))
+        if rule.kind == "recording":
+            ev = self._evaluate(rule, t, t)
+            if ev.error:
+                st.health, st.last_error = "err", ev.error
+            return st
+        ae = self._alert_eval(rule, t, t)
+        if ae.error:
+            st.health, st.last_error = "err", ae.error
+        i = len(ae.steps) - 1
+        for tr in ae.tracks:
+            s = int(tr.state[i]) if i >= 0 else 0
+            if not s:
                 continue
-            del active[labels]
-    alerts = []
-    for labels, alert in active.items():
-        series_labels = dict(labels)
-        out_labels = dict(without_name(labels))
-        out_labels.update({k: expand_template(v, series_labels, alert.value)
-                           for k, v in rule_labels.items()})
-        alert.labels = out_labels
-        alert.annotations = {k: expand_template(v, series_labels, alert.value)
-                             for k, v in annotations.items()}
-        alerts.append(alert)
-    alerts.sort(key=lambda a: sorted(a.labels.items()))
-    return alerts
+            value = float(tr.value[i])
+            source = dict(tr.source)
+            ks = int(tr.keep_since[i])
+            st.alerts.append(Alert(
+                labels=dict(tr.labels),
+                annotations={k: expand_template(v, source, value)
+                             for k, v in sorted(rule.annotations.items())},
+                state=STATE_NAMES[s], active_at_ms=int(tr.active_at[i]), value=value,
+                keep_firing_since_ms=ks if ks >= 0 else None))
+        st.alerts.sort(key=lambda a: sorted(a.labels.items()))
+        return st
+
+    # -- outputs over a window -----------------------------------------------------------------
+    def _candidates(self, matchers) -> list[CompiledRule]:
+        blocked = self._blocked()
+        out = []
+        for rule in self.rules:
+            if rule.key in blocked or rule.expr is None:
+                continue
+            if any(_could_match(fixed, matchers) for fixed in rule.static_labels()):
+                out.append(rule)
+        return out
+
+    def _grid(self, rule: CompiledRule, mint_ms: int, maxt_ms: int) -> Optional[tuple[int, int]]:
+        iv = rule.interval_ms
+        maxt = min(int(maxt_ms), self.now_ms())
+        a = -((-int(mint_ms)) // iv) * iv
+        b = (maxt // iv) * iv
+        if b < a:
+            return None
+        if (b - a) // iv + 1 > MAX_GRID_STEPS:
+            a = b - (MAX_GRID_STEPS - 1) * iv
+        return a, b
+
+    def _outputs(self, rule: CompiledRule, mint_ms: int, maxt_ms: int) -> list[SeriesData]:
+        grid = self._grid(rule, mint_ms, maxt_ms)
+        if grid is None:
+            return []
+        a, b = grid
+        iv = rule.interval_ms
+        if rule.kind == "recording":
+            ev = self._evaluate(rule, a - iv, b)
+            return [_emit(labels, ev.steps, vals, present)
+                    for labels, (vals, present) in ev.series.items()]
+        ae = self._alert_eval(rule, a - iv, b)
+        out = []
+        for tr in ae.tracks:
+            base = [p for p in tr.labels]
+            for code, name in STATE_NAMES.items():
+                present = tr.state == code
+                if present.any() or False:
+                    labels = make_labels(base + [(METRIC_NAME, ALERTS), ("alertstate", name)])
+                    out.append(_emit(labels, ae.steps, np.ones(len(ae.steps)), present))
+            present = tr.state > 0
+            if present.any():
+                labels = make_labels(base + [(METRIC_NAME, ALERTS_FOR_STATE)])
+                secs = np.floor_divide(tr.active_at, 1000).astype(np.float64)
+                out.append(_emit(labels, ae.steps, secs, present))
+        return [sd for sd in out if len(sd.ts)]
+
+    # -- evaluating an expression on a rule's grid ---------------------------------------------
+    def _evaluate(self, rule: CompiledRule, a: int, b: int) -> _Eval:
+        """The rule's output series over the grid ``a..b`` (recording-rule labels applied
+        for recording rules; for alerting rules the expression's own labels)."""
+        key = ("eval", rule.key, a, b, self._version(), self._blocked())
+        hit = self._cache_get(key)
+        if hit is not None:
+            return hit
+        steps = np.arange(a, b + 1, rule.interval_ms, dtype=np.int64)
+        with self._evaluating(rule):
+            try:
+                raw = self._run(rule, steps)
+                error = ""
+            except (EvalError, ParseError) as exc:
+                raw, error = [], str(exc)
+        if rule.kind == "recording":
+            series, dup = _apply_recording_labels(raw, rule, len(steps))
+            if dup and not error:
+                error = DUP_RECORDING
+        else:
+            series = {labels: (vals, present) for labels, vals, present in raw}
+        ev = _Eval(steps, series, error)
+        self._cache_put(key, ev)
+        return ev
+
+    def _run(self, rule: CompiledRule, steps: np.ndarray) -> list[tuple]:
+        engine = self.engine
+        ctx = EvalContext(steps=steps, start_ms=int(steps[0]), end_ms=int(steps[-1]),
+                          interval_ms=rule.interval_ms, lookback_ms=int(engine.lookback_ms))
+        ev = Evaluator(engine.store, time.monotonic() + float(engine.timeout_s),
+                       engine.subquery_step_ms)
+        val = ev.eval(rule.expr, ctx)
+        if isinstance(val, np.ndarray):
+            return [((), val.astype(np.float64), np.ones(len(steps), dtype=bool))]
+        if isinstance(val, str):
+            raise EvalError("rule expression evaluates to a string")
+        if val and needs_finalize(val):
+            val = finalize(val)
+        out = []
+        for s in val:
+            present = np.asarray(s.present, dtype=bool)
+            if present.any():
+                out.append((s.labels, np.asarray(s.vals, dtype=np.float64), present))
+        return out
+
+    # -- alerting --------------------------------------------------------------------------------
+    def _alert_eval(self, rule: CompiledRule, a: int, b: int) -> _AlertEval:
+        key = ("alert", rule.key, a, b, self._version(), self._blocked())
+        hit = self._cache_get(key)
+        if hit is not None:
+            return hit
+        iv = rule.interval_ms
+        span = max(rule.for_ms + rule.keep_firing_for_ms + 2 * iv, 10 * iv)
+        floor_ms = ((a - MAX_LOOKBACK_MS) // MAX_LOOKBACK_MS) * MAX_LOOKBACK_MS
+        floor_ms = -((-floor_ms) // iv) * iv
+        lo = max(a - (span // iv) * iv, floor_ms)
+        ev = self._evaluate(rule, lo, b)
+        parts = [ev]
+        # Follow unbroken runs back to where they began (or the floor).
+        while lo > floor_ms and any(p[0] for _, p in parts[0].series.values()):
+            span *= 2
+            new_lo = max(lo - (span // iv) * iv, floor_ms)
+            parts.insert(0, self._evaluate(rule, new_lo, lo - iv))
+            lo = new_lo
+        steps = np.concatenate([p.steps for p in parts])
+        n = len(steps)
+        error = next((p.error for p in parts if p.error), "")
+        series: dict = {}
+        offset = 0
+        for p in parts:
+            m = len(p.steps)
+            for labels, (vals, present) in p.series.items():
+                if labels not in series:
+                    series[labels] = (np.full(n, np.nan), np.zeros(n, dtype=bool))
+                sv, sp = series[labels]
+                sv[offset:offset + m] = vals
+                sp[offset:offset + m] = present
+            offset += m
+        tracks, dup = _alert_tracks(series, rule, steps)
+        if dup and not error:
+            error = DUP_ALERT
+        keep = steps >= a
+        for tr in tracks:
+            tr.state, tr.active_at = tr.state[keep], tr.active_at[keep]
+            tr.value, tr.keep_since = tr.value[keep], tr.keep_since[keep]
+        tracks = [tr for tr in tracks if tr.state.any()]
+        tracks.sort(key=lambda tr: tr.labels)
+        ae = _AlertEval(steps[keep], tracks, error)
+        self._cache_put(key, ae)
+        return ae
+
+    # -- recursion guard and cache ---------------------------------------------------------------
+    def _blocked(self) -> frozenset:
+        return getattr(self._local, "blocked", frozenset())
+
+    def _evaluating(self, rule: CompiledRule):
+        """While ``rule`` is evaluated it and the later rules of its group are hidden."""
+        rs = self
+
+        class _Guard:
+            def __enter__(self):
+                self.saved = rs._blocked()
+                group = rs.groups[rule.group_index].rules
+                rs._local.blocked = self.saved | {r.key for r in group[rule.index:]}
+
+            def __exit__(self, *exc):
+                rs._local.blocked = self.saved
+
+        return _Guard()
+
+    def _version(self):
+        store = self.engine.store
+        version = getattr(store, "data_version", None)
+        return version() if version else None
+
+    def _cache_get(self, key):
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
+
+    def _cache_put(self, key, value) -> None:
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
 
-_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-_LABEL_REF = re.compile(r"^\$labels\.([A-Za-z_][A-Za-z0-9_]*)$|^index \$labels \"([^\"]*)\"$")
+def _could_match(fixed: dict, matchers) -> bool:
+    """Whether a series with the fixed labels ``fixed`` (others unknown) can match."""
+    for m in matchers:
+        if m.name in fixed and not m.matches(fixed[m.name]):
+            return False
+    return True
+
+
+def _matches(labels: Labels, matchers) -> bool:
+    d = dict(labels)
+    return all(m.matches(d.get(m.name, "")) for m in matchers)
+
+
+def _emit(labels: Labels, steps: np.ndarray, vals: np.ndarray, present: np.ndarray) -> SeriesData:
+    """Samples where ``present`` and a staleness marker at the first step after each run;
+    the first step (the one before the window) only informs staleness."""
+    prev = np.zeros(len(present), dtype=bool)
+    prev[1:] = present[:-1]
+    stale = prev & ~present
+    keep = present | stale
+    keep[0] = False
+    out_vals = np.array(vals, dtype=np.float64, copy=True)
+    out_vals.view(np.uint64)[stale] = np.uint64(STALE_BITS)
+    return SeriesData(labels, steps[keep], out_vals[keep])
+
+
+def _set_label(d: dict, name: str, value: str) -> None:
+    if value == "":
+        d.pop(name, None)
+    else:
+        d[name] = value
+
+
+def _apply_recording_labels(raw: list, rule: CompiledRule, n: int) -> tuple[dict, bool]:
+    """Output labels of a recording rule (name set, rule labels applied); steps where two
+    series end up with the same labels fail (no output there)."""
+    grouped: dict = {}
+    for labels, vals, present in raw:
+        d = dict(labels)
+        d[METRIC_NAME] = rule.name
+        for k, v in rule.labels.items():
+            _set_label(d, k, v)
+        grouped.setdefault(make_labels(d), []).append((vals, present))
+    bad = np.zeros(n, dtype=bool)
+    for members in grouped.values():
+        if len(members) > 1:
+            count = np.sum([p for _, p in members], axis=0)
+            bad |= count > 1
+    out = {}
+    for labels, members in grouped.items():
+        vals = np.array(members[0][0], dtype=np.float64, copy=True)
+        present = np.array(members[0][1], dtype=bool, copy=True)
+        for v, p in members[1:]:
+            vals[p] = v[p]
+            present |= p
+        present &= ~bad
+        out[labels] = (vals, present)
+    return out, bool(bad.any())
+
+
+def _alert_tracks(series: dict, rule: CompiledRule, steps: np.ndarray) -> tuple[list, bool]:
+    """Replay the alert state machine for every alert label set."""
+    grouped: dict = {}
+    for source, (vals, present) in series.items():
+        if not present.any():
+            continue
+        first = int(np.argmax(present))
+        src = dict(source)
+        d = dict(without_name(source))
+        for k, v in rule.labels.items():
+            _set_label(d, k, expand_template(v, src, float(vals[first])))
+        d["alertname"] = rule.name
+        grouped.setdefault(make_labels(d), []).append((source, vals, present))
+    n = len(steps)
+    bad = np.zeros(n, dtype=bool)
+    for members in grouped.values():
+        if len(members) > 1:
+            bad |= np.sum([p for _, _, p in members], axis=0) > 1
+    tracks = []
+    for labels, members in grouped.items():
+        source, vals, present = members[0]
+        vals = np.array(vals, dtype=np.float64, copy=True)
+        present = np.array(present, dtype=bool, copy=True)
+        for _, v, p in members[1:]:
+            vals[p] = v[p]
+            present |= p
+        tracks.append(_replay(labels, source, steps, vals, present, bad, rule))
+    return tracks, bool(bad.any())
+
+
+def _replay(labels: Labels, source: Labels, steps: np.ndarray, vals: np.ndarray,
+            present: np.ndarray, failed: np.ndarray, rule: CompiledRule) -> _AlertTrack:
+    n = len(steps)
+    for_ms, kff = rule.for_ms, rule.keep_firing_for_ms
+    if kff <= 0 and not failed.any():
+        # Vectorised: an alert lives exactly while the expression returns it.
+        idx = np.arange(n)
+        starts = present.copy()
+        starts[1:] &= ~present[:-1]
+        start_idx = np.maximum.accumulate(np.where(starts, idx, 0))
+        active_at = np.where(present, steps[start_idx], 0)
+        firing = present & (steps - active_at >= for_ms)
+        state = np.where(firing, FIRING, np.where(present, PENDING, 0)).astype(np.int8)
+        value = np.where(present, vals, np.nan)
+        return _AlertTrack(labels, source, state, active_at.astype(np.int64), value,
+                           np.full(n, -1, dtype=np.int64))
+    state = np.zeros(n, dtype=np.int8)
+    active_at = np.zeros(n, dtype=np.int64)
+    value = np.full(n, np.nan)
+    keep_since = np.full(n, -1, dtype=np.int64)
+    s, at, v, since = 0, 0, math.nan, -1
+    steps_l, present_l, vals_l, failed_l = steps.tolist(), present.tolist(), vals.tolist(), failed.tolist()
+    for i in range(n):
+        t = steps_l[i]
+        if failed_l[i]:
+            pass  # a failed evaluation changes nothing
+        elif present_l[i]:
+            if s == 0:
+                s, at = PENDING, t
+            since, v = -1, vals_l[i]
+            if s == PENDING and t - at >= for_ms:
+                s = FIRING
+        elif s:
+            held = False
+            if s == FIRING and kff > 0:
+                if since < 0:
+                    since = t
+                held = t - since < kff
+            if not held:
+                s, since = 0, -1
+        state[i], active_at[i], value[i], keep_since[i] = s, at, v, since
+    return _AlertTrack(labels, source, state, active_at, value, keep_since)
+
+
+# -- templates ------------------------------------------------------------------------------
+
+NO_VALUE = "<no value>"
+_TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+_LABEL_REF = re.compile(r'^(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)$'
+                        r'|^index (?:\$labels|\.Labels) "([^"]*)"$')
+_PRINTF = re.compile(r'^printf\s+"((?:[^"\\]|\\.)*)"(?:\s+(.*))?$')
 
 
 def expand_template(text: str, labels: dict, value: float) -> str:
-    """Expand the common Go-template forms of rule annotations: ``{{ $labels.x }}``,
-    ``{{ index $labels "x" }}``, ``{{ $value }}`` and ``{{ $value | humanize }}``.
-    Anything else is left as written."""
+    """Expand the Go-template forms alert rules commonly use: ``{{ $labels.x }}``,
+    ``{{ .Labels.x }}``, ``{{ index $labels "x" }}``, ``{{ $value }}``, ``{{ .Value }}``,
+    pipes into ``humanize``, ``humanize1024``, ``humanizePercentage``,
+    ``humanizeDuration`` or ``printf "<fmt>"``, and ``{{ printf "<fmt>" $value }}``.
+    Anything else is left as written; a missing label prints ``<no value>`` (Go)."""
+    if "{{" not in text:
+        return text
 
     def repl(m: re.Match) -> str:
-        body = m.group(1)
-        parts = [p.strip() for p in body.split("|")]
-        head, pipes = parts[0], parts[1:]
-        if head == "$value":
-            out: object = value
-        else:
-            lm = _LABEL_REF.match(head)
-            if not lm:
+        parts = [p.strip() for p in m.group(1).split("|")]
+        out = _template_head(parts[0], labels, value)
+        if out is None:
+            return m.group(0)
+        for pipe in parts[1:]:
+            out = _apply_pipe(pipe, out)
+            if out is None:
                 return m.group(0)
-            out = labels.get(lm.group(1) or lm.group(2), "")
-        for p in pipes:
-            out = _apply_pipe(p, out)
-        if isinstance(out, float):
-            return _go_float(out)
-        return str(out)
+        return go_print(out)
 
     return _TEMPLATE.sub(repl, text)
 
 
-def _apply_pipe(name: str, v: object) -> object:
-    if not isinstance(v, (int, float)):
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            return v
-    if name == "humanize":
-        return _humanize(float(v))
-    if name == "humanizePercentage":
-        return _trim(float(v) * 100) + "%"
-    if name == "printf \"%.2f\"":
-        return f"{float(v):.2f}"
-    return v
+def _template_head(head: str, labels: dict, value: float):
+    if head in ("$value", ".Value"):
+        return float(value)
+    lm = _LABEL_REF.match(head)
+    if lm:
+        return labels.get(lm.group(1) or lm.group(2), NO_VALUE)
+    pm = _PRINTF.match(head)
+    if pm:
+        if pm.group(2) is None:
+            return _printf(pm.group(1), None)
+        inner = _template_head(pm.group(2).strip(), labels, value)
+        return None if inner is None else _printf(pm.group(1), inner)
+    if len(head) >= 2 and head[0] == head[-1] == '"':
+        return head[1:-1]
+    return None
 
 
-def _humanize(v: float) -> str:
-    if v == 0 or math.isnan(v) or math.isinf(v):
-        return _go_float(v)
-    if abs(v) >= 1:
-        prefixes = ["", "k", "M", "G", "T", "P", "E", "Z", "Y"]
-        i = 0
-        while abs(v) >= 1000 and i < len(prefixes) - 1:
-            v /= 1000
-            i += 1
-        return f"{v:.4g}{prefixes[i]}"
-    prefixes = ["", "m", "u", "n", "p", "f", "a", "z", "y"]
-    i = 0
-    while abs(v) < 1 and i < len(prefixes) - 1:
-        v *= 1000
-        i += 1
-    return f"{v:.4g}{prefixes[i]}"
+def _apply_pipe(name: str, v):
+    pm = _PRINTF.match(name)
+    if pm:
+        return _printf(pm.group(1), v)
+    fn = PIPES.get(name)
+    if fn is None:
+        return None
+    try:
+        return fn(float(v))
+    except (TypeError, ValueError):
+        return None
 
 
-def _trim(v: float) -> str:
-    return f"{v:.4g}"
+def _printf(fmt: str, arg) -> str:
+    py = fmt.replace("%v", "%s")
+    try:
+        if arg is None:
+            return py
+        if isinstance(arg, float) and "%s" in py:
+            arg = go_print(arg)
+        return py % (arg,)
+    except (TypeError, ValueError):
+        return fmt
 
 
-def _go_float(v: float) -> str:
+def go_print(v) -> str:
+    """A value as Go's ``fmt`` prints it with ``%v``."""
+    return go_g(v) if isinstance(v, float) else str(v)
+
+
+def go_g(v: float) -> str:
+    """Go's ``strconv.FormatFloat(v, 'g', -1, 64)`` (``%v`` of a float64): shortest
+    digits, exponent form when the decimal exponent is below -4 or at least 6
+    (``1e+06``, ``123456``, ``0.0001``, ``1e-05``)."""
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
-    if v == int(v) and abs(v) < 1e21:
-        return str(int(v))
-    return repr(v)
+    if v == 0:
+        return "-0" if math.copysign(1.0, v) < 0 else "0"
+    sign, digits, e = Decimal(repr(float(v))).normalize().as_tuple()
+    d = "".join(map(str, digits))
+    exp = len(d) - 1 + e
+    neg = "-" if sign else ""
+    if exp < -4 or exp >= 6:
+        mant = d[0] + ("." + d[1:] if len(d) > 1 else "")
+        return f"{neg}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        return f"{neg}0.{'0' * (-exp - 1)}{d}"
+    if len(d) <= exp + 1:
+        return neg + d + "0" * (exp + 1 - len(d))
+    return f"{neg}{d[:exp + 1]}.{d[exp + 1:]}"
+
+
+def _fmt4g(v: float) -> str:
+    """Go's ``%.4g``."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.4g}"
+
+
+def humanize(v: float) -> str:
+    if v == 0 or math.isnan(v) or math.isinf(v):
+        return _fmt4g(v)
+    if abs(v) >= 1:
+        prefix = ""
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(v) < 1000:
+                break
+            prefix, v = p, v / 1000
+        return _fmt4g(v) + prefix
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return _fmt4g(v) + prefix
+
+
+def humanize1024(v: float) -> str:
+    if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
+        return _fmt4g(v)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(v) < 1024:
+            break
+        prefix, v = p, v / 1024
+    return _fmt4g(v) + prefix
+
+
+def humanize_duration(v: float) -> str:
+    if math.isnan(v) or math.isinf(v):
+        return _fmt4g(v)
+    if v == 0:
+        return "0s"
+    if abs(v) >= 1:
+        sign = "-" if v < 0 else ""
+        v = abs(v)
+        secs, mins = int(v) % 60, int(v) // 60 % 60
+        hours, days = int(v) // 3600 % 24, int(v) // 86400
+        if days:
+            return f"{sign}{days}d {hours}h {mins}m {secs}s"
+        if hours:
+            return f"{sign}{hours}h {mins}m {secs}s"
+        if mins:
+            return f"{sign}{mins}m {secs}s"
+        return f"{sign}{v:.4g}s"
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return f"{v:.4g}{prefix}s"
+
+
+PIPES = {
+    "humanize": humanize,
+    "humanize1024": humanize1024,
+    "humanizePercentage": lambda v: _fmt4g(v * 100) + "%",
+    "humanizeDuration": humanize_duration,
+}

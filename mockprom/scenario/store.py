@@ -7,6 +7,13 @@ numpy arrays, staleness markers included (the engine interprets them).
 
 Thread safe: readers work on a snapshot of the series table; writers (ingestion, deletes)
 replace it under a lock.
+
+*Series providers* add computed series (recording rules, ``ALERTS``): an object with
+``select(matchers, mint_ms, maxt_ms) -> list[SeriesData]`` and ``label_sets(mint_ms=None,
+maxt_ms=None, matchers=None) -> list[Labels]``, registered with ``add_provider``;
+``select``, ``series_in_range``, ``label_names`` and ``label_values`` consult them.
+``data_version()`` changes whenever stored data may have changed (providers key their
+caches on it).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ MAX_TIME_MS = 2**62
 
 EMPTY_TS = np.zeros(0, dtype=np.int64)
 EMPTY_VALS = np.zeros(0, dtype=np.float64)
+
+_APPENDS = [0]  # bumped by every append to any AppendableSource (see Store.data_version)
 
 
 @dataclass
@@ -130,6 +139,7 @@ class AppendableSource:
         self._ts.append(int(t_ms))
         self._vals.append(float(v))
         self._frozen = None
+        _APPENDS[0] += 1
 
     def last_sample(self) -> Optional[tuple[int, float]]:
         """The newest sample ``(t_ms, value)``, or None when empty."""
@@ -143,6 +153,7 @@ class AppendableSource:
         self._vals.extend(vals)  # values first: readers size their view by len(_ts)
         self._ts.extend(ts)
         self._frozen = None
+        _APPENDS[0] += 1
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         frozen = self._frozen
@@ -180,6 +191,22 @@ class Store:
         self._series: dict[Labels, list] = {}
         self._by_name: dict[str, list[Labels]] = {}
         self._tombstones: list[Tombstone] = []
+        self._providers: list = []
+        self._version = 0
+
+    # -- series providers -----------------------------------------------------------
+    def add_provider(self, provider) -> None:
+        """Register a series provider (see the module docstring)."""
+        with self._lock:
+            self._providers = self._providers + [provider]
+
+    @property
+    def providers(self) -> list:
+        return list(self._providers)
+
+    def data_version(self) -> tuple:
+        """Changes whenever series were added or removed, samples appended or deleted."""
+        return (self._version, _APPENDS[0])
 
     # -- building -------------------------------------------------------------------
     def add(self, labels: Labels, source) -> None:
@@ -195,6 +222,7 @@ class Store:
                 by_name[name] = by_name.get(name, []) + [labels]
                 self._by_name = by_name
             self._series = series
+            self._version += 1
 
     def appendable(self, labels: Labels) -> AppendableSource:
         """The appendable source of ``labels`` (created on first use)."""
@@ -234,6 +262,7 @@ class Store:
                     by_name[name] = by_name.get(name, []) + added
                 self._by_name = by_name
                 self._series = series
+                self._version += 1
             return out
 
     def remove_series(self, labels: Labels) -> None:
@@ -246,12 +275,14 @@ class Store:
             by_name = dict(self._by_name)
             by_name[name] = [l for l in by_name.get(name, []) if l != labels]
             self._series, self._by_name = series, by_name
+            self._version += 1
 
     def delete(self, matchers: Sequence[Matcher], mint_ms: int = MIN_TIME_MS,
                maxt_ms: int = MAX_TIME_MS) -> None:
         """Delete samples of matching series in ``[mint_ms, maxt_ms]`` (admin API)."""
         with self._lock:
             self._tombstones = self._tombstones + [Tombstone(tuple(matchers), mint_ms, maxt_ms)]
+            self._version += 1
 
     # -- reading --------------------------------------------------------------------
     def __len__(self) -> int:
@@ -283,7 +314,32 @@ class Store:
                 ts, vals = _apply_tombstones(labels, ts, vals, tombstones)
             if len(ts) or keep_empty:
                 out.append(SeriesData(labels, ts, vals))
+        if self._providers:
+            out = self._with_provided(out, matchers, mint_ms, maxt_ms, tombstones)
         return out
+
+    def _with_provided(self, out: list[SeriesData], matchers, mint_ms: int, maxt_ms: int,
+                       tombstones) -> list[SeriesData]:
+        """``out`` plus the providers' series (merged by labels, sorted)."""
+        by_labels = {sd.labels: sd for sd in out}
+        added = False
+        for provider in self._providers:
+            for sd in provider.select(matchers, mint_ms, maxt_ms):
+                ts, vals = sd.ts, sd.vals
+                if tombstones and len(ts):
+                    ts, vals = _apply_tombstones(sd.labels, ts, vals, tombstones)
+                if not len(ts):
+                    continue
+                old = by_labels.get(sd.labels)
+                if old is not None:
+                    order = np.argsort(np.concatenate([old.ts, ts]), kind="stable")
+                    ts, vals = _dedupe_last(np.concatenate([old.ts, ts])[order],
+                                            np.concatenate([old.vals, vals])[order])
+                by_labels[sd.labels] = SeriesData(sd.labels, ts, vals)
+                added = True
+        if not added:
+            return out
+        return [by_labels[k] for k in sorted(by_labels)]
 
     def has_samples(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
         ts, vals = self._merged(self._series.get(labels, ()), mint_ms, maxt_ms)
@@ -301,7 +357,12 @@ class Store:
             candidates = set()
             for ms in matcher_sets:
                 candidates.update(self.matching_labels(ms))
-        return sorted(l for l in candidates if self._in_range(l, mint_ms, maxt_ms))
+        found = {l for l in candidates if self._in_range(l, mint_ms, maxt_ms)}
+        for provider in self._providers:
+            for ms in (matcher_sets or [()]):
+                found.update(provider.label_sets(mint_ms=mint_ms, maxt_ms=maxt_ms,
+                                                 matchers=tuple(ms)))
+        return sorted(found)
 
     def _in_range(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
         """Whether the series has a sample in the window (for generated sources, the most
