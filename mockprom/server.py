@@ -11,8 +11,10 @@ free port); requests are served by werkzeug's threaded server from a daemon thre
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import socket
 import threading
+from collections import Counter
 from typing import Optional
 
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -134,8 +136,10 @@ class MockPrometheus:
         self.state.replace_scenario(scenario)
 
     def reset(self) -> None:
-        """Rebuild from the current scenario: ingested data, deletes, clock changes go."""
+        """Rebuild from the current scenario: ingested data, deletes, clock changes,
+        faults added since and the request journal go."""
         self.state.reset()
+        self.journal.clear()
 
     def now_ms(self) -> int:
         return self.state.clock.now_ms()
@@ -158,13 +162,14 @@ class MockPrometheus:
     def journal(self):
         return self.app.extensions["mockprom.journal"]
 
-    def add_fault(self, rule: Optional[dict] = None, **fields) -> str:
+    def add_fault(self, rule: Optional[dict] = None, **fields) -> "FaultHandle":
         """Add a fault rule (a dict, or keyword arguments: ``add_fault(match={"endpoint":
-        "query"}, error="unavailable", times=2)``); returns its id. Raises
-        ``FaultRuleError`` listing every problem."""
+        "query"}, error="unavailable", times=2)``). Returns a ``FaultHandle``: the rule's
+        id (a ``str``), with ``.remove()``, usable as a context manager that removes the
+        rule on exit. Raises ``FaultRuleError`` listing every problem."""
         raw = dict(rule or {})
         raw.update(fields)
-        return self.faults.add(raw).id
+        return FaultHandle(self.faults.add(raw).id, self)
 
     def remove_fault(self, rule_id: str) -> bool:
         return self.faults.remove(str(rule_id))
@@ -182,22 +187,82 @@ class MockPrometheus:
 
     def assert_queried(self, expr: Optional[str] = None, times: Optional[int] = None,
                        endpoint: Optional[str] = None) -> list[dict]:
-        """Assert the server saw ``expr`` (on ``endpoint``), ``times`` times if given
-        (at least once otherwise); returns the matching journal entries."""
-        seen = self.journal.entries(expr=expr, endpoint=endpoint)
-        what = f"expr={expr!r}" + (f" on {endpoint}" if endpoint else "")
-        if times is None:
-            assert seen, f"no request with {what}; saw {self._seen_exprs()}"
-        else:
-            assert len(seen) == times, (f"{len(seen)} requests with {what}, expected {times}; "
-                                        f"saw {self._seen_exprs()}")
-        return seen
-
-    def _seen_exprs(self) -> list:
-        return [(e["endpoint"], e["expr"]) for e in self.journal.entries()][-20:]
+        """Assert the server saw ``expr`` (on ``endpoint``), exactly ``times`` times if
+        given (at least once otherwise); returns the matching journal entries. The
+        failure message lists the near misses: similar expressions that were sent (or
+        the same one on another endpoint), with counts."""
+        entries = self.journal.entries()
+        seen = [e for e in entries
+                if (expr is None or e["expr"] == expr) and (endpoint is None or e["endpoint"] == endpoint)]
+        if (times is None and seen) or (times is not None and len(seen) == times):
+            return seen
+        raise AssertionError(queried_message(expr, endpoint, times, seen, entries))
 
     def __repr__(self) -> str:
         return f"<MockPrometheus {self.url} scenario={getattr(self.scenario, 'name', '?')!r}>"
+
+
+class FaultHandle(str):
+    """The id of a fault rule added with ``MockPrometheus.add_fault`` (it is that id, as
+    a ``str``), with ``remove()``; as a context manager it removes the rule on exit."""
+
+    def __new__(cls, rule_id: str, server: "MockPrometheus"):
+        obj = super().__new__(cls, rule_id)
+        obj._server = server
+        return obj
+
+    @property
+    def id(self) -> str:
+        return str(self)
+
+    def remove(self) -> bool:
+        """Remove the rule; False when it was already gone."""
+        return self._server.remove_fault(str(self))
+
+    def __enter__(self) -> "FaultHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def queried_message(expr, endpoint, times, seen: list, entries: list) -> str:
+    """The failure message of ``assert_queried``: what was expected, what was seen, and
+    the near misses (similar expressions sent, with counts)."""
+    what = (f"expr={expr!r}" if expr is not None else "any expression") + \
+        (f" on endpoint {endpoint!r}" if endpoint else "")
+    want = f"exactly {times}" if times is not None else "at least 1"
+    lines = [f"expected {want} request(s) with {what}, got {len(seen)}."]
+    counts = Counter((e["endpoint"], e["expr"]) for e in entries if e.get("expr") is not None)
+    if expr is not None:
+        if endpoint is not None:
+            elsewhere = Counter(e["endpoint"] for e in entries
+                                if e["expr"] == expr and e["endpoint"] != endpoint)
+            for ep, n in sorted(elsewhere.items(), key=str):
+                lines.append(f"  the same expression was sent {n} time(s) to {ep!r}")
+        exprs = sorted({x for _, x in counts})
+        close = difflib.get_close_matches(expr, exprs, n=5, cutoff=0.5)
+        squashed = "".join(expr.split())
+        close += [x for x in exprs if "".join(x.split()) == squashed and x not in close and x != expr]
+        close = [x for x in close if x != expr]
+        if close:
+            lines.append("Near misses (similar expressions sent):")
+            for x in close:
+                per = Counter({ep: n for (ep, e), n in counts.items() if e == x})
+                where = ", ".join(f"{ep}: {n}" for ep, n in sorted(per.items(), key=str))
+                lines.append(f"  {sum(per.values())} x {x!r} ({where})")
+    if counts:
+        lines.append("Expressions sent (most frequent first):")
+        for (ep, x), n in counts.most_common(10):
+            lines.append(f"  {n} x {x!r} ({ep})")
+        if len(counts) > 10:
+            lines.append(f"  ... and {len(counts) - 10} more")
+    else:
+        by_endpoint = Counter(e["endpoint"] for e in entries)
+        lines.append("No PromQL expression was sent" + (
+            "; requests: " + ", ".join(f"{ep}: {n}" for ep, n in sorted(by_endpoint.items(), key=str))
+            if by_endpoint else " (no request at all)") + ".")
+    return "\n".join(lines)
 
 
 def to_ms(t) -> int:

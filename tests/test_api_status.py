@@ -156,3 +156,10 @@ def test_buildinfo_of_a_mimir_flavour(serve, http):
     data = http.get(prom.url + "/api/v1/status/buildinfo").json()["data"]
     assert data["application"] == "Grafana Mimir" and data["version"] == "2.9.0"
     assert data["features"]["ruler_config_api"] == "true"
+
+
+def test_root_redirects_to_a_page_like_prometheus(prom, http):
+    r = http.get(prom.url + "/", allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == "/graph"
+    page = http.get(prom.url + "/")
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]

@@ -1,7 +1,8 @@
 """Real clients against mockprom.
 
-- A real Prometheus 2.42 remote-writes into mockprom, and scrapes mockprom's
-  ``/federate`` and ``/metrics``; what one side holds is found on the other.
+- A real Prometheus 2.42 remote-writes into mockprom (its own metrics and a small
+  exporter's, staleness markers included when the exporter vanishes), and scrapes
+  mockprom's ``/federate`` and ``/metrics``; what one side holds is found on the other.
 - promtool's ``query instant|range|series|labels`` print what mockprom's API answers.
 - prometheus_client's ``push_to_gateway``/``pushadd_to_gateway``/``delete_from_gateway``
   push into mockprom, and the pushed values are queried back over HTTP.
@@ -16,8 +17,11 @@ import datetime as dt
 import math
 import os
 import subprocess
+import threading
 import time
 from decimal import Decimal
+from types import SimpleNamespace
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
@@ -96,11 +100,39 @@ SENSORS = {
                               "values": ["NaN", "+Inf", 1e-7, "-Inf", 1e21]}}],
 }
 SELF_JOB = "prometheus"
+EXPORTER_JOB = "exporter"
 
 
-def prometheus_config(receiver: MockPrometheus, scraped: MockPrometheus):
-    """Scrape itself (remote-written to ``receiver``), and ``scraped``'s federation
-    endpoint and own metrics."""
+class Exporter:
+    """A small exposition server (prometheus_client's WSGI app) on 127.0.0.1."""
+
+    def __init__(self):
+        from prometheus_client import CollectorRegistry, Gauge, make_wsgi_app
+
+        self.registry = CollectorRegistry()
+        Gauge("exporter_queue_length", "Items waiting.", ["queue"],
+              registry=self.registry).labels(queue="mail").set(3.25)
+        self.httpd = make_server("127.0.0.1", 0, make_wsgi_app(self.registry),
+                                 handler_class=QuietHandler)
+        self.port = self.httpd.server_port
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def prometheus_config(receiver: MockPrometheus, scraped: MockPrometheus, exporter: Exporter):
+    """Scrape itself and ``exporter`` (both remote-written to ``receiver``), and
+    ``scraped``'s federation endpoint and own metrics."""
 
     def config_for(port: int) -> str:
         return f"""
@@ -115,11 +147,14 @@ scrape_configs:
     static_configs: [{{targets: ["127.0.0.1:{scraped.port}"]}}]
   - job_name: mockprom
     static_configs: [{{targets: ["127.0.0.1:{scraped.port}"]}}]
+  - job_name: {EXPORTER_JOB}
+    static_configs: [{{targets: ["127.0.0.1:{exporter.port}"]}}]
 remote_write:
   - url: http://127.0.0.1:{receiver.port}/api/v1/write
     queue_config: {{batch_send_deadline: 200ms, min_shards: 1, max_shards: 1,
                    min_backoff: 50ms, max_backoff: 500ms}}
-    write_relabel_configs: [{{source_labels: [job], regex: {SELF_JOB}, action: keep}}]
+    write_relabel_configs:
+      [{{source_labels: [job], regex: "{SELF_JOB}|{EXPORTER_JOB}", action: keep}}]
     metadata_config: {{send_interval: 1s}}
 """
     return config_for
@@ -127,22 +162,25 @@ remote_write:
 
 @pytest.fixture(scope="module")
 def live():
-    """(receiver mockprom, scraped mockprom, real Prometheus), all in real time."""
+    """``.receiver`` and ``.scraped`` mockprom servers, an ``.exporter``, and the ``.real``
+    Prometheus that connects them, all in real time."""
     realprom.require_binaries()
     receiver = MockPrometheus({"name": "receiver", "clock": "real", "series": []})
     scraped = MockPrometheus(SENSORS)
-    real = ConfiguredPrometheus(prometheus_config(receiver, scraped))
+    exporter = Exporter()
+    real = ConfiguredPrometheus(prometheus_config(receiver, scraped, exporter))
     try:
         real.start()
-        yield receiver, scraped, real
+        yield SimpleNamespace(receiver=receiver, scraped=scraped, exporter=exporter, real=real)
     finally:
         real.stop()
+        exporter.stop()
         receiver.stop()
         scraped.stop()
 
 
 def test_remote_write_from_a_real_prometheus_is_queryable(live):
-    receiver, _scraped, real = live
+    receiver, real = live.receiver, live.real
 
     def received_up():
         res = api(receiver.url, "/api/v1/query", query=f'timestamp(up{{job="{SELF_JOB}"}})')
@@ -164,9 +202,8 @@ def test_remote_write_from_a_real_prometheus_is_queryable(live):
             assert len(got["result"]) > 100  # histograms, summaries (NaN quantiles), ...
     build = api(receiver.url, "/api/v1/query", query="prometheus_build_info", time=t)["result"]
     assert build[0]["metric"]["version"].startswith("2.42")
-    # Only the self-scrape passes the write relabelling.
-    jobs = api(receiver.url, "/api/v1/label/job/values")
-    assert jobs == [SELF_JOB]
+    # Only what passes the write relabelling arrives.
+    assert set(api(receiver.url, "/api/v1/label/job/values")) <= {SELF_JOB, EXPORTER_JOB}
 
     # Every write (samples, and metadata-only requests every second) is accepted.
     def three_writes():
@@ -178,7 +215,7 @@ def test_remote_write_from_a_real_prometheus_is_queryable(live):
 
 
 def test_real_prometheus_federates_mockprom_series(live):
-    _receiver, scraped, real = live
+    scraped, real = live.scraped, live.real
     sensors = api(scraped.url, "/api/v1/series", **{"match[]": '{job="sensors"}'})
     expected = {key(m) for m in sensors}
     assert len(expected) == 3
@@ -203,7 +240,7 @@ def test_real_prometheus_federates_mockprom_series(live):
 
 
 def test_real_prometheus_scrapes_mockprom_metrics(live):
-    _receiver, scraped, real = live
+    scraped, real = live.scraped, live.real
 
     def federations_counted():
         expr = ('mockprom_http_requests_total{job="mockprom", endpoint="/federate", code="200"}'
@@ -219,6 +256,33 @@ def test_real_prometheus_scrapes_mockprom_metrics(live):
     assert float(series[0]["value"][1]) == len(scraped.store)
 
 
+def test_a_vanished_target_goes_stale_in_mockprom_as_in_prometheus(live):
+    receiver, real = live.receiver, live.real
+    expr = 'exporter_queue_length{queue="mail"}'
+
+    def exported():
+        return api(receiver.url, "/api/v1/query", query=expr)["result"]
+
+    [sample] = wait_for("the exporter's gauge to arrive by remote write", exported)
+    assert sample["value"][1] == "3.25"
+
+    live.exporter.stop()  # the next scrape fails: Prometheus writes staleness markers
+
+    def gone():
+        down = api(receiver.url, "/api/v1/query", query=f'up{{job="{EXPORTER_JOB}"}} == 0')
+        return down["result"] and not exported()
+
+    wait_for("the failed scrape and its staleness markers to arrive", gone)
+    t = api(receiver.url, "/api/v1/query",
+            query=f'timestamp(up{{job="{EXPORTER_JOB}"}})')["result"][0]["value"][1]
+    # Both servers agree, at the failed scrape, on the series that are gone and the raw
+    # samples before it (the API shows no staleness markers).
+    for e in (expr, f"{expr}[1m]", f'{{job="{EXPORTER_JOB}"}}', f'count({{job="{EXPORTER_JOB}"}})'):
+        want = api(real.url, "/api/v1/query", query=e, time=t)
+        got = api(receiver.url, "/api/v1/query", query=e, time=t)
+        assert realprom.compare_result(want, got) == [], e
+
+
 # -- promtool -------------------------------------------------------------------------------
 
 def go_float(f: float) -> str:
@@ -227,8 +291,7 @@ def go_float(f: float) -> str:
         return "NaN"
     if math.isinf(f):
         return "+Inf" if f > 0 else "-Inf"
-    text = format(Decimal(repr(f)).normalize(), "f")
-    return text
+    return format(Decimal(repr(f)).normalize(), "f")
 
 
 def go_quote(v: str) -> str:

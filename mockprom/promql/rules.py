@@ -619,7 +619,7 @@ def _replay(labels: Labels, source: Labels, steps: np.ndarray, vals: np.ndarray,
 
 # -- templates ------------------------------------------------------------------------------
 
-NO_VALUE = "<no value>"
+NO_VALUE = ""  # Prometheus expands a missing label to ""
 _TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _LABEL_REF = re.compile(r'^(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)$'
                         r'|^index (?:\$labels|\.Labels) "([^"]*)"$')
@@ -631,7 +631,7 @@ def expand_template(text: str, labels: dict, value: float) -> str:
     ``{{ .Labels.x }}``, ``{{ index $labels "x" }}``, ``{{ $value }}``, ``{{ .Value }}``,
     pipes into ``humanize``, ``humanize1024``, ``humanizePercentage``,
     ``humanizeDuration`` or ``printf "<fmt>"``, and ``{{ printf "<fmt>" $value }}``.
-    Anything else is left as written; a missing label prints ``<no value>`` (Go)."""
+    Anything else is left as written; a missing label expands to "" (as Prometheus)."""
     if "{{" not in text:
         return text
 
