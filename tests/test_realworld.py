@@ -11,6 +11,7 @@ its line is removed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -72,10 +73,7 @@ def outcomes(request):
         if len(results) < len(EXPECTED):
             line += f" ({len(results)} run)"
         capture = request.config.pluginmanager.get_plugin("capturemanager")
-        if capture is not None:
-            with capture.global_and_fixture_disabled():
-                print("\n" + line)
-        else:
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             print("\n" + line)
 
 
