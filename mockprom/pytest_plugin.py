@@ -61,7 +61,12 @@ def _resolve(scenario, base_dir: Path | None):
 
 
 def _session_scenario(config):
-    value = config.getoption("mockprom_scenario", default=None) or config.getini(INI_SCENARIO)
+    value = config.getoption("mockprom_scenario", default=None)
+    if not value:
+        try:
+            value = config.getini(INI_SCENARIO)
+        except ValueError:  # the plugin's options are not registered (imported by hand)
+            value = None
     if not value:
         return None
     return _resolve(value, Path(str(config.rootpath)))

@@ -191,6 +191,7 @@ class MockPrometheus:
         given (at least once otherwise); returns the matching journal entries. The
         failure message lists the near misses: similar expressions that were sent (or
         the same one on another endpoint), with counts."""
+        __tracebackhide__ = True
         entries = self.journal.entries()
         seen = [e for e in entries
                 if (expr is None or e["expr"] == expr) and (endpoint is None or e["endpoint"] == endpoint)]

@@ -10,6 +10,7 @@ Needs the ``prometheus`` program (skipped without it, failed without it under ``
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 import requests
@@ -626,6 +627,30 @@ def test_deleted_series_answered_like_prometheus(prometheus_binaries):
                   {"query": query, "start": T0, "end": END + 300, "step": 30})
         check(real, mock, "/api/v1/series", {"match[]": "http_requests_total", "start": T0,
                                              "end": END})
+
+
+def test_federate_matches_prometheus(prometheus_binaries):
+    """/federate answers at "now", so this data ends 30 s ago; the text bodies must be
+    byte-identical (NaN, escaping, the empty instance label, stale series left out)."""
+    from mockprom.server import MockPrometheus
+
+    now = int(time.time())
+    grid = [now - 600 + 15 * i for i in range(39)]
+    data = [
+        _series({"__name__": "up", "job": "api", "instance": "a:80"}, grid, [1] * 39),
+        _series({"__name__": "http_requests_total", "job": "api", "code": "200"}, grid,
+                [10.5 * i for i in range(39)]),
+        _series({"__name__": "temp", "room": 'a"b'}, grid, [1e-7] * 38 + ["NaN"]),
+        _series({"__name__": "gone"}, [now - 600, now - 590], [1, "stale"]),
+    ]
+    with realprom.RealPrometheus(data) as real, \
+            MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0) as mock:
+        for params in ({"match[]": "up"}, {"match[]": '{__name__=~".+"}'},
+                       {"match[]": ['{job="api"}', "temp"]}, {}, {"match[]": "up{"}):
+            want, got = (requests.get(srv.url + "/federate", params=params, timeout=10)
+                         for srv in (real, mock))
+            assert (got.status_code, got.text) == (want.status_code, want.text), params
+            assert got.headers["Content-Type"] == want.headers["Content-Type"], params
 
 
 # -- generated PromQL ------------------------------------------------------------------------

@@ -249,3 +249,93 @@ def test_default_group_interval_is_one_minute(serve):
     group = requests.get(prom.url + "/api/v1/rules").json()["data"]["groups"][0]
     assert group["interval"] == 60
     assert group["lastEvaluation"] == rfc3339_nano((START + 3600) * 1000)
+
+
+def test_a_rule_that_does_not_parse_reports_err_health(serve):
+    doc = scenario()
+    doc["rules"] = [{"name": "g", "rules": [
+        {"record": "broken", "expr": "sum(errors"},
+        {"alert": "AlsoBroken", "expr": "errors >"},
+        {"record": "fine", "expr": "sum(errors)"},
+    ]}]
+    prom = serve(doc)
+    rules = requests.get(prom.url + "/api/v1/rules").json()["data"]["groups"][0]["rules"]
+    assert [r["health"] for r in rules] == ["err", "err", "ok"]
+    assert all(r["lastError"] for r in rules[:2])
+    assert requests.get(prom.url + "/api/v1/alerts").json()["data"]["alerts"] == []
+    r = requests.get(prom.url + "/api/v1/query", params={"query": '{__name__=~"broken|fine"}'})
+    assert [s["metric"]["__name__"] for s in r.json()["data"]["result"]] == ["fine"]
+
+
+def test_ingested_samples_reach_recording_rules(serve):
+    from mockprom.scenario.labels import make_labels
+
+    prom = serve(scenario())
+    t = START + 3600
+    before = requests.get(prom.url + "/api/v1/query", params={"query": "job:errors:sum"})
+    assert before.json()["data"]["result"][0]["value"][1] == "0"
+    src = prom.store.appendable(make_labels({"__name__": "errors", "job": "api", "instance": "c"}))
+    src.append(t * 1000 - 1000, 7.0)  # as remote write appends
+    after = requests.get(prom.url + "/api/v1/query", params={"query": "job:errors:sum"})
+    assert after.json()["data"]["result"][0]["value"][1] == "7"
+
+
+def test_configured_evaluation_interval_is_the_default(serve):
+    doc = scenario(config={"global": {"evaluation_interval": "30s"}})
+    doc["rules"] = [{"name": "g", "rules": [{"record": "r", "expr": "sum(errors)"}]},
+                    {"name": "h", "interval": "2m", "rules": [{"record": "s", "expr": "sum(errors)"}]}]
+    prom = serve(doc)
+    groups = requests.get(prom.url + "/api/v1/rules").json()["data"]["groups"]
+    assert [g["interval"] for g in groups] == [30, 120]
+
+
+def test_a_rule_returning_a_range_vector_reports_err_health(serve):
+    doc = scenario()
+    doc["rules"] = [{"name": "g", "rules": [{"alert": "Matrix", "expr": "errors[5m]"}]}]
+    prom = serve(doc)
+    (rule,) = requests.get(prom.url + "/api/v1/rules").json()["data"]["groups"][0]["rules"]
+    assert (rule["health"], rule["lastError"]) == ("err", "rule result is not a vector or scalar")
+
+
+def test_rule_problems_lists_bad_expressions():
+    from mockprom.promql.rules import rule_problems
+    from mockprom.scenario.loader import load_scenario
+
+    doc = scenario()
+    doc["rules"] = [{"name": "g", "rules": [{"record": "ok", "expr": "sum(errors)"},
+                                            {"record": "bad", "expr": "sum(errors"}]},
+                    {"name": "h", "rules": [{"alert": "M", "expr": "errors[5m]"}]}]
+    problems = rule_problems(load_scenario(doc))
+    assert [p.split(":")[0] for p in problems] == ["rules[0].rules[1].expr", "rules[1].rules[0].expr"]
+    assert problems[1].endswith("rule result is not a vector or scalar")
+    assert rule_problems(load_scenario(scenario())) == []
+
+
+def test_group_limit_fails_evaluations_over_it(serve):
+    doc = scenario()
+    doc["series"].append({"series": 'errors{job="db", instance="c"}', "values": "0x20 1x10 0x30"})
+    doc["rules"] = [{"name": "g", "limit": 1, "rules": [
+        {"alert": "Errors", "expr": "errors > 0"},
+        {"record": "per_instance", "expr": "errors"},
+        {"record": "total", "expr": "sum(errors)"},
+    ]}]
+    prom = serve(doc)
+    assert alerts_at(prom, ERR_FROM + 60) == []  # two alerts: over the limit of 1
+    rules = requests.get(prom.url + "/api/v1/rules").json()["data"]["groups"][0]["rules"]
+    assert [(r["health"], r.get("lastError")) for r in rules] == [
+        ("err", "exceeded limit of 1 with 2 alerts"),
+        ("err", "exceeded limit of 1 with 3 series"),
+        ("ok", None)]
+    r = requests.get(prom.url + "/api/v1/query", params={"query": "per_instance or total"})
+    assert [s["metric"]["__name__"] for s in r.json()["data"]["result"]] == ["total"]
+
+
+def test_at_end_in_a_rule_means_each_evaluation(serve):
+    doc = scenario()
+    doc["rules"] = [{"name": "g", "rules": [
+        {"record": "at_end", "expr": "sum(requests_total @ end())"},
+        {"record": "plain", "expr": "sum(requests_total)"}]}]
+    prom = serve(doc)
+    a = range_query(prom, "at_end", START + 600, START + 1200)
+    b = range_query(prom, "plain", START + 600, START + 1200)
+    assert list(a.values()) == list(b.values()) and len(next(iter(a.values()))) == 11

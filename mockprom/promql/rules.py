@@ -2,7 +2,7 @@
 
 A group is evaluated at every multiple of its interval (unix epoch aligned, so the
 schedule is the same in every process), up to the clock's "now": the mock behaves as a
-Prometheus that has always been running. Nothing is evaluated ahead of time:
+Prometheus that has always been running. Rules are evaluated lazily, on demand:
 
 - ``RuleSet`` is a *series provider* of the ``Store``: a query that selects a recording
   rule's name, ``ALERTS`` or ``ALERTS_FOR_STATE`` makes it evaluate the rule over the
@@ -16,9 +16,9 @@ Prometheus that has always been running. Nothing is evaluated ahead of time:
   unless ``keep_firing_for`` holds it. A run is followed back at most ``MAX_LOOKBACK_MS``.
 - ``RuleSet.groups_at(now_ms)`` gives the API's view (``/api/v1/rules``, ``/alerts``).
 
-Simplifications: ``@ start()`` / ``end()`` in a rule resolve to the window's edges, not to
-each evaluation; rule labels that use ``$value`` are expanded with the value at the time
-the alert became active.
+Group ``limit``s fail evaluations over them as Prometheus does; ``@ start()`` / ``end()``
+in a rule mean each evaluation's time. Simplification: rule labels that use ``$value``
+are expanded with the value at the time the alert became active.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from mockprom.promql.engine import Evaluator
-from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
+from mockprom.promql.errors import EvalError, ParseError, PromQLError
 from mockprom.promql.series import finalize, needs_finalize
-from mockprom.promql.steps import EvalContext
+from mockprom.promql.steps import EvalContext, StepSeries
 from mockprom.scenario.labels import METRIC_NAME, Labels, make_labels, without_name
 from mockprom.scenario.samples import STALE_BITS
 from mockprom.scenario.store import SeriesData
@@ -56,9 +56,6 @@ STATE_NAMES = {PENDING: "pending", FIRING: "firing"}
 
 DUP_RECORDING = "vector contains metrics with the same labelset after applying rule labels"
 DUP_ALERT = "vector contains metrics with the same labelset after applying alert labels"
-
-# Kept for callers of the first version.
-MAX_HISTORY_STEPS = 10_000
 
 
 # -- the rules ---------------------------------------------------------------------------
@@ -82,6 +79,8 @@ class CompiledRule:
     keep_firing_for_ms: int = 0
     labels: dict = field(default_factory=dict)
     annotations: dict = field(default_factory=dict)
+    limit: int = 0  # the group's limit of series (recording) or alerts; 0: none
+    per_step: bool = False  # uses @ start()/end(): evaluated one evaluation at a time
 
     def static_labels(self) -> list[dict]:
         """Labels every output series of this rule carries, one dict per output family
@@ -102,6 +101,47 @@ class RuleGroupSpec:
     rules: list
 
 
+def _uses_start_or_end(expr) -> bool:
+    """Whether ``expr`` holds ``@ start()`` or ``@ end()`` (which, in a rule, mean the
+    evaluation's own time)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "at_edge", None):
+            return True
+        for value in vars(node).values() if hasattr(node, "__dict__") else ():
+            if isinstance(value, list):
+                stack.extend(v for v in value if hasattr(v, "__dict__"))
+            elif hasattr(value, "__dict__") and not isinstance(value, type):
+                stack.append(value)
+    return False
+
+
+def default_interval_ms(scenario) -> int:
+    """A group's interval when it names none: the ``global.evaluation_interval`` of the
+    scenario's ``config`` when it sets one, else Prometheus's default of 1 minute."""
+    config = getattr(scenario, "config", None)
+    if isinstance(config, str):
+        import yaml
+
+        try:
+            config = yaml.safe_load(config)
+        except yaml.YAMLError:
+            config = None
+    value = ((config or {}).get("global") or {}).get("evaluation_interval") \
+        if isinstance(config, dict) else None
+    if value:
+        from mockprom.scenario.durations import parse_duration_ms
+
+        try:
+            ms = int(parse_duration_ms(str(value)))
+            if ms > 0:
+                return ms
+        except ValueError:
+            pass
+    return DEFAULT_INTERVAL_MS
+
+
 def compile_groups(groups: Sequence, default_interval_ms: int = DEFAULT_INTERVAL_MS) -> list[RuleGroupSpec]:
     """``RuleGroupSpec``s from a scenario's ``rules:`` (model ``RuleGroup`` objects)."""
     from mockprom.promql.parse import parse
@@ -115,15 +155,34 @@ def compile_groups(groups: Sequence, default_interval_ms: int = DEFAULT_INTERVAL
                               interval_ms=interval, kind=r.kind, name=r.name,
                               expr_text=r.expr.strip(), for_ms=int(r.for_ or 0),
                               keep_firing_for_ms=int(r.keep_firing_for or 0),
-                              labels=dict(r.labels), annotations=dict(r.annotations))
+                              labels=dict(r.labels), annotations=dict(r.annotations),
+                              limit=int(getattr(grp, "limit", 0) or 0))
             try:
                 cr.expr = parse(cr.expr_text)
+                cr.per_step = _uses_start_or_end(cr.expr)
             except ParseError as exc:
                 cr.parse_error = str(exc)
             rules.append(cr)
         out.append(RuleGroupSpec(grp.name, grp.file, interval, int(getattr(grp, "limit", 0) or 0),
                                  rules))
     return out
+
+
+def rule_problems(scenario) -> list[str]:
+    """Every rule expression of ``scenario`` that does not parse, or does not give an
+    instant vector or a scalar, as ``rules[i].rules[j].expr: <problem>`` (for
+    ``mockprom validate``; the server itself reports such rules with health "err")."""
+    from mockprom.promql import nodes as n
+
+    problems = []
+    for gi, grp in enumerate(compile_groups(getattr(scenario, "rules", None) or [])):
+        for rule in grp.rules:
+            where = f"rules[{gi}].rules[{rule.index}].expr"
+            if rule.expr is None:
+                problems.append(f"{where}: {rule.parse_error}")
+            elif getattr(rule.expr, "type", None) not in (n.SCALAR, n.VECTOR):
+                problems.append(f"{where}: rule result is not a vector or scalar")
+    return problems
 
 
 # -- API view ------------------------------------------------------------------------------
@@ -216,7 +275,8 @@ class _AlertTrack:
 class _AlertEval:
     steps: np.ndarray
     tracks: list
-    error: str = ""
+    failed: np.ndarray  # bool: evaluations that failed (alert labels collided)
+    over_limit: np.ndarray  # int: alerts counted where an evaluation exceeded the limit, else 0
 
 
 class RuleSet:
@@ -233,7 +293,8 @@ class RuleSet:
 
     @classmethod
     def from_scenario(cls, scenario, engine, now_ms: Callable[[], int]) -> "RuleSet":
-        return cls(compile_groups(getattr(scenario, "rules", None) or []), engine, now_ms)
+        return cls(compile_groups(getattr(scenario, "rules", None) or [],
+                                  default_interval_ms(scenario)), engine, now_ms)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -287,8 +348,13 @@ class RuleSet:
                 st.health, st.last_error = "err", ev.error
             return st
         ae = self._alert_eval(rule, t, t)
-        if ae.error:
-            st.health, st.last_error = "err", ae.error
+        error = self._evaluate(rule, t, t).error
+        if not error and len(ae.failed) and ae.failed[-1]:
+            error = DUP_ALERT
+        if not error and len(ae.over_limit) and ae.over_limit[-1]:
+            error = f"exceeded limit of {rule.limit} with {int(ae.over_limit[-1])} alerts"
+        if error:
+            st.health, st.last_error = "err", error
         i = len(ae.steps) - 1
         for tr in ae.tracks:
             s = int(tr.state[i]) if i >= 0 else 0
@@ -341,10 +407,10 @@ class RuleSet:
         ae = self._alert_eval(rule, a - iv, b)
         out = []
         for tr in ae.tracks:
-            base = [p for p in tr.labels]
+            base = list(tr.labels)
             for code, name in STATE_NAMES.items():
                 present = tr.state == code
-                if present.any() or False:
+                if present.any():
                     labels = make_labels(base + [(METRIC_NAME, ALERTS), ("alertstate", name)])
                     out.append(_emit(labels, ae.steps, np.ones(len(ae.steps)), present))
             present = tr.state > 0
@@ -365,14 +431,26 @@ class RuleSet:
         steps = np.arange(a, b + 1, rule.interval_ms, dtype=np.int64)
         with self._evaluating(rule):
             try:
+                if rule.expr is None:
+                    raise ParseError(rule.parse_error)
                 raw = self._run(rule, steps)
                 error = ""
-            except (EvalError, ParseError) as exc:
+            except PromQLError as exc:
                 raw, error = [], str(exc)
+            except Exception as exc:  # never let one rule break a query or the API
+                raw, error = [], f"{type(exc).__name__}: {exc}"
         if rule.kind == "recording":
             series, dup = _apply_recording_labels(raw, rule, len(steps))
             if dup and not error:
                 error = DUP_RECORDING
+            if rule.limit > 0 and series:
+                count = np.sum([p for _, p in series.values()], axis=0)
+                over = count > rule.limit
+                if over.any():
+                    for _, p in series.values():
+                        p &= ~over
+                    if over[-1] and not error:
+                        error = f"exceeded limit of {rule.limit} with {int(count[-1])} series"
         else:
             series = {labels: (vals, present) for labels, vals, present in raw}
         ev = _Eval(steps, series, error)
@@ -380,6 +458,19 @@ class RuleSet:
         return ev
 
     def _run(self, rule: CompiledRule, steps: np.ndarray) -> list[tuple]:
+        if not rule.per_step or len(steps) == 1:
+            return self._run_steps(rule, steps)
+        n = len(steps)
+        merged: dict = {}
+        for i in range(n):
+            for labels, vals, present in self._run_steps(rule, steps[i:i + 1]):
+                if labels not in merged:
+                    merged[labels] = (np.full(n, np.nan), np.zeros(n, dtype=bool))
+                merged[labels][0][i] = vals[0]
+                merged[labels][1][i] = present[0]
+        return [(labels, v, p) for labels, (v, p) in merged.items()]
+
+    def _run_steps(self, rule: CompiledRule, steps: np.ndarray) -> list[tuple]:
         engine = self.engine
         ctx = EvalContext(steps=steps, start_ms=int(steps[0]), end_ms=int(steps[-1]),
                           interval_ms=rule.interval_ms, lookback_ms=int(engine.lookback_ms))
@@ -388,8 +479,8 @@ class RuleSet:
         val = ev.eval(rule.expr, ctx)
         if isinstance(val, np.ndarray):
             return [((), val.astype(np.float64), np.ones(len(steps), dtype=bool))]
-        if isinstance(val, str):
-            raise EvalError("rule expression evaluates to a string")
+        if not isinstance(val, list) or not all(isinstance(s, StepSeries) for s in val):
+            raise EvalError("rule result is not a vector or scalar")  # Prometheus's words
         if val and needs_finalize(val):
             val = finalize(val)
         out = []
@@ -406,7 +497,7 @@ class RuleSet:
         if hit is not None:
             return hit
         iv = rule.interval_ms
-        span = max(rule.for_ms + rule.keep_firing_for_ms + 2 * iv, 10 * iv)
+        span = 2 * (rule.for_ms + rule.keep_firing_for_ms) + 10 * iv
         floor_ms = ((a - MAX_LOOKBACK_MS) // MAX_LOOKBACK_MS) * MAX_LOOKBACK_MS
         floor_ms = -((-floor_ms) // iv) * iv
         lo = max(a - (span // iv) * iv, floor_ms)
@@ -420,7 +511,6 @@ class RuleSet:
             lo = new_lo
         steps = np.concatenate([p.steps for p in parts])
         n = len(steps)
-        error = next((p.error for p in parts if p.error), "")
         series: dict = {}
         offset = 0
         for p in parts:
@@ -432,16 +522,14 @@ class RuleSet:
                 sv[offset:offset + m] = vals
                 sp[offset:offset + m] = present
             offset += m
-        tracks, dup = _alert_tracks(series, rule, steps)
-        if dup and not error:
-            error = DUP_ALERT
+        tracks, failed, over = _alert_tracks(series, rule, steps)
         keep = steps >= a
         for tr in tracks:
             tr.state, tr.active_at = tr.state[keep], tr.active_at[keep]
             tr.value, tr.keep_since = tr.value[keep], tr.keep_since[keep]
         tracks = [tr for tr in tracks if tr.state.any()]
         tracks.sort(key=lambda tr: tr.labels)
-        ae = _AlertEval(steps[keep], tracks, error)
+        ae = _AlertEval(steps[keep], tracks, failed[keep], over[keep])
         self._cache_put(key, ae)
         return ae
 
@@ -543,8 +631,9 @@ def _apply_recording_labels(raw: list, rule: CompiledRule, n: int) -> tuple[dict
     return out, bool(bad.any())
 
 
-def _alert_tracks(series: dict, rule: CompiledRule, steps: np.ndarray) -> tuple[list, bool]:
-    """Replay the alert state machine for every alert label set."""
+def _alert_tracks(series: dict, rule: CompiledRule, steps: np.ndarray) -> tuple[list, np.ndarray]:
+    """Replay the alert state machine for every alert label set; also returns the
+    evaluations that failed because two series got the same alert labels."""
     grouped: dict = {}
     for source, (vals, present) in series.items():
         if not present.any():
@@ -561,7 +650,7 @@ def _alert_tracks(series: dict, rule: CompiledRule, steps: np.ndarray) -> tuple[
     for members in grouped.values():
         if len(members) > 1:
             bad |= np.sum([p for _, _, p in members], axis=0) > 1
-    tracks = []
+    items = []
     for labels, members in grouped.items():
         source, vals, present = members[0]
         vals = np.array(vals, dtype=np.float64, copy=True)
@@ -569,8 +658,57 @@ def _alert_tracks(series: dict, rule: CompiledRule, steps: np.ndarray) -> tuple[
         for _, v, p in members[1:]:
             vals[p] = v[p]
             present |= p
-        tracks.append(_replay(labels, source, steps, vals, present, bad, rule))
-    return tracks, bool(bad.any())
+        items.append((labels, source, vals, present))
+    tracks = [_replay(labels, source, steps, vals, present, bad, rule)
+              for labels, source, vals, present in items]
+    over = np.zeros(n, dtype=np.int64)
+    if rule.limit > 0 and tracks:
+        count = np.sum([tr.state > 0 for tr in tracks], axis=0)
+        if (count > rule.limit).any():
+            tracks, over = _replay_limited(items, steps, bad, rule)
+    return tracks, bad, over
+
+
+def _replay_limited(items: list, steps: np.ndarray, failed: np.ndarray,
+                    rule: CompiledRule) -> tuple[list, np.ndarray]:
+    """The state machine of all alerts of a rule at once, with the group's limit: an
+    evaluation with more active alerts than the limit fails and forgets every alert
+    (Prometheus: "exceeded limit of N with M alerts")."""
+    n, k = len(steps), len(items)
+    state = np.zeros((k, n), dtype=np.int8)
+    active_at = np.zeros((k, n), dtype=np.int64)
+    value = np.full((k, n), np.nan)
+    keep_since = np.full((k, n), -1, dtype=np.int64)
+    over = np.zeros(n, dtype=np.int64)
+    s, at, v, since = [0] * k, [0] * k, [math.nan] * k, [-1] * k
+    present = [p.tolist() for _, _, _, p in items]
+    vals = [x.tolist() for _, _, x, _ in items]
+    for i, t in enumerate(steps.tolist()):
+        if not failed[i]:
+            for j in range(k):
+                if present[j][i]:
+                    if s[j] == 0:
+                        s[j], at[j] = PENDING, t
+                    since[j], v[j] = -1, vals[j][i]
+                    if s[j] == PENDING and t - at[j] >= rule.for_ms:
+                        s[j] = FIRING
+                elif s[j]:
+                    held = False
+                    if s[j] == FIRING and rule.keep_firing_for_ms > 0:
+                        if since[j] < 0:
+                            since[j] = t
+                        held = t - since[j] < rule.keep_firing_for_ms
+                    if not held:
+                        s[j], since[j] = 0, -1
+            count = sum(1 for x in s if x)
+            if count > rule.limit:
+                over[i] = count
+                s, since = [0] * k, [-1] * k
+        for j in range(k):
+            state[j, i], active_at[j, i], value[j, i], keep_since[j, i] = s[j], at[j], v[j], since[j]
+    tracks = [_AlertTrack(labels, source, state[j], active_at[j], value[j], keep_since[j])
+              for j, (labels, source, _, _) in enumerate(items)]
+    return tracks, over
 
 
 def _replay(labels: Labels, source: Labels, steps: np.ndarray, vals: np.ndarray,
