@@ -155,12 +155,14 @@ def build_generation(scenario, now_ms: int, clock: Optional[Clock] = None) -> Ge
     ``now_ms`` (relative starts resolve against it). Rules are evaluated up to the
     ``clock``'s now (``now_ms`` when no clock is given)."""
     from mockprom.promql.engine import Engine
-    from mockprom.promql.rules import RuleSet
+    from mockprom.promql.rules import RuleSet, default_interval_ms
     from mockprom.scenario.build import build_store, scenario_metadata
 
     settings = Settings.of(scenario)
     store = build_store(scenario, now_ms)
-    engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s)
+    # A subquery without a step uses the global evaluation_interval, as in Prometheus.
+    engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s,
+                    subquery_step_ms=default_interval_ms(scenario))
     now_fn = clock.now_ms if clock is not None else (lambda: int(now_ms))
     rules = RuleSet.from_scenario(scenario, engine, now_fn)
     if rules:

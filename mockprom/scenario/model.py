@@ -470,8 +470,10 @@ class Scenario(StrictModel):
         from mockprom.scenario.durations import format_duration_ms
         iv = format_duration_ms(self.interval)
         jobs = sorted({t.labels["job"] for t in (self.targets or [])})
+        # evaluation_interval: Prometheus's default, which rule groups and step-less
+        # subqueries use unless the scenario's own config sets another.
         cfg = {"global": {"scrape_interval": iv, "scrape_timeout": "10s",
-                          "evaluation_interval": iv}}
+                          "evaluation_interval": "1m"}}
         if jobs:
             cfg["scrape_configs"] = [{"job_name": j, "honor_timestamps": True,
                                       "scrape_interval": iv, "scrape_timeout": "10s",
