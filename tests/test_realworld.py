@@ -79,14 +79,11 @@ def outcomes(request):
 
 @pytest.fixture(scope="module")
 def corpus_server():
-    """mockprom serving DATA.json (the bare scenario shape). Parsed here and handed over
-    as a dict: the loader's file path keeps YAML line numbers for error messages, which
-    costs seconds on 7 MB of JSON."""
+    """mockprom serving DATA.json (the bare scenario shape), loaded by path as a user
+    would load it."""
     from mockprom.server import MockPrometheus
 
-    with open(os.path.join(CORPUS, "DATA.json"), encoding="utf-8") as f:
-        scenario = json.load(f)
-    with MockPrometheus(scenario=scenario, host="127.0.0.1", port=0) as prom:
+    with MockPrometheus(scenario=os.path.join(CORPUS, "DATA.json"), host="127.0.0.1", port=0) as prom:
         yield prom
 
 
