@@ -46,6 +46,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
     from mockprom.faults.engine import FaultEngine
     from mockprom.faults.journal import RequestJournal
     from mockprom.faults.middleware import FaultMiddleware
+    from mockprom.ingest.selfmetrics import record_fault
 
     state = ServerState(scenario, clock=clock)
     state.library = dict(library or {})
@@ -73,7 +74,8 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
 
         return check_bearer(environ.get("HTTP_AUTHORIZATION", ""), token) is None
 
-    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, journal, authorize=authorize)
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, journal, authorize=authorize,
+                                   on_fault=lambda info: record_fault(app))
     app.extensions["mockprom.fault_middleware"] = app.wsgi_app
     if verbose:
         _enable_logging()

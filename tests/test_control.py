@@ -71,9 +71,15 @@ def test_reset_restores_clock_and_data(serve, http):
     prom = serve(basic_scenario())
     http.put(prom.url + "/-/mockprom/clock", json={"advance": "1h"})
     assert now_of(http, prom) == str(T0 + 3600)
+    http.post(prom.url + "/-/mockprom/faults", json={"match": {"endpoint": "labels"}, "error": "internal"})
+    assert http.get(prom.url + "/api/v1/labels").status_code == 500
+    assert http.get(prom.url + "/-/mockprom/requests").json()
     r = http.post(prom.url + "/-/mockprom/reset")
     assert r.status_code == 200
+    # the journal and the faults added since load are gone too, as with prom.reset()
+    assert http.get(prom.url + "/-/mockprom/requests").json() == []
     assert now_of(http, prom) == str(T0)
+    assert http.get(prom.url + "/api/v1/labels").status_code == 200
 
 
 def test_python_object_operations(serve, http):

@@ -157,3 +157,17 @@ def test_stopping_the_server_releases_a_hanging_request():
     thread.join(5)
     assert outcome and issubclass(outcome[0][0], requests.ConnectionError)
     assert outcome[0][1] < 2.0
+
+
+def test_injected_faults_are_counted_in_the_mocks_own_metrics(prom):
+    def injected() -> float:
+        text = requests.get(prom.url + "/metrics").text
+        lines = [l for l in text.splitlines() if l.startswith("mockprom_faults_injected_total")]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    before = injected()
+    prom.add_fault({"match": {"endpoint": "query"}, "error": "unavailable", "times": 2})
+    codes = [requests.get(prom.url + "/api/v1/query", params={"query": "1"}).status_code
+             for _ in range(3)]
+    assert codes == [503, 503, 200]
+    assert injected() == before + 2

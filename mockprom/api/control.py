@@ -4,8 +4,9 @@
 - ``PUT /-/mockprom/scenario``: replace it (YAML or JSON body), atomically; a bad one
   gets 400 with every validation problem and the old one stays; ``?name=x`` switches to
   a scenario of the served directory (``GET /-/mockprom/scenarios`` lists them);
-- ``POST /-/mockprom/reset``: rebuild from the current scenario (ingested data, deletes
-  and clock changes are dropped);
+- ``POST /-/mockprom/reset``: rebuild from the current scenario (ingested data, deletes,
+  clock changes, faults added since and the request journal are dropped), as
+  ``MockPrometheus.reset()`` does;
 - ``GET|PUT /-/mockprom/clock``: ``{"now": <RFC3339|unix seconds>}`` freezes the clock
   there, ``{"advance": "5m"}`` moves it; answers the new now.
 
@@ -16,7 +17,7 @@ Answers use Prometheus's envelope. Protected by ``server.control_token`` when on
 from __future__ import annotations
 
 import orjson
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from mockprom.api.context import get_state
 from mockprom.api.envelope import ApiError, bad_data, json_response, success
@@ -102,6 +103,9 @@ def put_scenario():
 def reset():
     state = get_state()
     state.reset()
+    journal = current_app.extensions.get("mockprom.journal")
+    if journal is not None:
+        journal.clear()
     return success(clock_answer(state))
 
 
