@@ -29,7 +29,7 @@ def test_python_example_runs(index):
 def test_quick_start_query_answers_on_the_default_scenario():
     from mockprom.server import MockPrometheus
 
-    query = re.search(r"curl -sg '[^']*\?query=([^']*)'", README).group(1)
+    query = re.search(r"curl -s \S+/api/v1/query --data-urlencode 'query=([^']*)'", README).group(1)
     with MockPrometheus() as prom:
         import requests
 
