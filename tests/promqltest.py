@@ -28,7 +28,7 @@ from mockprom.promql.errors import PromQLError
 from mockprom.promql.values import Matrix, Scalar, String, Vector
 from mockprom.scenario.durations import parse_duration_ms
 from mockprom.scenario.labels import format_labels, make_labels
-from mockprom.scenario.notation import expand, parse_series_line
+from mockprom.scenario.notation import expand, parse_selector_prefix, parse_series_line
 from mockprom.scenario.store import StaticSource, Store
 
 EPSILON = 0.000001
@@ -68,6 +68,7 @@ def parse_number(text: str) -> float:
 class Load:
     interval_ms: int
     series: list  # [(Labels, [Optional[float]])]
+    lines: list = field(default_factory=list)  # [(selector text, values text)] as written
 
 
 @dataclass
@@ -119,12 +120,13 @@ def parse_script(text: str, name: str = "<script>") -> list[Eval]:
         m = _LOAD.match(line)
         if m:
             interval = parse_duration_ms(m.group(1))
-            series = []
+            series, texts = [], []
             while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith("#"):
                 labels, values = parse_series_line(lines[i].strip())
                 series.append((make_labels(labels), values))
+                texts.append(split_series_line(lines[i].strip()))
                 i += 1
-            loads = loads + [Load(interval, series)]
+            loads = loads + [Load(interval, series, texts)]
             continue
         lineno = i
         m = _EVAL_RANGE.match(line)
@@ -152,6 +154,13 @@ def parse_script(text: str, name: str = "<script>") -> list[Eval]:
             ev.expected.append(_expected(exp_line, ev, name, i))
         evals.append(ev)
     return evals
+
+
+def split_series_line(line: str) -> tuple[str, str]:
+    """A ``load`` line as written: its series selector and its values (expanding
+    notation), e.g. ``('metric{a="b"}', '0+1x10 _ stale')``."""
+    _, i = parse_selector_prefix(line)
+    return line[:i].strip(), line[i:].strip()
 
 
 def _is_command(line: str) -> bool:
@@ -292,35 +301,47 @@ def _compare_range_step(ev: Eval, instant, mat: Matrix, what: str) -> None:
         ev.ordered = saved
 
 
+def compare_range_step(ev: Eval, instant, mat: Matrix, what: str) -> None:
+    """The points of a one-step (or longer) range result at an instant evaluation's time,
+    against its expected result (``instant``: the instant query's value, for its kind)."""
+    _compare_range_step(ev, instant, mat, what)
+
+
 def run_range(engine: Engine, ev: Eval) -> None:
     call = lambda: engine.range_query(ev.expr, ev.start_ms, ev.end_ms, ev.step_ms)
     if ev.fail:
         _expect_failure(call, "range", ev.fail_message)
         return
-    mat = call().value
+    compare_range_result(ev, call().value)
+
+
+def compare_range_result(ev: Eval, mat, what: str = "range") -> None:
+    """A range evaluation's result (a ``Matrix``) against its expected series."""
+    if not isinstance(mat, Matrix):
+        raise Mismatch(f"{what}: a range query returned {type(mat).__name__}")
     steps = list(range(ev.start_ms, ev.end_ms + 1, ev.step_ms))
     got = {s.labels: dict(s.points) for s in mat.series}
     expected = {}
     for e in ev.expected:
         labels = () if e.labels is None else e.labels
         if len(e.values) != len(steps):
-            raise Mismatch(f"range: expected line for {format_labels(labels)} has "
+            raise Mismatch(f"{what}: expected line for {format_labels(labels)} has "
                            f"{len(e.values)} values for {len(steps)} steps")
         expected[labels] = {t: v for t, v in zip(steps, e.values) if v is not None}
     for labels, pts in got.items():
         if labels not in expected:
-            raise Mismatch(f"range: unexpected series {format_labels(labels)}: {pts}")
+            raise Mismatch(f"{what}: unexpected series {format_labels(labels)}: {pts}")
         exp = expected[labels]
         if set(pts) != set(exp):
-            raise Mismatch(f"range: {format_labels(labels)} has points at "
+            raise Mismatch(f"{what}: {format_labels(labels)} has points at "
                            f"{sorted(pts)} but expected at {sorted(exp)}")
         for t, v in exp.items():
             if not almost_equal(v, pts[t]):
-                raise Mismatch(f"range: {format_labels(labels)} at {t}: expected {_fmt(v)} "
+                raise Mismatch(f"{what}: {format_labels(labels)} at {t}: expected {_fmt(v)} "
                                f"but got {_fmt(pts[t])}")
     missing = [l for l in expected if l not in got and expected[l]]
     if missing:
-        raise Mismatch(f"range: expected series {format_labels(missing[0])} not found")
+        raise Mismatch(f"{what}: expected series {format_labels(missing[0])} not found")
 
 
 _STORES: dict = {}
