@@ -142,9 +142,9 @@ def _pick_scenario(path: Optional[str], name: Optional[str]):
     if not path:
         return None, {}
     if os.path.isdir(path):
-        from mockprom.scenario.loader import load_scenarios_dir
+        from mockprom.api.validation import load_checked_dir
 
-        found = load_scenarios_dir(path)
+        found = load_checked_dir(path)
         if not found:
             raise SystemExit(f"mockprom: no scenario files in {path}")
         if name:
@@ -204,20 +204,18 @@ def _print_problems(exc) -> None:
 
 
 def cmd_validate(args) -> int:
-    from mockprom.scenario.loader import ScenarioError, load_scenario
+    """Every problem of every file (model, rules' PromQL, fault rules), one a line, each
+    with file, line and field path; exit status 2 when there is any."""
+    from mockprom.api.validation import load_checked
+    from mockprom.scenario.loader import ScenarioError
 
     bad, good = 0, []
     for f in args.files:
         try:
-            sc = load_scenario(f if os.path.exists(f) else _missing(f))
-            _check_faults(sc)
+            sc = load_checked(f if os.path.exists(f) else _missing(f))
         except ScenarioError as exc:
             bad += len(exc.problems) or 1
             _print_problems(exc)
-            continue
-        except ValueError as exc:  # fault rules
-            bad += 1
-            print(f"{f}: {exc}", file=sys.stderr)
             continue
         good.append(f"{f} ({sc.name}: {len(sc.series)} series entries)")
     if bad:
@@ -232,15 +230,6 @@ def _missing(path: str):
     from mockprom.scenario.loader import Problem, ScenarioError
 
     raise ScenarioError([Problem(path, None, None, "no such file or directory")])
-
-
-def _check_faults(sc) -> None:
-    """Fault rules and timeline are validated by the fault engine."""
-    if not (sc.faults or sc.timeline):
-        return
-    from mockprom.faults.engine import FaultEngine
-
-    FaultEngine(seed=sc.seed).load(sc.faults, sc.timeline, seed=sc.seed)
 
 
 # -- query ---------------------------------------------------------------------------

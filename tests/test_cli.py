@@ -125,3 +125,60 @@ def test_serve_refuses_a_bad_scenario(tmp_path):
     r = run("serve", "--scenario", str(bad), "--port", "0")
     assert r.returncode == 2
     assert "bogus" in r.stderr and "Traceback" not in r.stderr
+
+
+BAD_RULES_AND_FAULTS = """\
+name: bad
+series:
+  - series: 'up{job="a"}'
+    values: "1x10"
+  - {metic: up, generator: {kind: constant, value: 1}}
+rules:
+  - name: g
+    rules:
+      - record: job:up:sum
+        expr: sum by (job) (up
+      - alert: Down
+        expr: up == 0
+        annotations: {summary: "{{ humanise $value }}"}
+faults:
+  - match: {endpoint: query}
+    error: nonsense
+"""
+
+
+def test_validate_lists_rule_and_fault_problems_with_file_line_and_path(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_RULES_AND_FAULTS)
+    r = run("validate", str(bad))
+    assert r.returncode == 2 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[:5] == [
+        f"{bad}:5 series[1]: missing required field 'metric'",
+        f"{bad}:5 series[1].metic: unknown field 'metic' (did you mean 'metric'?)",
+        f"{bad}:10 rules[0].rules[0].expr: 1:17: parse error: unclosed left parenthesis",
+        f"{bad}:13 rules[0].rules[1].annotations.summary: annotation \"summary\": "
+        "template: __alert_Down:1: function \"humanise\" not defined",
+        f"{bad}:16 faults[0].error: unknown 'nonsense', expected one of " + lines[4].split(
+            "expected one of ", 1)[-1],
+    ]
+    assert lines[5:] == ["5 problems found"]
+    # The same file, fixed, is valid; serve refuses the bad one with the same list.
+    good = tmp_path / "good.yaml"
+    good.write_text(BAD_RULES_AND_FAULTS.replace("(up\n", "(up)\n").replace("humanise", "humanize")
+                    .replace("metic", "metric").replace("nonsense", "unavailable"))
+    r = run("validate", str(good))
+    assert r.returncode == 0 and r.stdout.startswith("ok: 1 scenario file valid"), r.stderr
+    r = run("serve", "--scenario", str(bad), "--port", "0")
+    assert r.returncode == 2 and r.stderr.splitlines() == lines[:5]
+
+
+def test_serve_refuses_a_directory_holding_a_bad_scenario(tmp_path):
+    (tmp_path / "good.yaml").write_text("name: good\nseries: []\n")
+    (tmp_path / "bad.yaml").write_text("name: bad\nseries: []\nrules:\n  - name: g\n    rules:\n"
+                                       "      - {record: r, expr: 'rate(x[5m]'}\n")
+    r = run("serve", "--scenario", str(tmp_path), "--name", "good", "--port", "0")
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        f"{tmp_path / 'bad.yaml'}:6 rules[0].rules[0].expr: 1:11: parse error: "
+        "unclosed left parenthesis"]

@@ -251,20 +251,21 @@ def test_default_group_interval_is_one_minute(serve):
     assert group["lastEvaluation"] == rfc3339_nano((START + 3600) * 1000)
 
 
-def test_a_rule_that_does_not_parse_reports_err_health(serve):
+def test_a_scenario_whose_rules_do_not_parse_is_refused_with_every_problem(serve):
+    """As Prometheus refuses a rule file that does not parse (the err-health display of a
+    rule that fails at evaluation is tested in test_scenario_validation.py)."""
+    from mockprom.scenario.loader import ScenarioError
+
     doc = scenario()
     doc["rules"] = [{"name": "g", "rules": [
         {"record": "broken", "expr": "sum(errors"},
         {"alert": "AlsoBroken", "expr": "errors >"},
         {"record": "fine", "expr": "sum(errors)"},
     ]}]
-    prom = serve(doc)
-    rules = requests.get(prom.url + "/api/v1/rules").json()["data"]["groups"][0]["rules"]
-    assert [r["health"] for r in rules] == ["err", "err", "ok"]
-    assert all(r["lastError"] for r in rules[:2])
-    assert requests.get(prom.url + "/api/v1/alerts").json()["data"]["alerts"] == []
-    r = requests.get(prom.url + "/api/v1/query", params={"query": '{__name__=~"broken|fine"}'})
-    assert [s["metric"]["__name__"] for s in r.json()["data"]["result"]] == ["fine"]
+    with pytest.raises(ScenarioError) as err:
+        serve(doc)
+    paths = [p.path for p in err.value.problems]
+    assert paths == ["rules[0].rules[0].expr", "rules[0].rules[1].expr"]
 
 
 def test_ingested_samples_reach_recording_rules(serve):

@@ -72,15 +72,12 @@ class Generation:
 
 def coerce_scenario(source):
     """A ``Scenario`` from a Scenario, dict, path, YAML/JSON text, or None (the embedded
-    default). Raises ``ScenarioError`` for a bad one."""
-    from mockprom.scenario.loader import load_scenario
-    from mockprom.scenario.model import Scenario
+    default). Raises ``ScenarioError`` listing every problem of a bad one: the model's,
+    the rules' PromQL and the fault rules' (``mockprom.api.validation``), each with file,
+    line and field path."""
+    from mockprom.api.validation import load_checked
 
-    if isinstance(source, Scenario):
-        return source
-    if source is None:
-        return load_scenario(DEFAULT_SCENARIO)
-    return load_scenario(source)
+    return load_checked(DEFAULT_SCENARIO if source is None else source)
 
 
 class ServerState:

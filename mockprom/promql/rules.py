@@ -17,8 +17,9 @@ Prometheus that has always been running. Rules are evaluated lazily, on demand:
 - ``RuleSet.groups_at(now_ms)`` gives the API's view (``/api/v1/rules``, ``/alerts``).
 
 Group ``limit``s fail evaluations over them as Prometheus does; ``@ start()`` / ``end()``
-in a rule mean each evaluation's time. Simplification: rule labels that use ``$value``
-are expanded with the value at the time the alert became active.
+in a rule mean each evaluation's time. Alert rule labels are expanded at every evaluation,
+as Prometheus does: labels that use ``$value`` make a new alert (pending again) whenever
+the expanded value changes, and the alert of the old value resolves.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from mockprom.gofloat import format_g
 from mockprom.promql.engine import Evaluator
 from mockprom.promql.errors import EvalError, ParseError, PromQLError
 from mockprom.promql.series import finalize, needs_finalize
@@ -631,21 +632,51 @@ def _apply_recording_labels(raw: list, rule: CompiledRule, n: int) -> tuple[dict
     return out, bool(bad.any())
 
 
+_VALUE_REF = re.compile(r"\$value|\.Value")
+
+
+def _alert_labels(base: dict, source: dict, rule: CompiledRule, value: float) -> Labels:
+    """An alert's labels: the expression's output labels (``base``, without the name),
+    the rule's labels expanded (an empty one removes the label), and ``alertname``."""
+    d = dict(base)
+    for k, v in rule.labels.items():
+        _set_label(d, k, expand_template(v, source, value))
+    d["alertname"] = rule.name
+    return make_labels(d)
+
+
 def _alert_tracks(series: dict, rule: CompiledRule, steps: np.ndarray) -> tuple[list, np.ndarray]:
     """Replay the alert state machine for every alert label set; also returns the
     evaluations that failed because two series got the same alert labels."""
     grouped: dict = {}
+    n = len(steps)
+    per_value = any(_VALUE_REF.search(v) for v in rule.labels.values())
     for source, (vals, present) in series.items():
         if not present.any():
             continue
-        first = int(np.argmax(present))
         src = dict(source)
-        d = dict(without_name(source))
-        for k, v in rule.labels.items():
-            _set_label(d, k, expand_template(v, src, float(vals[first])))
-        d["alertname"] = rule.name
-        grouped.setdefault(make_labels(d), []).append((source, vals, present))
-    n = len(steps)
+        base = dict(without_name(source))
+        if not per_value:
+            first = int(np.argmax(present))
+            labels = _alert_labels(base, src, rule, float(vals[first]))
+            grouped.setdefault(labels, []).append((source, vals, present))
+            continue
+        # Labels that use the value are expanded at every evaluation (Prometheus hashes
+        # the expanded labels: another value is another alert).
+        masks: dict = {}
+        memo: dict = {}
+        bits = np.ascontiguousarray(vals, dtype=np.float64).view(np.uint64)
+        for i in np.flatnonzero(present).tolist():
+            b = int(bits[i])
+            labels = memo.get(b)
+            if labels is None:
+                labels = memo[b] = _alert_labels(base, src, rule, float(vals[i]))
+            mask = masks.get(labels)
+            if mask is None:
+                mask = masks[labels] = np.zeros(n, dtype=bool)
+            mask[i] = True
+        for labels, mask in masks.items():
+            grouped.setdefault(labels, []).append((source, vals, mask))
     bad = np.zeros(n, dtype=bool)
     for members in grouped.values():
         if len(members) > 1:
@@ -831,31 +862,7 @@ def _printf(fmt: str, arg) -> str:
 
 def go_print(v) -> str:
     """A value as Go's ``fmt`` prints it with ``%v``."""
-    return go_g(v) if isinstance(v, float) else str(v)
-
-
-def go_g(v: float) -> str:
-    """Go's ``strconv.FormatFloat(v, 'g', -1, 64)`` (``%v`` of a float64): shortest
-    digits, exponent form when the decimal exponent is below -4 or at least 6
-    (``1e+06``, ``123456``, ``0.0001``, ``1e-05``)."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return "-0" if math.copysign(1.0, v) < 0 else "0"
-    sign, digits, e = Decimal(repr(float(v))).normalize().as_tuple()
-    d = "".join(map(str, digits))
-    exp = len(d) - 1 + e
-    neg = "-" if sign else ""
-    if exp < -4 or exp >= 6:
-        mant = d[0] + ("." + d[1:] if len(d) > 1 else "")
-        return f"{neg}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if exp < 0:
-        return f"{neg}0.{'0' * (-exp - 1)}{d}"
-    if len(d) <= exp + 1:
-        return neg + d + "0" * (exp + 1 - len(d))
-    return f"{neg}{d[:exp + 1]}.{d[exp + 1:]}"
+    return format_g(v) if isinstance(v, float) else str(v)
 
 
 def _fmt4g(v: float) -> str:

@@ -2,6 +2,12 @@
 problem at once with file, line and field path::
 
     scenarios/x.yaml:14 series[2].generator.kind: unknown 'sinus', expected one of ... (did you mean 'sine'?)
+
+Checks this layer cannot make itself (PromQL of rules, fault rules: they belong to later
+layers) come in through ``checks=``: each check is called with the scenario's raw data
+(the mapping as read, before the model) and returns ``(path_elems, message)`` pairs, e.g.
+``(("rules", 0, "rules", 1, "expr"), "1:5: parse error: ...")``; the loader locates them
+with its line map and reports them together with the model's own problems.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,6 +32,9 @@ except ImportError:  # pragma: no cover
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+Check = Callable[[dict], Iterable[tuple[tuple, str]]]
+"""An extra check: raw scenario data -> ``(path_elems, message)`` pairs, one a problem."""
 
 
 @dataclass(frozen=True)
@@ -61,18 +70,25 @@ class ScenarioError(ValueError):
 # -- public entry points --------------------------------------------------------------------
 
 
-def load_scenario(source: Union[str, Path, dict, Scenario], *, filename: Optional[str] = None) -> Scenario:
+def load_scenario(source: Union[str, Path, dict, Scenario], *, filename: Optional[str] = None,
+                  checks: Sequence[Check] = ()) -> Scenario:
     """A scenario from a file or directory path, YAML/JSON text, a dict or a Scenario.
+    ``checks``: extra checks (see the module doc), run on the data of every source; their
+    problems are reported with the model's (a Scenario's are reported without lines).
 
     A directory must hold exactly one scenario (see ``load_scenarios_dir``)."""
     if isinstance(source, Scenario):
+        if checks:
+            problems = _check_problems(checks, _scenario_data(source), None, filename)
+            if problems:
+                raise ScenarioError(problems)
         return source
     if isinstance(source, dict):
-        return _validate(source, None, filename)
+        return _validate(source, None, filename, checks)
     if isinstance(source, Path) or (isinstance(source, str) and _looks_like_path(source)):
         path = Path(source)
         if path.is_dir():
-            found = load_scenarios_dir(path)
+            found = load_scenarios_dir(path, checks=checks)
             if len(found) != 1:
                 names = ", ".join(sorted(found)) or "none"
                 raise ScenarioError([Problem(str(path), None, None,
@@ -81,19 +97,19 @@ def load_scenario(source: Union[str, Path, dict, Scenario], *, filename: Optiona
             return next(iter(found.values()))
         if not path.exists():
             raise ScenarioError([Problem(str(path), None, None, "no such file or directory")])
-        return _load_file(path, filename or str(path))
+        return _load_file(path, filename or str(path), checks=checks)
     if isinstance(source, bytes):
         source = source.decode("utf-8")
     if isinstance(source, str):
-        return _load_text(source, filename, is_json=None)
+        return _load_text(source, filename, is_json=None, checks=checks)
     raise ScenarioError([Problem(filename, None, None,
                                  f"cannot load a scenario from {type(source).__name__}")])
 
 
-def load_scenarios_dir(path: Union[str, Path]) -> dict[str, Scenario]:
+def load_scenarios_dir(path: Union[str, Path], *, checks: Sequence[Check] = ()) -> dict[str, Scenario]:
     """Every scenario file (``*.yaml``, ``*.yml``, ``*.json``) of a directory, by name.
     A file without ``name:`` is named after its file name. Problems of all files are
-    reported together."""
+    reported together (``checks`` as for ``load_scenario``)."""
     path = Path(path)
     if not path.is_dir():
         raise ScenarioError([Problem(str(path), None, None, "not a directory")])
@@ -102,7 +118,7 @@ def load_scenarios_dir(path: Union[str, Path]) -> dict[str, Scenario]:
     where: dict[str, str] = {}
     for file in sorted(p for p in path.iterdir() if p.suffix.lower() in SCENARIO_SUFFIXES and p.is_file()):
         try:
-            sc = _load_file(file, str(file), default_name=file.stem)
+            sc = _load_file(file, str(file), default_name=file.stem, checks=checks)
         except ScenarioError as e:
             problems.extend(e.problems)
             continue
@@ -147,16 +163,18 @@ def _looks_like_path(s: str) -> bool:
     return ":" not in s or s.lower().endswith(SCENARIO_SUFFIXES)
 
 
-def _load_file(path: Path, filename: str, default_name: Optional[str] = None) -> Scenario:
+def _load_file(path: Path, filename: str, default_name: Optional[str] = None,
+               checks: Sequence[Check] = ()) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError([Problem(filename, None, None, f"cannot read: {e}")]) from None
-    return _load_text(text, filename, is_json=path.suffix.lower() == ".json", default_name=default_name)
+    return _load_text(text, filename, is_json=path.suffix.lower() == ".json",
+                      default_name=default_name, checks=checks)
 
 
 def _load_text(text: str, filename: Optional[str], is_json: Optional[bool],
-               default_name: Optional[str] = None) -> Scenario:
+               default_name: Optional[str] = None, checks: Sequence[Check] = ()) -> Scenario:
     data, root = _parse(text, filename, is_json)
     if data is None:
         data = {}
@@ -166,7 +184,7 @@ def _load_text(text: str, filename: Optional[str], is_json: Optional[bool],
                                      f"{type(data).__name__}")])
     if default_name and "name" not in data:
         data = dict(data, name=default_name)
-    return _validate(data, root, filename)
+    return _validate(data, root, filename, checks)
 
 
 def _parse(text: str, filename: Optional[str], is_json: Optional[bool]):
@@ -235,21 +253,61 @@ def _duplicate_keys(node, filename, path=()):
 # -- validation and error reporting ---------------------------------------------------------
 
 
-def _validate(data: dict, root, filename: Optional[str]) -> Scenario:
+def _validate(data: dict, root, filename: Optional[str], checks: Sequence[Check] = ()) -> Scenario:
+    errors: list = []
+    scenario = None
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as e:
-        if callable(root):
-            root = root()
-        problems = []
-        seen = set()
-        for err in e.errors(include_url=False):
-            for p in _problems(err, data, root, filename):
-                if (p.path, p.message) not in seen:
-                    seen.add((p.path, p.message))
-                    problems.append(p)
-        problems.sort(key=lambda p: (p.line or 0))
-        raise ScenarioError(problems) from None
+        errors = e.errors(include_url=False)
+    extra = _run_checks(checks, data, filename)
+    if not errors and not extra:
+        return scenario
+    if callable(root):
+        root = root()
+    problems = []
+    seen = set()
+    for err in errors:
+        for p in _problems(err, data, root, filename):
+            if (p.path, p.message) not in seen:
+                seen.add((p.path, p.message))
+                problems.append(p)
+    for elems, message in extra:
+        p = _located(elems, message, root, filename)
+        if (p.path, p.message) not in seen:
+            seen.add((p.path, p.message))
+            problems.append(p)
+    problems.sort(key=lambda p: (p.line or 0))
+    raise ScenarioError(problems)
+
+
+def _run_checks(checks: Sequence[Check], data, filename) -> list[tuple[tuple, str]]:
+    """Every ``(path_elems, message)`` of the extra checks; a check that crashes is
+    reported as a problem rather than hiding the others."""
+    out: list[tuple[tuple, str]] = []
+    for check in checks or ():
+        try:
+            for elems, message in check(data) or ():
+                out.append((tuple(elems), str(message)))
+        except Exception as exc:  # a bug in a check: say so, keep the other problems
+            out.append(((), f"internal error in check {getattr(check, '__name__', check)}: "
+                            f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def _located(elems: tuple, message: str, root, filename) -> Problem:
+    return Problem(filename, _line(root, elems), _format_path(elems) or None, message)
+
+
+def _check_problems(checks: Sequence[Check], data, root, filename) -> list[Problem]:
+    return [_located(e, m, root, filename) for e, m in _run_checks(checks, data, filename)]
+
+
+def _scenario_data(scenario: Scenario) -> dict:
+    """The parts of an already built Scenario the extra checks look at (rules, faults,
+    timeline), as data; series are left out (they can be large and are already valid)."""
+    return {"rules": [g.model_dump(by_alias=True, exclude_none=True) for g in scenario.rules or []],
+            "faults": list(scenario.faults or []), "timeline": list(scenario.timeline or [])}
 
 
 _SELF_LOCATED = re.compile(r"^series\[(\d+)\]\.labels\.(\w+): (.*)$")
@@ -266,7 +324,36 @@ def _problems(err: dict, data, root, filename) -> list[Problem]:
             elems = ("series", int(m.group(1)), "labels", m.group(2))
             out.append(Problem(filename, _line(root, elems), _format_path(elems), m.group(3)))
         return out
-    return [_problem(err, data, root, filename)]
+    out = [_problem(err, data, root, filename)]
+    if err.get("type") == "series_shape":
+        out.extend(_near_miss_keys(err, data, root, filename))
+    return out
+
+
+_SHAPE_KEYS = ("series", "values", "labels", "samples", "metric", "generator")
+
+
+def _near_miss_keys(err: dict, data, root, filename) -> list[Problem]:
+    """A series whose shape cannot be told usually has a mistyped key (``metic:``): name
+    each unknown key that is close to a known one."""
+    from mockprom.scenario.model import ExplicitSeries, GeneratedSeries, NotationSeries
+
+    item = err.get("input")
+    if not isinstance(item, dict):
+        return []
+    known = {f.alias or n for m in (NotationSeries, ExplicitSeries, GeneratedSeries)
+             for n, f in m.model_fields.items()}
+    path_elems, _ = _data_path(tuple(err.get("loc", ())), data)
+    out = []
+    for key in item:
+        if not isinstance(key, str) or key in known:
+            continue
+        hint = _suggest(key, _SHAPE_KEYS) or _suggest(key, sorted(known))
+        if hint:
+            elems = path_elems + (key,)
+            out.append(Problem(filename, _line(root, elems), _format_path(elems),
+                               f"unknown field {key!r}{hint}"))
+    return out
 
 
 def _problem(err: dict, data, root, filename) -> Problem:
