@@ -46,7 +46,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
     from mockprom.faults.engine import FaultEngine
     from mockprom.faults.journal import RequestJournal
     from mockprom.faults.middleware import FaultMiddleware
-    from mockprom.ingest.selfmetrics import record_fault
+    from mockprom.ingest.selfmetrics import record_answer, record_fault
 
     state = ServerState(scenario, clock=clock)
     state.library = dict(library or {})
@@ -75,7 +75,8 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
         return check_bearer(environ.get("HTTP_AUTHORIZATION", ""), token) is None
 
     app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, journal, authorize=authorize,
-                                   on_fault=lambda info: record_fault(app))
+                                   on_fault=lambda info: record_fault(app),
+                                   on_answer=lambda environ, code: record_answer(app, environ, code))
     app.extensions["mockprom.fault_middleware"] = app.wsgi_app
     if verbose:
         _enable_logging()

@@ -123,3 +123,61 @@ def test_federation_body_is_byte_identical_to_a_real_prometheus():
     assert got.status_code == want.status_code == 200
     assert got.text == want.text
     assert want.text.count("# TYPE") == len(values)  # every series but the stale one
+
+
+# Selectors /federate takes or refuses, each answered by a real 2.42 (ParseMetricSelector:
+# no AST check, so selectors matching the empty label set are accepted there, unlike in
+# /api/v1/series; keyword metric names; errors worded and positioned as 2.42 words them).
+SELECTORS = [
+    # accepted
+    '{job=""}', "{}", '{job=~".*"}', '{__name__=~".*"}', '{a=~""}', '{job!=""}', "up",
+    "  up  ", "up # comment", "up\n", 'up{job="a",}', 'up{job!~"a"}', 'up{instance=""}',
+    'up{__name__="up"}', 'up{__name__="on"}', '{__name__="up",__name__="on"}', "offset",
+    'sum{job="a"}', "by", "without", "end", 'start{a="b"}', 'and{a="b"}', "foo:bar",
+    'foo:bar{job=~"a|b"}', '{on="x"}', '{sum="x", by="y"}', "up{a='b'}", "up{a=`b`}",
+    'up\n{job="b"}', 'up{job="a"} # trailing', 'up{a="b",c!~"d",e=~"f.*"}', '{__name__="on"}',
+    # refused
+    "", " ", "up{", "rate(up[5m])", "up offset 5m", "up[5m]", "up @ 10", 'on{x="y"}', "bool",
+    'ON{a="b"}', "ignoring{}", "group_left", "atan2", "@", "up @", 'up{job="a" or}',
+    'SUM{job="a" or}', '{"up"}', '{job="a"} or up', "sum(up)", "1", "-up", "(up)", "nan",
+    "Inf{}", 'up{job=~"("}', 'sum{job=~"("}', '{job=~"("}', 'up{job="a"', '{job=""',
+    '{job="" or}', "up}", 'up{job="a"}{x="y"}', "up sum", "up foo:bar", "up start",
+    'up{job="a"} offset 5m', 'up{job="a"}[5m]', 'up{job="\\q"}', 'up{job="a}', "up{job=}",
+    "up{=}", 'up{job~"a"}', "up{,}", "{,}", 'up{job="a" job="b"}', "x{}{}", '{a="b"} @ 1',
+    'offset{a="b"} offset 5m', 'up{\u00e9="x"}', "\u00e9",
+]
+
+
+@pytest.mark.realprom
+@pytest.mark.skipif(realprom.binaries() is None, reason=realprom.MISSING_REASON)
+def test_federate_takes_and_refuses_selectors_exactly_as_a_real_prometheus():
+    now_s = time.time()
+
+    def s(labels, v):
+        return {"labels": labels, "samples": [[round(now_s - 30, 3), v - 1], [round(now_s - 15, 3), v]]}
+
+    series = [s({"__name__": "up", "job": "a", "instance": "i:1"}, 1),
+              s({"__name__": "up", "job": "b"}, 2), s({"__name__": "up"}, 3),
+              s({"__name__": "on", "x": "y"}, 4), s({"__name__": "sum", "job": "a"}, 5),
+              s({"__name__": "offset", "job": "c"}, 6), s({"__name__": "foo:bar", "job": "b"}, 7),
+              s({"__name__": "start", "a": "b"}, 8), s({"__name__": "and", "a": "b"}, 9)]
+    state = StandInState()
+    state.clock = _RealClock()
+    with realprom.RealPrometheus(series) as real, Served(state) as mock:
+        realprom.remote_write(mock.url, series)
+        diffs, accepted = [], 0
+        for sel in SELECTORS:
+            want = requests.get(real.url + "/federate", params={"match[]": sel})
+            got = requests.get(mock.url + "/federate", params={"match[]": sel})
+            accepted += want.status_code == 200
+            if (got.status_code, got.text) != (want.status_code, want.text):
+                diffs.append((sel, want.status_code, want.text, got.status_code, got.text))
+        # several selectors at once: the union, each series once
+        params = {"match[]": ['{job=""}', "up", '{__name__=~"s.*"}']}
+        want = requests.get(real.url + "/federate", params=params)
+        got = requests.get(mock.url + "/federate", params=params)
+    assert diffs == []
+    assert accepted == 33 and len(SELECTORS) - accepted == 51
+    assert got.status_code == want.status_code == 200 and got.text == want.text
+    # {job=""}: and, on, start, up{}; up: 3 series; s.*: start, sum (once each)
+    assert want.text.count("# TYPE") == 5 and want.text.count("\n") == 5 + 7

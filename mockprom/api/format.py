@@ -15,77 +15,43 @@ Prometheus 2.42 writes JSON with Go's rules, which differ from Python's:
   become ``\\u003c``, ``\\u003e``, ``\\u0026``, ``\\u2028``, ``\\u2029``; ``\\b`` and
   ``\\f`` become ``\\u0008`` and ``\\u000c``.
 
-All checked against a real Prometheus 2.42.
+All checked against a real Prometheus 2.42. The float formats themselves are
+``mockprom.gofloat``'s; this module only adds a fast path for ordinary sample values.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
 from typing import Iterable
 
 import orjson
 
+from mockprom.gofloat import format_e, format_f
 from mockprom.promql.values import Matrix, Scalar, String, Vector
 
 
 # -- numbers -------------------------------------------------------------------------
 
-def go_format_f(v: float) -> str:
-    """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``: shortest round-trip digits, never
-    an exponent."""
-    if v != v:
-        return "NaN"
-    if v == math.inf:
-        return "+Inf"
-    if v == -math.inf:
-        return "-Inf"
-    s = repr(float(v))
-    if "e" in s:
-        s = format(Decimal(s), "f")
-    if s.endswith(".0"):
-        return s[:-2]
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    return s
-
-
-def go_format_e(v: float) -> str:
-    """Go's ``strconv.FormatFloat(v, 'e', -1, 64)`` for finite v: shortest round-trip
-    digits with a signed exponent of at least two digits (``1e-07``, ``1.5e+21``)."""
-    sign, digits, exp = Decimal(repr(float(v))).normalize().as_tuple()
-    if not any(digits):
-        return ("-" if sign else "") + "0e+00"
-    d = "".join(map(str, digits))
-    e10 = exp + len(d) - 1
-    mant = d[0] + ("." + d[1:] if len(d) > 1 else "")
-    return f"{'-' if sign else ''}{mant}e{'-' if e10 < 0 else '+'}{abs(e10):02d}"
-
-
 def sample_value(v: float) -> str:
-    """A vector/matrix sample value as Prometheus writes it (without the quotes)."""
+    """A vector/matrix sample value as Prometheus writes it (without the quotes):
+    ``jsonutil.MarshalValue``, i.e. ``gofloat.format_e`` when ``abs != 0 && (abs < 1e-6
+    || abs >= 1e21)``, else ``gofloat.format_f``."""
     v = float(v)
     s = repr(v)
     if "e" in s or "n" in s:  # exponent, nan or inf: the slow, exact path
-        if v != v:
-            return "NaN"
-        if v == math.inf:
-            return "+Inf"
-        if v == -math.inf:
-            return "-Inf"
         a = abs(v)
-        if a < 1e-6 or a >= 1e21:
-            return go_format_e(v)
-        return go_format_f(v)
-    if s.endswith(".0"):
+        if 0 < a < 1e-6 or 1e21 <= a < math.inf:
+            return format_e(v)
+        return format_f(v)  # also NaN, +Inf, -Inf
+    if s.endswith(".0"):  # the fast path: repr is Go's 'f' but for this ending
         return s[:-2]
     return s
 
 
 def scalar_value(v: float) -> str:
     """A scalar result's value (Go ``FormatFloat(v, 'f', -1, 64)``)."""
-    return go_format_f(v)
+    return format_f(v)
 
 
 def sample_timestamp(t_ms: int) -> str:
@@ -109,22 +75,18 @@ def json_float(v: float) -> str:
         raise ValueError("JSON has no NaN or Inf")
     a = abs(v)
     if a != 0 and (a < 1e-6 or a >= 1e21):
-        s = go_format_e(v)
+        s = format_e(v)
         # encoding/json trims a leading zero of a negative two-digit exponent: 1e-07 -> 1e-7
         if len(s) >= 4 and s[-4] == "e" and s[-3] == "-" and s[-2] == "0":
             s = s[:-2] + s[-1]
         return s
-    return go_format_f(v)
+    return format_f(v)
 
 
 def alert_value(v: float) -> str:
     """An alert's value in ``/api/v1/alerts`` and ``/rules``: ``FormatFloat(v, 'e', -1,
     64)`` (``"1e+00"``, ``"1e-07"``, ``"NaN"``, ``"+Inf"``)."""
-    if v != v:
-        return "NaN"
-    if v in (math.inf, -math.inf):
-        return "+Inf" if v > 0 else "-Inf"
-    return go_format_e(v)
+    return format_e(v)
 
 
 def rfc3339_nano(ms: int) -> str:

@@ -51,9 +51,73 @@ def _eval_error(exc: PromQLError) -> ApiError:
     return ApiError(exc.error_type, exc.message)
 
 
-def _answer(result):
-    return success(data_json=result_json(result.value), warnings=result.warnings,
-                   infos=result.infos)
+def _answer(result, stats_param: str = "", per_step: bool = False):
+    data = result_json(result.value)
+    if stats_param:
+        data = data[:-1] + b',"stats":' + _stats_json(result, per_step) + b"}"
+    return success(data_json=data, warnings=result.warnings, infos=result.infos)
+
+
+# -- stats (util/stats/query_stats.go of Prometheus 2.42) -----------------------------------
+
+def _stats_param() -> str:
+    """``stats``: any non-empty value adds ``data.stats``; ``all`` asks for per-step
+    counts too (given only when the server has per-step statistics enabled)."""
+    return form_value("stats") or ""
+
+
+def _per_step_stats_enabled(gen) -> bool:
+    """Prometheus gives per-step counts only with ``--enable-feature=promql-per-step-stats``
+    (off by default, as here unless the settings say otherwise)."""
+    return bool(getattr(gen.settings, "per_step_stats", False))
+
+
+def _go_json_float(v: float) -> str:
+    """A float64 as Go's encoding/json writes it."""
+    import math
+
+    import numpy as np
+
+    v = float(v)
+    if v == 0:
+        return "0"
+    if math.isfinite(v) and v == int(v) and abs(v) < 1e21:
+        return str(int(v))
+    if 1e-6 <= abs(v) < 1e21:
+        return np.format_float_positional(v, trim="-")
+    mant, exp = f"{v!r}".split("e") if "e" in repr(v) else (repr(v), "0")
+    sign = "-" if exp.startswith("-") else "+"
+    return f"{mant}e{sign}{exp.lstrip('+-').rjust(2, '0')}"
+
+
+def _stats_json(result, per_step: bool) -> bytes:
+    timings = getattr(result, "timings", None) or {}
+    names = ("evalTotalTime", "resultSortTime", "queryPreparationTime", "innerEvalTime",
+             "execQueueTime", "execTotalTime")
+    parts = ",".join(f'"{k}":{_go_json_float(timings.get(k, 0.0))}' for k in names)
+    st = result.stats
+    samples = ""
+    if per_step:
+        points = ",".join(f"[{_go_json_float(t / 1000)},{c}]"
+                          for t, c in zip(st.steps_ms, st.per_step))
+        samples = f'"totalQueryableSamplesPerStep":[{points}],'
+    samples += f'"totalQueryableSamples":{st.total},"peakSamples":{st.peak}'
+    return ('{"timings":{' + parts + '},"samples":{' + samples + "}}").encode()
+
+
+def _timed(run, stats_param: str):
+    """Run a query, timing it for ``data.stats`` when asked."""
+    if not stats_param:
+        return run(False)
+    import time
+
+    began = time.perf_counter()
+    result = run(True)
+    took = round(time.perf_counter() - began, 9)  # Go: a Duration's nanoseconds in seconds
+    result.timings = {"evalTotalTime": took, "innerEvalTime": took, "execTotalTime": took,
+                      "queryPreparationTime": 0.0, "execQueueTime": 0.0,
+                      "resultSortTime": 0.0}
+    return result
 
 
 @bp.route("/api/v1/query", methods=QUERY_METHODS)
@@ -66,14 +130,17 @@ def query():
     text = form_value("query")
     g.mockprom_expr = text
     _expired_timeout(text, timeout_ns, param_error=True)
+    stats_param = _stats_param()
     try:
-        result = gen.engine.instant_query(text, ts.engine_ms(), lookback_ms=lookback,
-                                          timeout_s=_timeout_s(gen, timeout_ns))
+        result = _timed(lambda stats: gen.engine.instant_query(
+            text, ts.engine_ms(), lookback_ms=lookback, timeout_s=_timeout_s(gen, timeout_ns),
+            stats=stats), stats_param)
     except ParseError as exc:
         raise invalid_param("query", exc.message) from None
     except PromQLError as exc:
         raise _eval_error(exc) from None
-    return _answer(result)
+    return _answer(result, stats_param,
+                   stats_param == "all" and _per_step_stats_enabled(gen))
 
 
 @bp.route("/api/v1/query_range", methods=QUERY_METHODS)
@@ -109,13 +176,16 @@ def query_range():
 
             parse(text)
             raise ApiError("execution", "unexpected error: runtime error: integer divide by zero")
-        result = gen.engine.range_query(text, start_ms, end_ms, step_ms, lookback_ms=lookback,
-                                        timeout_s=_timeout_s(gen, timeout_ns))
+        stats_param = _stats_param()
+        result = _timed(lambda stats: gen.engine.range_query(
+            text, start_ms, end_ms, step_ms, lookback_ms=lookback,
+            timeout_s=_timeout_s(gen, timeout_ns), stats=stats), stats_param)
     except ParseError as exc:
         raise bad_data(exc.message) from None
     except PromQLError as exc:
         raise _eval_error(exc) from None
-    return _answer(result)
+    return _answer(result, stats_param,
+                   stats_param == "all" and _per_step_stats_enabled(gen))
 
 
 @bp.route("/api/v1/format_query", methods=QUERY_METHODS)

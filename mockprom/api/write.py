@@ -4,7 +4,8 @@
 ``make_write_blueprint(get_state)``: ``get_state()`` returns the server state (``.store``,
 ``.clock.now_ms()``, ``.scenario``). Errors are plain text, as Prometheus's write handler
 and the Pushgateway answer them. Every request Flask answers is counted in
-``mockprom_http_requests_total`` (by URL rule and status code).
+``mockprom_http_requests_total`` (by URL rule and status code), except those the fault
+middleware answers or alters: it counts them itself, with the status they got.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import zlib
 
 from flask import Blueprint, Response, current_app, request
 
+from mockprom.faults.middleware import ANSWERED_KEY
 from mockprom.ingest import exposition, remote_write
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.pushgateway import parse_grouping_key
@@ -54,7 +56,7 @@ def make_write_blueprint(get_state) -> Blueprint:
     @bp.after_app_request
     def _count(response):
         m = self_metrics(current_app)
-        if m is not None:
+        if m is not None and not request.environ.get(ANSWERED_KEY):  # else the fault layer counts it
             rule = request.url_rule.rule if request.url_rule is not None else "other"
             m.record_request(rule, response.status_code)
         return response
@@ -75,9 +77,10 @@ def make_write_blueprint(get_state) -> Blueprint:
         if request.method != "POST":
             return _not_allowed()
         state = get_state()
-        decoded = remote_write.decode(_body())
+        body = _body()
         ing = ingest_for(state)
-        n = remote_write.append(state.store, decoded, ing.lock)
+        with remote_write.gc_paused():  # one pause for both: see gc_paused
+            n = remote_write.append(state.store, remote_write.decode(body), ing.lock)
         _record("remote_write", n)
         return Response(status=204)
 

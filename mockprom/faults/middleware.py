@@ -18,17 +18,29 @@ from mockprom.faults.engine import FaultEngine, Firing
 from mockprom.faults.journal import RequestJournal
 from mockprom.faults.request import read_request
 
+# Set in ``environ`` when the middleware answers (or alters the answer to) a request and so
+# reports it through ``on_answer``: the app must not count that request itself.
+ANSWERED_KEY = "mockprom.faults.answered"
+
 
 class FaultMiddleware:
     def __init__(self, app: Callable, engine: FaultEngine,
                  journal: Optional[RequestJournal] = None,
                  authorize: Optional[Callable[[dict], bool]] = None,
-                 on_fault: Optional[Callable[[dict], None]] = None):
+                 on_fault: Optional[Callable[[dict], None]] = None,
+                 on_answer: Optional[Callable[[dict, int], None]] = None):
         """``authorize(environ)`` guards the control endpoints; ``on_fault(info)`` is
         called once per fired rule with ``{"fault", "endpoint", "effects"}`` (e.g. to
-        count ``mockprom_faults_injected_total``)."""
+        count ``mockprom_faults_injected_total``). ``on_answer(environ, status)`` is
+        called once for every request the middleware answers itself or alters (a fired
+        rule, its own control endpoints), with the status sent, 0 when the connection was
+        dropped without one (reset, empty, hang); such requests carry
+        ``environ[ANSWERED_KEY]`` so the app does not count them again (e.g. in
+        ``mockprom_http_requests_total``). Requests passed through untouched are the
+        app's to count."""
         self.app = app
         self.on_fault = on_fault
+        self.on_answer = on_answer
         self.engine = engine
         self.journal = journal
         self.control = ControlAPI(engine, journal, authorize)
@@ -41,7 +53,9 @@ class FaultMiddleware:
         path = environ.get("PATH_INFO") or "/"
         if is_control(path):
             if owns(path):
+                environ[ANSWERED_KEY] = True
                 reply = self.control.handle(environ)
+                self._answered(environ, reply.status)
                 start_response(reply.status_line,
                                reply.headers + [("Content-Length", str(len(reply.body)))])
                 return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else reply.body]
@@ -57,6 +71,7 @@ class FaultMiddleware:
         if self.on_fault is not None:
             self.on_fault({"fault": firing.rule.label, "endpoint": req.endpoint,
                            "effects": firing.rule.effects})
+        environ[ANSWERED_KEY] = True
         return self._apply(firing, req.endpoint, environ, start_response, entry, started)
 
     # --- journal helpers ----------------------------------------------------------------
@@ -64,6 +79,10 @@ class FaultMiddleware:
     def _note(self, entry: Optional[dict], **fields) -> None:
         if entry is not None and self.journal is not None:
             self.journal.update(entry, **fields)
+
+    def _answered(self, environ: dict, status: int) -> None:
+        if self.on_answer is not None:
+            self.on_answer(environ, status)
 
     def _elapsed(self, started: float) -> float:
         return round((time.monotonic() - started) * 1000, 3)
@@ -87,6 +106,7 @@ class FaultMiddleware:
             self.engine.sleep(firing.latency_s)
         if rule.transport in ("reset", "empty", "hang"):
             self._note(entry, status=None, duration_ms=self._elapsed(started))
+            self._answered(environ, 0)  # counted before the drop raises
             try:
                 if rule.transport == "reset":
                     transport.reset(environ)
@@ -98,6 +118,7 @@ class FaultMiddleware:
                 self._note(entry, duration_ms=self._elapsed(started))
         reply = self._reply(firing, endpoint, environ)
         self._note(entry, status=reply.status)
+        self._answered(environ, reply.status)
         if reply.notes:
             self._note(entry, effects=rule.effects + reply.notes)
         headers = reply.headers + [("Content-Length", str(len(reply.body)))]

@@ -14,7 +14,8 @@ from typing import Optional
 import numpy as np
 
 from mockprom.scenario.samples import STALE_NAN
-from mockprom.scenario.store import EMPTY_TS, EMPTY_VALS, MAX_TIME_MS, GeneratedSource
+from mockprom.scenario.store import (EMPTY_TS, EMPTY_VALS, MAX_TIME_MS, GeneratedSource,
+                                     TooManySamples)
 
 
 class PushedSource(GeneratedSource):
@@ -78,7 +79,7 @@ class PushedSource(GeneratedSource):
                 k0 = -((start - lo) // step)  # ceil((lo - start) / step)
                 k1 = (hi - start) // step
                 if k1 - k0 + 1 > self.MAX_POINTS_PER_SELECT:
-                    k0 = k1 - self.MAX_POINTS_PER_SELECT + 1
+                    raise TooManySamples(f"{k1 - k0 + 1} samples in one series")
                 if k1 >= k0:
                     ts = start + np.arange(k0, k1 + 1, dtype=np.int64) * step
                     parts_t.append(ts)

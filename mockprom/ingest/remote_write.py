@@ -19,6 +19,8 @@ them: series without ``__name__`` or with invalid label or metric names answer 4
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import threading
 from dataclasses import dataclass
@@ -63,6 +65,32 @@ def _build_classes():
 
 
 WriteRequest, TimeSeries, Label, Sample = _build_classes()
+
+
+def _build_raw_label_class():
+    """A view of the same wire format whose ``TimeSeries.labels`` are the raw bytes of
+    each ``Label`` message (both are length-delimited fields), for the fast decode path:
+    a series' label bytes key the caches directly, with no Label object per label."""
+    F = descriptor_pb2.FieldDescriptorProto
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name="mockprom/prometheus_remote_raw.proto", package="prometheus_raw", syntax="proto3")
+    opt, rep = F.LABEL_OPTIONAL, F.LABEL_REPEATED
+    sample = fdp.message_type.add(name="Sample")
+    sample.field.add(name="value", number=1, type=F.TYPE_DOUBLE, label=opt)
+    sample.field.add(name="timestamp", number=2, type=F.TYPE_INT64, label=opt)
+    series = fdp.message_type.add(name="TimeSeries")
+    series.field.add(name="labels", number=1, type=F.TYPE_BYTES, label=rep)
+    series.field.add(name="samples", number=2, type=F.TYPE_MESSAGE, label=rep,
+                     type_name=".prometheus_raw.Sample")
+    req = fdp.message_type.add(name="WriteRequest")
+    req.field.add(name="timeseries", number=1, type=F.TYPE_MESSAGE, label=rep,
+                  type_name=".prometheus_raw.TimeSeries")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fdp)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("prometheus_raw.WriteRequest"))
+
+
+_RawWriteRequest = _build_raw_label_class()
 
 
 # -- decoding -----------------------------------------------------------------------------
@@ -113,6 +141,9 @@ def _format_pairs(pairs) -> str:
 
 
 _LABELS_CACHE: dict[tuple, Labels] = {}  # validated label pairs (as sent) -> Labels
+_RAW_LABELS_CACHE: dict[tuple, Labels] = {}  # a series' raw Label messages -> Labels
+_PAIR_CACHE: dict[bytes, tuple] = {}  # one raw Label message -> (name, value), name valid
+_METRIC_NAMES: dict[str, bool] = {}  # metric name -> valid
 _LABELS_CACHE_MAX = 200_000
 
 
@@ -148,7 +179,122 @@ def _series_labels(pairs: tuple) -> Labels:
 
 def decode(body: bytes) -> list[DecodedSeries]:
     """Decode a remote-write body into series, validating labels. Raises IngestError."""
-    req = parse_request(decompress(body))
+    raw = decompress(body)
+    with gc_paused():
+        try:
+            return _decode_fast(raw)
+        except Exception:  # an unusual label, a bad label or body: the reference path decides
+            pass
+        return _decode_reference(raw)
+
+
+class _Unusual(Exception):
+    """A Label message the fast path does not read (the reference path decodes it)."""
+
+
+def _label_pair(b: bytes) -> tuple:
+    """``(name, value)`` of one raw Label message (fields 1 and 2, both strings, the last
+    occurrence winning as protobuf has it), with a valid label name; raises _Unusual for
+    anything else (the reference path then decodes or refuses the request)."""
+    n = len(b)
+    k = b[1] + 2 if n > 1 else -1
+    if k > 0 and b[0] == 0x0A and k < 130 and (k == n or (k + 1 < n and b[k] == 0x12 and b[k + 1] < 0x80
+                                                and k + 2 + b[k + 1] == n)):
+        name, value = b[2:k], b[k + 2:]  # the usual layout: name, then value, short
+    else:
+        name, value = _label_fields(b)
+    pair = (name.decode("utf-8"), value.decode("utf-8"))  # strict, as upb checks strings
+    if not LABEL_NAME_RE.fullmatch(pair[0]):
+        raise _Unusual()
+    if len(_PAIR_CACHE) >= _LABELS_CACHE_MAX:
+        _PAIR_CACHE.clear()
+    _PAIR_CACHE[b] = pair
+    return pair
+
+
+def _label_fields(b: bytes) -> tuple[bytes, bytes]:
+    """The name and value fields of a raw Label message, in any layout."""
+    name = value = b""
+    i, n = 0, len(b)
+    while i < n:
+        tag = b[i]
+        if tag != 0x0A and tag != 0x12:
+            raise _Unusual()
+        size = shift = 0
+        while True:
+            i += 1
+            if i >= n or shift > 28:
+                raise _Unusual()
+            c = b[i]
+            size |= (c & 0x7F) << shift
+            if c < 0x80:
+                break
+            shift += 7
+        i += 1
+        if i + size > n:
+            raise _Unusual()
+        if tag == 0x0A:
+            name = b[i:i + size]
+        else:
+            value = b[i:i + size]
+        i += size
+    return name, value
+
+
+def _new_series_labels(key: tuple) -> Labels:
+    """The canonical labels of a series first seen as the raw Label messages ``key``."""
+    pairs = list(map(_PAIR_CACHE.get, key))
+    if None in pairs:
+        pairs = [p or _label_pair(b) for p, b in zip(pairs, key)]
+    as_dict = dict(pairs)
+    metric = as_dict.get(METRIC_NAME)
+    if len(as_dict) != len(pairs) or metric is None:
+        raise _Unusual()  # a repeated label name, no metric name
+    valid = _METRIC_NAMES.get(metric)
+    if valid is None:
+        valid = METRIC_NAME_RE.fullmatch(metric) is not None
+        if len(_METRIC_NAMES) >= _LABELS_CACHE_MAX:
+            _METRIC_NAMES.clear()
+        _METRIC_NAMES[metric] = valid
+    if not valid:
+        raise _Unusual()
+    labels = tuple(sorted(pairs) if "" not in as_dict.values() else sorted(p for p in pairs if p[1]))
+    if len(_RAW_LABELS_CACHE) >= _LABELS_CACHE_MAX:
+        _RAW_LABELS_CACHE.clear()
+    _RAW_LABELS_CACHE[key] = labels
+    return labels
+
+
+def _decode_fast(raw: bytes) -> list[DecodedSeries]:
+    """``decode`` on the raw-label view: a series' Label bytes are the cache key, and only
+    a series never seen is read label by label. Raises _Unusual (or a protobuf error)
+    for whatever it leaves to the reference path, invalid labels included."""
+    req = _RawWriteRequest()
+    req.ParseFromString(raw)
+    out: dict[Labels, DecodedSeries] = {}
+    cached = _RAW_LABELS_CACHE.get
+    for series in req.timeseries:
+        key = tuple(series.labels)
+        labels = cached(key) or _new_series_labels(key)
+        samples = series.samples
+        if len(samples) == 1:
+            s = samples[0]
+            ts, vals = [s.timestamp], [s.value]
+        elif samples:
+            ts, vals = _increasing([s.timestamp for s in samples], [s.value for s in samples])
+        else:
+            continue
+        prev = out.get(labels)
+        if prev is None:
+            out[labels] = DecodedSeries(labels, ts, vals)
+        else:
+            prev.ts, prev.vals = _increasing(prev.ts + ts, prev.vals + vals)
+    return list(out.values())
+
+
+def _decode_reference(raw: bytes) -> list[DecodedSeries]:
+    """The plain decode: protobuf Label objects, every error as Prometheus words it."""
+    req = parse_request(raw)
     out: dict[Labels, DecodedSeries] = {}
     for series in req.timeseries:
         labels = _series_labels(tuple([(l.name, l.value) for l in series.labels]))
@@ -211,15 +357,42 @@ def _check_order(d: DecodedSeries, last: tuple[int, float] | None) -> None:
 def append(store, decoded: list[DecodedSeries], lock: threading.Lock) -> int:
     """Append every decoded sample to ``store`` (all or nothing); returns the number of
     samples stored. Raises IngestError for out-of-order or conflicting samples."""
-    with lock:
+    with lock, gc_paused():
         targets = store.appendables([d.labels for d in decoded])
-        for d, src in zip(decoded, targets):
-            _check_order(d, src.last_sample())
+        lasts = [src.last_sample() for src in targets]
+        for d, last in zip(decoded, lasts):
+            if last is not None:
+                _check_order(d, last)
         n = 0
-        for d, src in zip(decoded, targets):
-            last = src.last_sample()
+        for d, src, last in zip(decoded, targets, lasts):
             if last is not None and d.ts[0] == last[0]:  # the same sample again: a no-op
                 d.ts, d.vals = d.ts[1:], d.vals[1:]
             src.extend(d.ts, d.vals)
             n += len(d.ts)
         return n
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = [0, False]  # pauses under way, whether the collector was enabled before
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Hold Python's cyclic garbage collector while a request builds its series. A batch
+    of new series allocates tens of thousands of container objects, and every few
+    hundred of them the collector would scan the young objects, and ever so often the
+    whole store; no reference cycles are made here, so nothing waits to be collected.
+    Nests and overlaps across threads: the collector is enabled again (when it was
+    before the first pause) by whichever pause ends last."""
+    with _gc_lock:
+        if _gc_pauses[0] == 0:
+            _gc_pauses[1] = gc.isenabled()
+            gc.disable()
+        _gc_pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses[0] -= 1
+            if _gc_pauses[0] == 0 and _gc_pauses[1]:
+                gc.enable()

@@ -64,6 +64,32 @@ def record_request(app, endpoint: str, code: int) -> None:
         m.record_request(endpoint, code)
 
 
+def endpoint_label(app, environ: dict) -> str:
+    """The ``endpoint`` label of a request, as Flask would count it: its URL rule
+    (``/api/v1/label/<name>/values``), ``other`` when no rule matches; the fault layer's
+    own control endpoints by their path (``/-/mockprom/faults``, ``.../faults/<id>``)."""
+    from werkzeug.exceptions import HTTPException
+
+    from mockprom.faults.control import FAULTS_PATH, owns
+
+    path = (environ.get("PATH_INFO") or "/").rstrip("/")
+    if owns(path):
+        return FAULTS_PATH + "/<id>" if path.startswith(FAULTS_PATH + "/") else path
+    try:
+        rule, _ = app.url_map.bind_to_environ(environ).match(return_rule=True)
+    except HTTPException:
+        return "other"
+    return rule.rule
+
+
+def record_answer(app, environ: dict, code: int) -> None:
+    """Count a request the fault middleware answered or altered (``on_answer``), by the
+    status it got; 0 for a connection dropped without an answer."""
+    m = self_metrics(app)
+    if m is not None:
+        m.record_request(endpoint_label(app, environ), code)
+
+
 def record_fault(app) -> None:
     m = self_metrics(app)
     if m is not None:

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from mockprom.gofloat import format_f, format_g
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.selectors import TOO_MANY_SAMPLES
@@ -135,14 +136,17 @@ def _quantile(q: np.ndarray, vals: np.ndarray, present: np.ndarray) -> np.ndarra
 def _k_values(param: np.ndarray) -> np.ndarray:
     if np.any(~((param <= MAX_INT64) & (param >= MIN_INT64))):
         bad = param[~((param <= MAX_INT64) & (param >= MIN_INT64))][0]
-        raise EvalError(f"Scalar value {_go_float(bad)} overflows int64")
+        raise EvalError(f"Scalar value {format_g(bad)} overflows int64")  # Go's %v
     return np.trunc(param).astype(np.int64)
 
 
 def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[StepSeries]:
-    """topk/bottomk: per step and group the k best samples, NaN ranked last; ties keep
-    the earlier series. Output groups in order of first appearance, series within a group
-    ordered as Prometheus lists them at the first step."""
+    """topk/bottomk as Prometheus 2.42's ``aggregation()`` computes them per step: each
+    group keeps a ``container/heap`` of up to k samples fed in input order (a NaN at the
+    top of the heap is replaced by any later sample), then ``sort.Sort(sort.Reverse(
+    heap))`` orders it. Steps whose values are distinct and not NaN take a vectorised
+    path with the same result. Output: groups in order of first appearance at the first
+    step, series within a group in the heap's sorted order at the first step."""
     k = _k_values(param)
     if not vec:
         return []
@@ -151,53 +155,129 @@ def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
         return []
     keyf = group_key_fn(e.grouping, e.without)
     steps = len(k)
-    out = []
-    cols = np.arange(steps)
-    for key, idx in _groups(vec, keyf).items():
+    topk = e.op == "topk"
+    groups = _groups(vec, keyf)
+    selected_by_series: dict = {}
+    first_step_order: list = []  # (group first position at step 0, heap order) pairs
+    for key, idx in groups.items():
         vals = np.stack([np.asarray(vec[i].vals, dtype=np.float64) for i in idx])
         present = np.stack([vec[i].present for i in idx])
         m = len(idx)
         isnan = np.isnan(vals)
         cls = np.where(~present, 2, np.where(isnan, 1, 0))
-        sort_val = np.where(isnan | ~present, 0.0, -vals if e.op == "topk" else vals)
+        sort_val = np.where(isnan | ~present, 0.0, -vals if topk else vals)
         order_idx = np.broadcast_to(np.arange(m)[:, None], (m, steps))
         # rank of each member per step: lexsort by (class, value, input order)
         order = np.lexsort((order_idx, sort_val, cls), axis=0)
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.broadcast_to(np.arange(m)[:, None], (m, steps)), axis=0)
         selected = present & (rank < k[None, :])
-        first_rank = rank[:, 0]
-        for j in np.argsort(first_rank, kind="stable"):
-            if selected[j].any():
-                s = vec[idx[j]]
-                out.append(StepSeries(s.labels, s.vals, selected[j]))
+        # Steps where the heap may choose other series than a plain ranking: more than k
+        # samples and a NaN among them or a tie across the k-th place.
+        need = _heap_steps(vals, present, isnan, k, topk)
+        one = need & (k == 1)
+        if one.any():  # k = 1: the heap is one slot, replaced in place (vectorised)
+            cols = np.nonzero(one)[0]
+            win = _k1_winner(vals[:, cols], present[:, cols], topk)
+            selected[:, cols] = False
+            ok = win >= 0
+            selected[win[ok], cols[ok]] = True
+        heap_at_first = None
+        for t in np.nonzero(need & (k > 1))[0].tolist():
+            heap = _heap_select([j for j in range(m) if present[j, t]], vals[:, t].tolist(),
+                                int(k[t]), topk)
+            selected[:, t] = False
+            selected[heap, t] = True
+            if t == 0:
+                heap_at_first = heap
+        if steps and k[0] >= 1 and heap_at_first is None and m > 1:
+            col = vals[:, 0][present[:, 0]]
+            if np.isnan(col).any() or len(np.unique(col)) < len(col):
+                # ties or NaN: the order of the first step's output is the heap's
+                heap_at_first = _heap_select([j for j in range(m) if present[j, 0]],
+                                             vals[:, 0].tolist(), int(k[0]), topk)
+        for j in range(m):
+            selected_by_series[idx[j]] = selected[j]
+        if steps and k[0] >= 1 and present[:, 0].any():
+            if heap_at_first is None:
+                heap_at_first = [j for j in order[:, 0].tolist() if selected[j, 0]]
+            first = min(j for j in range(m) if present[j, 0])
+            first_step_order.append((idx[first], [idx[j] for j in heap_at_first]))
+    out = []
+    emitted = set()
+    for _, members in sorted(first_step_order, key=lambda p: p[0]):
+        for i in members:
+            out.append(StepSeries(vec[i].labels, vec[i].vals, selected_by_series[i]))
+            emitted.add(i)
+    for i, s in enumerate(vec):
+        sel = selected_by_series.get(i)
+        if i not in emitted and sel is not None and sel.any():
+            out.append(StepSeries(s.labels, s.vals, sel))
     return out
 
 
-def _go_float(v: float) -> str:
-    """Go's ``%v`` of a float64 (enough for error messages)."""
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    r = repr(v)
-    if "e" in r:
-        mant, exp = r.split("e")
-        sign = exp[0] if exp[0] in "+-" else "+"
-        exp = exp.lstrip("+-").rjust(2, "0")
-        mant = mant[:-2] if mant.endswith(".0") else mant
-        return f"{mant}e{sign}{exp}"
-    return r[:-2] if r.endswith(".0") else r
+def _heap_steps(vals, present, isnan, k, topk: bool) -> np.ndarray:
+    """Per step: does the heap's choice need simulating (more than k samples, and a NaN
+    among them or equal values at the k-th and (k+1)-th place)?"""
+    m, steps = vals.shape
+    cnt = present.sum(axis=0)
+    more = (cnt > k) & (k >= 1)
+    if m < 2 or not more.any():
+        return np.zeros(steps, dtype=bool)
+    need = more & (isnan & present).any(axis=0)
+    with np.errstate(invalid="ignore"):
+        key = np.where(present, -vals if topk else vals, np.inf)
+    ordered = np.sort(key, axis=0)
+    kk = np.clip(k, 1, m - 1).astype(np.int64)
+    cols = np.arange(steps)
+    tie = ordered[kk - 1, cols] == ordered[kk, cols]
+    return need | (more & tie)
 
 
-def format_value(v: float) -> str:
-    """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return np.format_float_positional(v, trim="-")
+def _k1_winner(vals, present, topk: bool) -> np.ndarray:
+    """topk/bottomk with k = 1, per step: the series a one-slot heap keeps (a later
+    sample replaces the kept one when better, or when the kept one is NaN); -1: none."""
+    m, steps = vals.shape
+    win = np.full(steps, -1, dtype=np.int64)
+    top = np.zeros(steps, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        for j in range(m):
+            v = vals[j]
+            better = (top < v) if topk else (top > v)
+            upd = present[j] & ((win < 0) | better | np.isnan(top))
+            win = np.where(upd, j, win)
+            top = np.where(upd, v, top)
+    return win
+
+
+def _heap_select(members: list, vals: np.ndarray, k: int, topk: bool) -> list:
+    """The members (indexes into ``vals``, in input order) Prometheus 2.42 keeps for one
+    group at one step, in the order it outputs them (engine.go ``aggregation()``)."""
+    from mockprom.promql import gosort
+
+    base_less = gosort.value_heap_less if topk else gosort.reverse_value_heap_less
+
+    def less(x, y):
+        return base_less(vals[x], vals[y])
+
+    heap: list = []
+    for j in members:
+        v = vals[j]
+        if not heap:
+            heap.append(j)
+            continue
+        top = vals[heap[0]]
+        better = top < v if topk else top > v
+        if len(heap) < k or better or math.isnan(top):
+            if len(heap) == k:
+                if k == 1:  # replaced in situ
+                    heap[0] = j
+                    continue
+                gosort.heap_pop(heap, less)
+            gosort.heap_push(heap, j, less)
+    if len(heap) > 1:
+        gosort.sort(heap, gosort.reverse(less))
+    return heap
 
 
 # count_values builds one dense series per output label set: refuse absurd fan-outs (a
@@ -248,7 +328,7 @@ def count_values(e: n.AggregateExpr, vec: list[StepSeries], label: str, ctx) -> 
     order = []
     for k, (g, v) in enumerate(zip(pair_g, pair_v)):
         base = bases[g]
-        key = tuple(sorted(base + ((label, format_value(v)),))) if keeps_label else base
+        key = tuple(sorted(base + ((label, format_f(v)),))) if keeps_label else base
         oid = keys.setdefault(key, len(order))
         if oid == len(order):
             order.append(key)

@@ -21,6 +21,7 @@ from mockprom.promql.functions import FUNCTIONS
 from mockprom.promql.selectors import (reference_times, select_instant, select_range,
                                        series_to_range, subquery_grid)
 from mockprom.promql.series import finalize, needs_finalize
+from mockprom.promql.stats import count_samples, step_invariant_nodes
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 from mockprom.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 
@@ -50,17 +51,25 @@ class Engine:
 
     # -- public API -------------------------------------------------------------------
     def instant_query(self, query, t_ms: int, *, lookback_ms: Optional[int] = None,
-                      timeout_s: Optional[float] = None) -> Result:
+                      timeout_s: Optional[float] = None, stats: bool = False) -> Result:
+        """``stats``: also count samples as Prometheus's engine does (``result.stats``, a
+        ``promql.stats.SampleStats``)."""
         expr = _parse(query)
         t_ms = int(t_ms)
         ctx = EvalContext(steps=np.array([t_ms], dtype=np.int64), start_ms=t_ms, end_ms=t_ms,
                           interval_ms=0, lookback_ms=self._lookback(lookback_ms))
         ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
+        if stats:
+            ev.start_recording(expr, t_ms, t_ms)
         val = ev.eval(expr, ctx)
-        return Result(_instant_value(expr, val, t_ms), ctx.warnings, ctx.infos)
+        result = Result(_instant_value(expr, val, t_ms), ctx.warnings, ctx.infos)
+        if stats:
+            result.stats = count_samples(expr, ev.record, ctx)
+        return result
 
     def range_query(self, query, start_ms: int, end_ms: int, step_ms: int, *,
-                    lookback_ms: Optional[int] = None, timeout_s: Optional[float] = None) -> Result:
+                    lookback_ms: Optional[int] = None, timeout_s: Optional[float] = None,
+                    stats: bool = False) -> Result:
         expr = _parse(query)
         if expr.type not in (n.SCALAR, n.VECTOR):
             kind = "range vector" if expr.type == n.MATRIX else expr.type
@@ -76,8 +85,13 @@ class Engine:
         ctx = EvalContext(steps=steps, start_ms=start_ms, end_ms=end_ms, interval_ms=step_ms,
                           lookback_ms=self._lookback(lookback_ms))
         ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
+        if stats:
+            ev.start_recording(expr, start_ms, end_ms)
         val = ev.eval(expr, ctx)
-        return Result(_range_value(val, steps), ctx.warnings, ctx.infos)
+        result = Result(_range_value(val, steps), ctx.warnings, ctx.infos)
+        if stats:
+            result.stats = count_samples(expr, ev.record, ctx)
+        return result
 
     # -- helpers ----------------------------------------------------------------------
     def _lookback(self, lookback_ms: Optional[int]) -> int:
@@ -114,12 +128,39 @@ class Evaluator:
         if time.monotonic() > self.deadline:
             raise QueryTimeout("query timed out in expression evaluation")
 
+    # Sample counting (``count_samples``), when started: every node's value and context
+    # by node id; the nodes Prometheus evaluates as step invariant; and a stack of
+    # (first step, end) of the evaluator Prometheus would be in (the end of a subquery's
+    # grid is its evaluator's end, not its last step).
+    record = None
+    wrapped: frozenset = frozenset()
+    frames: list = []
+
+    def start_recording(self, expr, start_ms: int, end_ms: int) -> None:
+        self.record = {}
+        self.wrapped = frozenset(step_invariant_nodes(expr))
+        self.frames = [(int(start_ms), int(end_ms))]
+
     def eval(self, expr, ctx: EvalContext):
         self.check_timeout()
         method = getattr(self, "eval_" + type(expr).__name__, None)
         if method is None:
             raise EvalError(f"unhandled expression of type: {type(expr).__name__}")
-        return method(expr, ctx)
+        if self.record is None:
+            return method(expr, ctx)
+        pushed = id(expr) in self.wrapped and not isinstance(
+            unwrap_parens(expr), (n.NumberLiteral, n.StringLiteral, n.MatrixSelector,
+                                  n.SubqueryExpr))
+        if pushed:  # a step-invariant part: Prometheus evaluates it at the first step only
+            first = self.frames[-1][0]
+            self.frames.append((first, first))
+        try:
+            val = method(expr, ctx)
+        finally:
+            if pushed:
+                self.frames.pop()
+        self.record[id(expr)] = (val, ctx)
+        return val
 
     # -- leaves -----------------------------------------------------------------------
     def eval_NumberLiteral(self, e: n.NumberLiteral, ctx):
@@ -144,10 +185,25 @@ class Evaluator:
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
         step = e.step_ms or self.subquery_step_ms
         grid = subquery_grid(refs, e.range_ms, step)
+        frame = None
+        if self.record is not None and len(refs):
+            # Prometheus evaluates the inner expression up to its evaluator's end minus
+            # the offset: past the last step (extra points no window uses, but counted).
+            first, end = self.frames[-1]
+            prom_end = int(refs[0]) + (end - first)
+            lo = -((-(int(refs.min()) - e.range_ms)) // step) * step
+            grid = np.arange(lo, max(prom_end, int(refs.max())) + 1, step, dtype=np.int64)
+            frame = (int(grid[0]) if len(grid) else lo, prom_end)
         inner = EvalContext(steps=grid, start_ms=ctx.start_ms, end_ms=ctx.end_ms,
                             interval_ms=step, lookback_ms=ctx.lookback_ms,
                             warnings=ctx.warnings, infos=ctx.infos)
-        val = self.eval(e.expr, inner) if len(grid) else []
+        if frame is not None:
+            self.frames.append(frame)
+        try:
+            val = self.eval(e.expr, inner) if len(grid) else []
+        finally:
+            if frame is not None:
+                self.frames.pop()
         if isinstance(val, np.ndarray):
             val = [StepSeries((), val, np.ones(len(grid), dtype=bool))]
         return series_to_range(val, grid, refs, e.range_ms)

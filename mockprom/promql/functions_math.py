@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from mockprom.promql import gosort
 from mockprom.promql.functions import register
 from mockprom.promql.functions_gomath import (
     go_acos, go_acosh, go_asin, go_asinh, go_atan, go_atanh, go_cos, go_cosh, go_exp, go_log,
@@ -163,19 +164,21 @@ def timestamp(ctx, args, call):
 
 
 def _sort(ctx, series: list[StepSeries], descending: bool) -> list[StepSeries]:
-    """Order by the value at the first step (instant queries have one); NaN last."""
+    """Prometheus 2.42 orders the vector of an instant query with Go 1.19's ``sort.Sort``
+    (pdqsort: not stable) on ``sort.Reverse(vectorByReverseValueHeap)`` for ``sort`` and
+    ``sort.Reverse(vectorByValueHeap)`` for ``sort_desc``, starting from the order the
+    series come in; NaN ends up last. Done here at the first step (instant queries have
+    one); series absent there follow in input order."""
     # fresh series: the sample timestamps of a selector do not survive a function call
     series = [StepSeries(s.labels, s.vals, s.present) for s in series]
     if ctx.n == 0 or not series:
         return series
-
-    def key(s):
-        v = float(s.vals[0]) if s.present[0] else math.nan
-        if math.isnan(v):
-            return (1, 0.0)
-        return (0, -v if descending else v)
-
-    return sorted(series, key=key)
+    present = [s for s in series if s.present[0]]
+    rest = [s for s in series if not s.present[0]]
+    base = gosort.value_heap_less if descending else gosort.reverse_value_heap_less
+    keyed = [(float(s.vals[0]), i) for i, s in enumerate(present)]
+    gosort.sort(keyed, gosort.reverse(lambda x, y: base(x[0], y[0])))
+    return [present[i] for _, i in keyed] + rest
 
 
 @register("sort", ("vector",))

@@ -3,10 +3,9 @@ squares) and ``holt_winters`` (double exponential smoothing). All drop the metri
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from mockprom.gofloat import format_prec
 from mockprom.promql.errors import EvalError
 from mockprom.promql.functions import register
 from mockprom.promql.functions_windows import (
@@ -67,14 +66,6 @@ def predict_linear(ctx, args, call):
 
 # -- holt_winters ---------------------------------------------------------------------
 
-def _go_f(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return f"{v:.6f}"
-
-
 @register("holt_winters", ("matrix", "scalar", "scalar"))
 def holt_winters(ctx, args, call):
     """Double exponential smoothing; smoothing factor ``sf`` and trend factor ``tf``
@@ -89,8 +80,9 @@ def holt_winters(ctx, args, call):
             i = bad[0]
             if bad_sf[i]:
                 raise EvalError("invalid smoothing factor. Expected: 0 < sf < 1, "
-                                f"got: {_go_f(float(sf[i]))}")
-            raise EvalError(f"invalid trend factor. Expected: 0 < tf < 1, got: {_go_f(float(tf[i]))}")
+                                f"got: {format_prec(sf[i], 'f', 6)}")
+            raise EvalError("invalid trend factor. Expected: 0 < tf < 1, "
+                            f"got: {format_prec(tf[i], 'f', 6)}")
 
     def fn(rs, cnt):
         size = len(cnt)

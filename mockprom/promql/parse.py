@@ -29,6 +29,7 @@ import sys
 
 import promql_parser as _pp
 
+from mockprom.gofloat import format_g, format_prec
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import ParseError
 from mockprom.scenario.labels import Matcher
@@ -145,37 +146,10 @@ def _go_numbers(pretty: str, at_times: list) -> str:
         if i and tokens[i - 1][0] == "-" and tokens[i - 1][1] == pos - 1:
             value, start = -value, pos - 1  # a negative literal prints its own sign
         out.append(pretty[last:start])
-        out.append(_go_float_v(value))
+        out.append(format_g(value))  # Go's %v
         last = pos + len(val)
     out.append(pretty[last:])
     return "".join(out)
-
-
-def _go_float_v(value: float) -> str:
-    """Go's ``fmt.Sprint(float64)`` (``strconv.FormatFloat(v, 'g', -1, 64)``): shortest
-    digits, exponent form when the exponent is below -4 or at least 6."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign = "-" if value < 0 else ""
-    text = repr(abs(value))
-    mantissa, _, power = text.partition("e")
-    whole, _, frac = mantissa.partition(".")
-    digits = (whole + frac).lstrip("0")
-    point = len(whole) + int(power or 0) - (len(whole + frac) - len(digits))
-    digits = digits.rstrip("0") or "0"
-    exp = point - 1
-    if exp < -4 or exp >= 6:
-        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}"
-    if point >= len(digits):
-        return sign + digits + "0" * (point - len(digits))
-    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 # --- guards -----------------------------------------------------------------------------
@@ -603,15 +577,6 @@ def _go_unicode(c: str) -> str:
         return "U+FFFFFFFFFFFFFFFF"
     code = f"U+{ord(c):04X}"
     return f"{code} '{c}'" if c.isprintable() else code
-
-
-def _go_float(f: float) -> str:
-    """Go's ``%f``."""
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "+Inf" if f > 0 else "-Inf"
-    return "%f" % f
 
 
 # lexer (lex.go) --------------------------------------------------------------------------
@@ -1423,7 +1388,7 @@ class _Checker:
                 raise _Fail(tok[1], f"error parsing number: {exc}") from None
             if math.isinf(value) or math.isnan(value) or abs(value) >= 2.0 ** 63:
                 raise _Fail(node.start, "timestamp out of bounds for @ modifier: "
-                            + _go_float(value))
+                            + format_prec(value, "f", 6))  # Go's %f
             self.at_times.append(_round_half_away(value * 1000))
         self.context.pop()
         target = self._modified(node, "@")

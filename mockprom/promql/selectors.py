@@ -17,6 +17,7 @@ import numpy as np
 from mockprom.promql.errors import EvalError
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 from mockprom.scenario.samples import stale_mask
+from mockprom.scenario.store import TooManySamples
 
 # Prometheus's default --query.max-samples: past it a query fails (422) instead of
 # exhausting memory.
@@ -46,6 +47,16 @@ def _no_check() -> None:
     return None
 
 
+def _select(store, matchers, mint: int, maxt: int):
+    """``store.select`` within the sample budget: a selection that would hold more than
+    ``MAX_SAMPLES`` samples fails as Prometheus's query.max-samples makes it fail, before
+    anything is built."""
+    try:
+        return store.select(matchers, mint, maxt, max_samples=MAX_SAMPLES)
+    except TooManySamples:
+        raise EvalError(TOO_MANY_SAMPLES) from None
+
+
 def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
                    check=_no_check) -> list[StepSeries]:
     """The instant vector of ``matchers`` at every reference time. ``check`` is called
@@ -56,7 +67,7 @@ def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
     maxt = int(refs.max())
     out = []
     window_start = refs - np.int64(lookback_ms)
-    for i, sd in enumerate(store.select(matchers, mint, maxt)):
+    for i, sd in enumerate(_select(store, matchers, mint, maxt)):
         if i % 256 == 255:
             check()
         ts, vals = sd.ts, sd.vals
@@ -88,7 +99,7 @@ def select_range(store, matchers, refs: np.ndarray, range_ms: int,
     maxt = int(refs.max())
     out = []
     loaded = 0
-    for i, sd in enumerate(store.select(matchers, mint, maxt)):
+    for i, sd in enumerate(_select(store, matchers, mint, maxt)):
         if i % 256 == 255:
             check()
         ts, vals = sd.ts, sd.vals

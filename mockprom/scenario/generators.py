@@ -34,6 +34,7 @@ from typing import Annotated, Callable, List, Literal, Optional, Union
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from mockprom.gofloat import format_g
 from mockprom.scenario.durations import DurationMs, SampleValue, StrictModel, TimeField
 
 # -- deterministic hashing ------------------------------------------------------------------
@@ -561,51 +562,10 @@ def distribution_mean(dist: Distribution) -> float:
     return dist.exponential.mean
 
 
-def format_go_float(v: float) -> str:
-    """A float as Go's ``strconv.FormatFloat(v, 'g', -1, 64)`` (client libraries' ``le``
-    and ``quantile`` values): ``0.05``, ``1``, ``2.5``, ``1e+06``, ``+Inf``."""
-    if v != v:
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return "-0" if math.copysign(1, v) < 0 else "0"
-    digits, exp = _shortest_digits(v)
-    x = exp - 1  # exponent of the first digit
-    sign = "-" if v < 0 else ""
-    if x < -4 or x >= 6:  # Go's shortest 'g' switches to %e at these exponents
-        return _sci(sign, digits, x)
-    if x < 0:
-        return sign + "0." + "0" * (-x - 1) + digits
-    if x + 1 >= len(digits):
-        return sign + digits + "0" * (x + 1 - len(digits))
-    return sign + digits[:x + 1] + "." + digits[x + 1:]
-
-
-def _shortest_digits(v: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits and the decimal point position."""
-    r = repr(abs(v))
-    if "e" in r:
-        mant, e = r.split("e")
-        e = int(e)
-    else:
-        mant, e = r, 0
-    if "." in mant:
-        ip, fp = mant.split(".")
-    else:
-        ip, fp = mant, ""
-    if fp == "0":
-        fp = ""
-    digits = (ip + fp).lstrip("0")
-    lead_zeros = len(ip + fp) - len((ip + fp).lstrip("0"))
-    point = len(ip) + e - lead_zeros
-    digits = digits.rstrip("0") or "0"
-    return digits, point
-
-
-def _sci(sign: str, digits: str, x: int) -> str:
-    mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    return f"{sign}{mant}e{'+' if x >= 0 else '-'}{abs(x):02d}"
+# Client libraries write ``le`` and ``quantile`` label values with Go's
+# ``strconv.FormatFloat(v, 'g', -1, 64)`` (``0.05``, ``1``, ``2.5``, ``1e+06``, ``+Inf``),
+# which is ``gofloat.format_g``; the old name stays for tests/test_generators.py.
+format_go_float = format_g
 
 
 def _family_count(spec, ts: np.ndarray, ctx: GenContext):
@@ -642,14 +602,14 @@ def expand_family(spec, base_labels: dict, ctx: GenContext) -> list[tuple[dict, 
                 base, u, shift = _family_count(spec, ts, ctx)
                 h = np.ones(len(ts)) if math.isinf(le) else _cdf(dist, le, shift)
                 return np.floor(base * f_le + per_interval * spec.jitter * u * f_le * h)
-            labels = dict(base_labels, __name__=name + "_bucket", le=format_go_float(le))
+            labels = dict(base_labels, __name__=name + "_bucket", le=format_g(le))
             out.append((labels, bucket))
     else:
         for q in spec.quantiles:
             def quantile(ts, q=q):
                 _, _, shift = _family_count(spec, ts, ctx)
                 return _quantile(dist, q, shift)
-            out.append((dict(base_labels, quantile=format_go_float(q)), quantile))
+            out.append((dict(base_labels, quantile=format_g(q)), quantile))
     out.append((dict(base_labels, __name__=name + "_sum"), lambda ts: count_float(ts) * mean))
     out.append((dict(base_labels, __name__=name + "_count"), lambda ts: np.floor(count_float(ts))))
     return out

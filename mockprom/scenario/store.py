@@ -44,6 +44,25 @@ class SeriesData:
     vals: np.ndarray  # float64, staleness markers as STALE_NAN
 
 
+class TooManySamples(Exception):
+    """A selection would hold more samples than the caller's budget (``max_samples``)."""
+
+
+def estimate_samples(source, mint_ms: int, maxt_ms: int) -> int:
+    """How many samples ``source`` holds in ``[mint_ms, maxt_ms]``, without building them:
+    exact for stored samples, the grid count (an upper bound) for generated ones."""
+    b = source.bounds()
+    if b is None:
+        return 0
+    lo, hi = max(mint_ms, b[0]), min(maxt_ms, b[1])
+    if lo > hi:
+        return 0
+    if isinstance(source, GeneratedSource):
+        return (hi - lo) // source.interval_ms + 1
+    ts, _ = source.samples(lo, hi)
+    return len(ts)
+
+
 class StaticSource:
     """A series with a fixed, sorted array of samples."""
 
@@ -98,8 +117,9 @@ class GeneratedSource:
         if k1 < k0:
             return EMPTY_TS, EMPTY_VALS
         if k1 - k0 + 1 > self.MAX_POINTS_PER_SELECT:
-            # An unbounded window over an endless series: keep the most recent points.
-            k0 = k1 - self.MAX_POINTS_PER_SELECT + 1
+            # An unbounded window over an endless series: refuse rather than answer with
+            # part of the data (or exhaust memory).
+            raise TooManySamples(f"{k1 - k0 + 1} samples in one series")
         ts = self.anchor_ms + np.arange(k0, k1 + 1, dtype=np.int64) * step
         out = self.fn(ts)
         if isinstance(out, tuple):
@@ -238,25 +258,39 @@ class Store:
         """``appendable`` for many series at once: new series are added with a single copy
         of the series table (remote write may bring thousands of new series at a time)."""
         with self._lock:
+            current = self._series
             out: list = []
             new: dict[Labels, AppendableSource] = {}
             for labels in labels_list:
-                src = new.get(labels)
+                sources = current.get(labels)
+                src = None
+                if sources is not None:
+                    for s in sources:
+                        if isinstance(s, AppendableSource):
+                            src = s
+                            break
                 if src is None:
-                    src = next((s for s in self._series.get(labels, ())
-                                if isinstance(s, AppendableSource)), None)
-                if src is None:
-                    src = new[labels] = AppendableSource()
+                    src = new.get(labels)
+                    if src is None:
+                        src = new[labels] = AppendableSource()
                 out.append(src)
             if new:
-                series = dict(self._series)
+                series = current.copy()
                 added_names: dict[str, list] = {}
                 for labels, src in new.items():
-                    if labels in series:
-                        series[labels] = series[labels] + [src]
+                    sources = series.get(labels)
+                    if sources is not None:
+                        series[labels] = sources + [src]
+                        continue
+                    series[labels] = [src]
+                    # the name is the first label when present, but for names sorting before it
+                    name = labels[0][1] if labels and labels[0][0] == METRIC_NAME \
+                        else dict(labels).get(METRIC_NAME, "")
+                    names = added_names.get(name)
+                    if names is None:
+                        added_names[name] = [labels]
                     else:
-                        series[labels] = [src]
-                        added_names.setdefault(dict(labels).get(METRIC_NAME, ""), []).append(labels)
+                        names.append(labels)
                 by_name = dict(self._by_name)
                 for name, added in added_names.items():
                     by_name[name] = by_name.get(name, []) + added
@@ -302,13 +336,23 @@ class Store:
         return sorted(l for l in candidates if series_matches(l, matchers))
 
     def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int,
-               keep_empty: bool = False) -> list[SeriesData]:
+               keep_empty: bool = False, max_samples: Optional[int] = None) -> list[SeriesData]:
         """Matching series with their samples in ``[mint_ms, maxt_ms]``, sorted by labels.
-        Series with no sample in the window are left out unless ``keep_empty``."""
+        Series with no sample in the window are left out unless ``keep_empty``. With
+        ``max_samples``, raises ``TooManySamples`` before building a selection that would
+        hold more samples than that."""
         series = self._series
         tombstones = self._tombstones
         out = []
-        for labels in self.matching_labels(matchers):
+        matching = self.matching_labels(matchers)
+        if max_samples is not None:
+            total = 0
+            for labels in matching:
+                for src in series.get(labels, ()):
+                    total += estimate_samples(src, mint_ms, maxt_ms)
+                if total > max_samples:
+                    raise TooManySamples(f"more than {max_samples} samples")
+        for labels in matching:
             ts, vals = self._merged(series.get(labels, ()), mint_ms, maxt_ms)
             if tombstones and len(ts):
                 ts, vals = _apply_tombstones(labels, ts, vals, tombstones)
