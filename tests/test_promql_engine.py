@@ -340,3 +340,31 @@ def test_native_histogram_functions_find_nothing(store, expr):
     e = Engine(store)
     assert e.instant_query(expr, 4 * MIN).value == Vector([])
     assert e.range_query(expr, 0, 4 * MIN, MIN).value == Matrix([])
+
+
+def test_a_selection_past_the_sample_budget_fails_before_it_is_built():
+    """Generated series are endless: a ten-year window over them is refused at once with
+    Prometheus's max-samples error instead of being built (or silently cut short)."""
+    from mockprom.promql.engine import Engine
+    from mockprom.promql.errors import EvalError
+    from mockprom.scenario.labels import make_labels
+    from mockprom.scenario.store import GeneratedSource, Store
+
+    generated = []
+
+    def fn(ts):
+        generated.append(len(ts))
+        return ts / 1000.0
+
+    store = Store()
+    for i in range(20):
+        store.add(make_labels({"__name__": "g", "i": str(i)}), GeneratedSource(fn, 15_000))
+    engine = Engine(store)
+    t = 1_699_999_995_000  # on the 15 s grid
+    for query in ("count_over_time(g[10y])", "g[10y]"):
+        with pytest.raises(EvalError, match="too many samples"):
+            engine.instant_query(query, t)
+    assert generated == []  # refused up front: nothing was generated
+    # a window inside the budget is answered in full
+    result = engine.instant_query("count_over_time(g[1d])", t).value
+    assert [s.value for s in result.samples] == [5761.0] * 20
