@@ -268,3 +268,38 @@ def test_per_step_stats_match_prometheus(servers, path, params, monkeypatch):
     params["stats"] = "true"
     got = requests.get(mock.url + path, params=params, timeout=30).json()["data"]["stats"]
     assert "totalQueryableSamplesPerStep" not in got["samples"]
+
+
+def test_stats_json_shape_and_per_step_timestamps(monkeypatch):
+    """``data.stats`` as Prometheus writes it: timings (seconds), then samples; per-step
+    counts as ``[unix seconds, count]`` pairs, only with ``stats=all`` and the feature on."""
+    from mockprom.api import query as api_query
+    from mockprom.server import MockPrometheus
+
+    scenario = {"series": [{"labels": {"__name__": "m", "i": "a"},
+                            "samples": [[T0 + 15 * k, k] for k in range(20)]}]}
+    with MockPrometheus(scenario=scenario, host="127.0.0.1", port=0) as mock:
+        def stats(path, **params):
+            r = requests.get(mock.url + path, params=params, timeout=10)
+            assert r.status_code == 200
+            return r.json()["data"].get("stats")
+
+        st = stats("/api/v1/query", query="m", time=T0 + 30.5, stats="all")
+        assert list(st) == ["timings", "samples"]
+        assert list(st["timings"]) == ["evalTotalTime", "resultSortTime", "queryPreparationTime",
+                                       "innerEvalTime", "execQueueTime", "execTotalTime"]
+        assert all(isinstance(v, (int, float)) and v >= 0 for v in st["timings"].values())
+        assert st["samples"] == {"totalQueryableSamples": 1, "peakSamples": 1}
+        assert stats("/api/v1/query", query="m", time=T0 + 30) is None
+        assert stats("/api/v1/query", query="m", time=T0 + 30, stats="") is None
+        monkeypatch.setattr(api_query, "_per_step_stats_enabled", lambda gen: True)
+        st = stats("/api/v1/query", query="m", time=T0 + 30.5, stats="all")
+        assert st["samples"] == {"totalQueryableSamplesPerStep": [[T0 + 30.5, 1]],
+                                 "totalQueryableSamples": 1, "peakSamples": 1}
+        st = stats("/api/v1/query_range", query="count_over_time(m[1m])", start=T0, end=T0 + 120,
+                   step=60, stats="all")
+        assert st["samples"]["totalQueryableSamplesPerStep"] == [[T0, 1], [T0 + 60, 5],
+                                                                 [T0 + 120, 5]]
+        assert st["samples"]["totalQueryableSamples"] == 11
+        assert "totalQueryableSamplesPerStep" not in stats(
+            "/api/v1/query", query="m", time=T0, stats="true")["samples"]

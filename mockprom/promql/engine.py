@@ -18,8 +18,8 @@ from mockprom.promql.aggregations import aggregate
 from mockprom.promql.binops import binary
 from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
 from mockprom.promql.functions import FUNCTIONS
-from mockprom.promql.selectors import (reference_times, select_instant, select_range,
-                                       series_to_range, subquery_grid)
+from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, reference_times, select_instant,
+                                       select_range, series_to_range, subquery_grid)
 from mockprom.promql.series import finalize, needs_finalize
 from mockprom.promql.stats import count_samples, step_invariant_nodes
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
@@ -192,7 +192,9 @@ class Evaluator:
             first, end = self.frames[-1]
             prom_end = int(refs[0]) + (end - first)
             lo = -((-(int(refs.min()) - e.range_ms)) // step) * step
-            grid = np.arange(lo, max(prom_end, int(refs.max())) + 1, step, dtype=np.int64)
+            hi = max(prom_end, int(refs.max()))
+            if (hi - lo) // step + 1 <= MAX_SUBQUERY_STEPS:
+                grid = np.arange(lo, hi + 1, step, dtype=np.int64)
             frame = (int(grid[0]) if len(grid) else lo, prom_end)
         inner = EvalContext(steps=grid, start_ms=ctx.start_ms, end_ms=ctx.end_ms,
                             interval_ms=step, lookback_ms=ctx.lookback_ms,
