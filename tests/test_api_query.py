@@ -214,3 +214,15 @@ def test_query_timeout_is_503(serve, http):
         "end": 3600, "step": 1, "timeout": "0.000001"})
     assert r.status_code == 503
     assert r.json()["errorType"] == "timeout"
+
+
+def test_per_step_stats_follow_the_scenarios_server_setting(serve, http):
+    params = {"query": "up", "start": T0 - 60, "end": T0, "step": 30, "stats": "all"}
+    plain = serve(basic_scenario())
+    samples = http.get(plain.url + "/api/v1/query_range", params=params).json()["data"]["stats"]["samples"]
+    assert "totalQueryableSamplesPerStep" not in samples
+    per_step = serve(basic_scenario(server={"per_step_stats": True}))
+    samples = http.get(per_step.url + "/api/v1/query_range", params=params).json()["data"]["stats"]["samples"]
+    steps = samples["totalQueryableSamplesPerStep"]
+    assert [t for t, _ in steps] == [T0 - 60, T0 - 30, T0]
+    assert sum(n for _, n in steps) == samples["totalQueryableSamples"]

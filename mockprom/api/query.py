@@ -68,8 +68,8 @@ def _stats_param() -> str:
 
 def _per_step_stats_enabled(gen) -> bool:
     """Prometheus gives per-step counts only with ``--enable-feature=promql-per-step-stats``
-    (off by default, as here unless the settings say otherwise)."""
-    return bool(getattr(gen.settings, "per_step_stats", False))
+    (off by default; a scenario turns it on with ``server: {per_step_stats: true}``)."""
+    return gen.settings.per_step_stats
 
 
 def _go_json_float(v: float) -> str:

@@ -31,6 +31,7 @@ class Settings:
     flavour: str = "prometheus"
     version: str = "2.42.0"
     control_token: Optional[str] = None
+    per_step_stats: bool = False
 
     @staticmethod
     def of(scenario) -> "Settings":
@@ -45,6 +46,7 @@ class Settings:
             flavour=s.flavour,
             version=s.version,
             control_token=s.control_token or None,
+            per_step_stats=bool(s.per_step_stats),
         )
 
 

@@ -379,6 +379,9 @@ class ServerSettings(StrictModel):
     flavour: str = "prometheus"
     version: str = "2.42.0"
     control_token: Optional[str] = Field(None, repr=False)
+    # stats=all also reports per-step sample counts, as with Prometheus's
+    # --enable-feature=promql-per-step-stats
+    per_step_stats: bool = False
 
 
 def _clock(v):
