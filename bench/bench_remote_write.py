@@ -1,11 +1,17 @@
 """Remote-write ingestion speed, in samples per second (not a test).
 
-    .venv/bin/python bench/bench_remote_write.py [--seconds 2]
+    .venv/bin/python bench/bench_remote_write.py [--seconds 2] [--cpu]
 
 For batches of 1,000 and 10,000 samples (10 samples per series, as Prometheus senders
 batch them): decode alone, decode + append into a Store, and end to end over HTTP
 (``requests`` posting to a running ``MockPrometheus``, one client thread). Target: at
 least 200,000 samples/s for decode + store on one core.
+
+The ``new`` row (one sample for each of 10,000 series never seen before, in every request)
+is the costly case: each new series must be read label by label, validated, and given its
+own objects in the store. Nov 2026, ``--cpu``, decode / decode+store / HTTP: about
+100,000 / 63,000 / 70,000 samples/s before the fast path (raw Label bytes as cache keys,
+the collector paused while a request builds its series), 210,000 / 120,000 / 100,000 after.
 """
 
 from __future__ import annotations
@@ -43,17 +49,20 @@ def make_bodies(batch: int, count: int, churn: bool = False) -> list[bytes]:
     return bodies
 
 
+CLOCK = time.perf_counter  # --cpu: time.process_time
+
+
 def timed(fn, bodies: list[bytes], batch: int, seconds: float) -> float:
     """Samples per second of ``fn(body)`` over the bodies (repeated until ``seconds``)."""
-    done, start = 0, time.perf_counter()
+    done, start = 0, CLOCK()
     i = 0
     while True:
         fn(bodies[i % len(bodies)], i)
         done += batch
         i += 1
-        if i >= len(bodies) or time.perf_counter() - start > seconds:
+        if i >= len(bodies) or CLOCK() - start > seconds:
             break
-    return done / (time.perf_counter() - start)
+    return done / (CLOCK() - start)
 
 
 def bench_decode(batch: int, bodies, seconds: float) -> float:
@@ -83,7 +92,13 @@ def bench_http(batch: int, bodies, seconds: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    ap.add_argument("--cpu", action="store_true",
+                    help="count the process's CPU time instead of wall-clock time (steadier on "
+                         "a busy machine; over HTTP it adds the client's CPU time to the server's)")
     args = ap.parse_args()
+    global CLOCK
+    if args.cpu:
+        CLOCK = time.process_time
     rows = []
     for batch, churn in ((1_000, False), (10_000, False), (10_000, True)):
         bodies = make_bodies(batch, 400 if batch == 1_000 else 30, churn)

@@ -1,5 +1,12 @@
 """mockprom's own metrics (``GET /metrics``), in a registry per app (never the global one,
-so several servers in one process keep separate counts)."""
+so several servers in one process keep separate counts).
+
+``mockprom_http_requests_total{endpoint, code}`` counts every request once, with the
+status it got: Flask counts those it answers; the fault middleware counts those it answers
+or alters itself (``record_answer``: an injected error, an ``inconsistent`` 503 around a
+real body, its own control endpoints), and a connection dropped without an answer (a
+``reset``, ``empty`` or ``hang`` fault) as code ``"0"``. ``endpoint`` is the URL rule
+(``/api/v1/label/<name>/values``), ``other`` when none matched."""
 
 from __future__ import annotations
 
