@@ -128,6 +128,7 @@ def test_federation_body_is_byte_identical_to_a_real_prometheus():
 # Selectors /federate takes or refuses, each answered by a real 2.42 (ParseMetricSelector:
 # no AST check, so selectors matching the empty label set are accepted there, unlike in
 # /api/v1/series; keyword metric names; errors worded and positioned as 2.42 words them).
+# test_match_selectors.py sends the same list to the API endpoints.
 SELECTORS = [
     # accepted
     '{job=""}', "{}", '{job=~".*"}', '{__name__=~".*"}', '{a=~""}', '{job!=""}', "up",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from mockprom.ingest.gofloat import format_go_g
+from mockprom.promql.errors import ParseError
+from mockprom.promql.parse import parse_metric_selector
 from mockprom.scenario.labels import METRIC_NAME, Matcher
 from mockprom.scenario.samples import is_stale
 
@@ -23,90 +25,17 @@ class SelectorError(ValueError):
     """A ``match[]`` value that is not a series selector (answered 400, plain text)."""
 
 
-# Tokens ``metric_identifier`` takes in 2.42's grammar besides plain identifiers: a metric
-# may be named ``sum`` or ``offset``, not ``on`` or ``bool`` (token kinds of the lexer port).
-_NAME_KEYWORDS = frozenset({"avg", "bottomk", "by", "count", "count_values", "group", "and", "or",
-                            "unless", "max", "min", "offset", "quantile", "stddev", "stdvar",
-                            "sum", "topk", "without", "start", "end"})
-_GUARD = "__mockprom_federate_guard__"
-# checkAST's verdicts on a vector selector, which ParseMetricSelector does not make
-_QUERY_ONLY_CHECKS = ("at least one non-empty matcher", "metric name must not be set twice")
-
-
 def parse_selector(text: str) -> tuple[Matcher, ...]:
     """The matchers of a series selector such as ``up{job="api"}``, as Prometheus 2.42's
-    ``parser.ParseMetricSelector`` (which ``/federate`` uses) reads it: a metric name
-    and/or one ``{...}`` block; raises ``SelectorError`` with 2.42's message
-    (``1:5: parse error: unexpected "("``).
+    ``parser.ParseMetricSelector`` (which ``/federate`` uses) reads it; raises
+    ``SelectorError`` with 2.42's message (``1:5: parse error: unexpected "("``).
 
-    Unlike a query (and ``/api/v1/series``), 2.42 runs no AST check here, so selectors
-    matching the empty label set (``{job=""}``, ``{}``) are accepted. Tokens come from the
-    PromQL parse adapter's port of 2.42's lexer and the matchers (and every error inside
-    the braces) from the adapter itself."""
-    from mockprom.promql import nodes
-    from mockprom.promql.errors import PromQLError
-    from mockprom.promql.parse import _Lexer, _describe, format_position, parse
-
-    def fail(pos: int, message: str) -> SelectorError:
-        return SelectorError(f"{format_position(text, pos)}: parse error: {message}")
-
-    toks = _Lexer(text).tokens()
-
-    def tok(i: int):
-        t = toks[min(i, len(toks) - 1)]
-        if t[0] == "ERROR":
-            raise fail(t[1], t[2])
-        return t
-
-    def unexpected(t) -> SelectorError:
-        return fail(t[1], f"unexpected {_describe(t)}")
-
-    i, name = 0, None
-    first = tok(0)
-    if first[0] in ("IDENT", "METRIC_IDENT") or first[0] in _NAME_KEYWORDS:
-        name, i = first, 1
-    if tok(i)[0] != "{":
-        if name is None or tok(i)[0] != "EOF":
-            raise unexpected(tok(i))
-        return (Matcher.of(METRIC_NAME, "=", name[2]),)
-
-    # The braces: 2.42's grammar there is the query grammar, so the adapter parses them,
-    # with a keyword name replaced by a plain one of the same length (positions hold).
-    close = next((k for k in range(i + 1, len(toks)) if toks[k][0] in ("}", "ERROR", "EOF")), None)
-    closed = close is not None and toks[close][0] == "}"
-    cut = toks[close][1] + 1 if closed else len(text)
-    stand_in = None
-    if name is not None and name[0] not in ("IDENT", "METRIC_IDENT"):
-        stand_in = "x" * len(name[2])
-        sub = text[:name[1]] + stand_in + text[name[1] + len(name[2]):cut]
-    else:
-        sub = text[:cut]
-    extra = ()
+    Unlike ``/api/v1/series``, ``/federate`` runs no non-empty check on the result, so
+    selectors matching the empty label set (``{job=""}``, ``{}``) are accepted."""
     try:
-        expr = parse(sub)
-    except PromQLError as err:
-        if not closed or not any(check in err.message for check in _QUERY_ONLY_CHECKS):
-            raise SelectorError(err.message) from None
-        # 2.42 checks these of queries only: parse the braces alone again, with a matcher
-        # that keeps them selective, and add the name back
-        if name is not None:
-            sub = text[:name[1]] + " " * len(name[2]) + text[name[1] + len(name[2]):cut]
-            extra, stand_in = (Matcher.of(METRIC_NAME, "=", name[2]),), None
-        brace = toks[i][1] + 1
-        expr = parse(f"{sub[:brace]}{_GUARD}=\"1\",{sub[brace:]}")
-    if not closed:  # the adapter found nothing wrong before the end: as 2.42's lexer ends
-        raise fail(toks[close][1] if close is not None else len(text),
-                   "unexpected end of input inside braces")
-    if tok(close + 1)[0] != "EOF":
-        raise unexpected(tok(close + 1))
-    if not isinstance(expr, nodes.VectorSelector):  # pragma: no cover - the grammar above
-        raise fail(0, f"unexpected {type(expr).__name__}")
-    matchers = [m for m in expr.matchers if m.name != _GUARD] + list(extra)
-    if stand_in is not None:
-        k = next(k for k, m in enumerate(matchers)
-                 if m.name == METRIC_NAME and m.op == "=" and m.value == stand_in)
-        matchers[k] = Matcher.of(METRIC_NAME, "=", name[2])
-    return tuple(matchers)
+        return parse_metric_selector(text)
+    except ParseError as err:
+        raise SelectorError(err.message) from None
 
 
 def format_value(v: float) -> str:

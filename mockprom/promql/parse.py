@@ -3,7 +3,8 @@
 ``parse(text)`` gives the tree the engine evaluates; ``format_expr(text)`` the prettified
 text of ``/api/v1/format_query``; ``expr_string(text)`` the one-line ``Expr.String()``
 form (a rule's ``query`` in ``/api/v1/rules``); ``check(text)`` Prometheus 2.42's verdict
-alone (its error message, or None).
+alone (its error message, or None); ``parse_metric_selector(text)`` the matchers of a
+``match[]`` series selector (2.42's ``parser.ParseMetricSelector``, no Rust parser).
 
 This is the only module that imports ``promql_parser`` (a Rust parser with Python
 bindings, which builds the tree). Around it:
@@ -541,6 +542,40 @@ def check(text: str):
     """Prometheus 2.42's verdict on ``text``: None when it parses, else the error message
     it would give (``1:5: parse error: ...``)."""
     return _check(text)[0]
+
+
+def parse_metric_selector(text: str) -> tuple[Matcher, ...]:
+    """The matchers of a series selector (``up{job="api"}``), as Prometheus 2.42's
+    ``parser.ParseMetricSelector`` reads every ``match[]``: a metric name and/or one
+    ``{...}`` block, nothing else; raises ``ParseError`` worded and positioned as 2.42
+    (``1:4: parse error: unexpected "("``).
+
+    Its grammar (``START_METRIC_SELECTOR vector_selector``) and this module's port of the
+    lexer and of the query grammar's matcher rules: keyword metric names (``sum``,
+    ``offset``) are names, ``on``/``bool``/``nan`` are not. Unlike a query there is no
+    ``checkAST``: ``{job=""}`` and ``{__name__="a",__name__="b"}`` parse (the API refuses
+    the former itself; ``/federate`` takes both). The metric name, when given, comes first.
+    """
+    checker = _Checker(text)
+    try:
+        tok = checker.peek()
+        name = None
+        if tok[0] in _METRIC_IDENTIFIERS:
+            name = checker.take()[2]
+        found = []
+        if checker.peek()[0] == "{":
+            found = checker.label_matchers()
+        elif name is None:
+            checker.unexpected()
+        if checker.peek()[0] != "EOF":
+            checker.unexpected()
+    except _Fail as fail:
+        raise ParseError(f"{format_position(text, fail.pos)}: parse error: {fail.msg}") \
+            from None
+    matchers = [_matcher(label, op, value) for label, op, value, _ in found]
+    if name is not None:
+        matchers.insert(0, _matcher("__name__", "=", name))
+    return tuple(matchers)
 
 
 # Go's fmt verbs, as Prometheus's messages use them ------------------------------------
