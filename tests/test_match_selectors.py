@@ -148,3 +148,21 @@ def test_several_match_params_answered_as_a_real_prometheus(servers, path):
         params = {"match[]": sels}
         want = _answer(real.url, path, params)
         assert _answer(mock.url, path, params) == want, sels
+
+
+def test_every_selector_is_parsed_before_the_empty_matcher_check():
+    """2.42's parseMatchersParam parses all match[] first: a later syntax error wins over
+    an earlier selector that only matches the empty string."""
+    import requests
+
+    from mockprom.server import MockPrometheus
+
+    with MockPrometheus({"series": [{"labels": {"__name__": "up", "job": "a"},
+                                     "samples": [[0, 1]]}]}) as prom:
+        body = requests.get(prom.url + "/api/v1/series",
+                            params={"match[]": ['{job=""}', "up{"]}).json()
+        assert body["errorType"] == "bad_data"
+        assert "parse error" in body["error"] and "non-empty" not in body["error"]
+        body = requests.get(prom.url + "/api/v1/series",
+                            params={"match[]": ["up", '{job=""}']}).json()
+        assert body["error"].endswith("match[] must contain at least one non-empty matcher")

@@ -319,20 +319,18 @@ def matcher_sets(values: list[str], *, param: Optional[str] = None) -> list[list
     """``parseMatchersParam``: every ``match[]`` as a matcher list; an all-empty-matching
     selector is refused as Prometheus refuses it. ``param`` wraps errors as
     ``invalid parameter "<param>": ...`` (series does, labels and label values don't)."""
+    def fail(msg: str) -> ApiError:
+        return invalid_param(param, msg) if param else bad_data(msg)
+
     out = []
-    for s in values:
+    for s in values:  # every selector is parsed before any is checked, as in 2.42
         try:
-            ms = parse_selector(s)
+            out.append(parse_selector(s))
         except ParseError as exc:
-            if "at least one non-empty matcher" in exc.message:
-                msg = "match[] must contain at least one non-empty matcher"
-            else:
-                msg = exc.message
-            raise (invalid_param(param, msg) if param else bad_data(msg)) from None
+            raise fail(exc.message) from None
+    for ms in out:
         if all(m.matches("") for m in ms):
-            msg = "match[] must contain at least one non-empty matcher"
-            raise invalid_param(param, msg) if param else bad_data(msg)
-        out.append(ms)
+            raise fail("match[] must contain at least one non-empty matcher")
     return out
 
 
