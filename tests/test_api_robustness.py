@@ -72,7 +72,7 @@ def _acceptable(resp: requests.Response) -> bool:
         body = resp.json()
     except ValueError:
         return False
-    return body.get("status") == "error" and body.get("errorType") in ("timeout", "unavailable", "execution")
+    return body.get("status") == "error" and body.get("errorType") in ("timeout", "unavailable")
 
 
 @pytest.fixture(scope="module")
