@@ -163,3 +163,15 @@ def test_root_redirects_to_a_page_like_prometheus(prom, http):
     assert r.status_code == 302 and r.headers["Location"] == "/graph"
     page = http.get(prom.url + "/")
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+
+
+def test_lifecycle_endpoints_answer_as_a_default_prometheus(prom, http):
+    for path in ("/-/reload", "/-/quit"):
+        r = http.get(prom.url + path)
+        assert (r.status_code, r.text) == (405, "Only POST or PUT requests allowed")
+        for method in ("POST", "PUT"):
+            r = http.request(method, prom.url + path)
+            assert (r.status_code, r.text) == (403, "Lifecycle API is not enabled.")
+            assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
+        r = http.head(prom.url + path)
+        assert r.status_code == 405 and r.headers["Allow"] == "GET, OPTIONS, POST, PUT"

@@ -41,3 +41,13 @@ def graph():
             "<code>/api/v1/query</code>; control it at <code>/-/mockprom/</code>.</p>"
             "</body></html>\n")
     return Response(page, content_type="text/html; charset=utf-8")
+
+
+@bp.route("/-/reload", methods=("GET", "POST", "PUT"))
+@bp.route("/-/quit", methods=("GET", "POST", "PUT"))
+def lifecycle():
+    """Prometheus's lifecycle API, as a default Prometheus (without
+    ``--web.enable-lifecycle``) answers it."""
+    if request.method == "GET":
+        return Response("Only POST or PUT requests allowed", status=405, content_type=TEXT)
+    return Response("Lifecycle API is not enabled.", status=403, content_type=TEXT)
