@@ -12,6 +12,7 @@ import numpy as np
 from mockprom.gofloat import format_f, format_g
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
+from mockprom.promql.quantile import interpolate
 from mockprom.promql.selectors import TOO_MANY_SAMPLES
 from mockprom.promql.steps import StepSeries
 from mockprom.scenario.labels import METRIC_NAME
@@ -115,20 +116,10 @@ def _reduce(op: str, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 def _quantile(q: np.ndarray, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
     """Prometheus's ``quantile()``: sort (NaN first), interpolate linearly between ranks."""
-    m, steps = vals.shape
     filled = np.where(present, vals, np.inf)  # absent sort last, next to real +Inf
     ordered = -np.sort(-filled, axis=0)[::-1]  # ascending with NaN first
     cnt = present.sum(axis=0).astype(np.float64)
-    with np.errstate(all="ignore"):
-        rank = q * (cnt - 1)
-        lower = np.maximum(0, np.floor(rank))
-        upper = np.minimum(cnt - 1, lower + 1)
-        weight = rank - np.floor(rank)
-        li = np.clip(np.nan_to_num(lower), 0, m - 1).astype(np.int64)
-        ui = np.clip(np.nan_to_num(upper), 0, m - 1).astype(np.int64)
-        cols = np.arange(steps)
-        res = ordered[li, cols] * (1 - weight) + ordered[ui, cols] * weight
-    res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
+    res = interpolate(ordered.T, q, cnt)
     res = np.where(np.isnan(q) | (cnt == 0), np.nan, res)
     return res
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from mockprom.promql.functions import register
+from mockprom.promql.quantile import interpolate
 from mockprom.promql.functions_windows import (
     RangeSeries, columns, first_last, kahan_inc, padded_columns, per_series, window_matrix)
 
@@ -132,17 +133,8 @@ def window_quantiles(q: np.ndarray, rs: RangeSeries, cnt: np.ndarray) -> np.ndar
         n_nan = nan.sum(axis=1)
         w = np.sort(np.where(nan, -np.inf, w), axis=1)
         w[np.arange(w.shape[1])[None, :] < n_nan[:, None]] = np.nan
-        size = cnt[rows].astype(np.float64)
         qq = q[rows]
-        rank = qq * (size - 1)
-        lower = np.maximum(0.0, np.floor(rank))
-        upper = np.minimum(size - 1, lower + 1)
-        weight = rank - np.floor(rank)
-        li = np.clip(np.nan_to_num(lower), 0, size - 1).astype(np.int64)
-        ui = np.clip(np.nan_to_num(upper), 0, size - 1).astype(np.int64)
-        r = np.arange(len(rows))
-        val = w[r, li] * (1 - weight) + w[r, ui] * weight
-        val = np.where(qq < 0, -np.inf, np.where(qq > 1, np.inf, val))
+        val = interpolate(w, qq, cnt[rows].astype(np.float64))
         res[rows] = np.where(np.isnan(qq), np.nan, val)
     return res
 
