@@ -47,6 +47,21 @@ def _digits(r: str) -> tuple[str, int]:
     return fp[nz:].rstrip("0"), -nz - 1
 
 
+def _parts(v: float):
+    """``(sign, digits, exp)`` of a finite non-zero float (see ``_digits``); for the
+    others the finished text: ``NaN``, ``+Inf``, ``-Inf``, ``0`` or ``-0``."""
+    v = float(v)
+    if v != v or v == _INF or v == -_INF:
+        return _special(v)
+    r = repr(v)
+    sign = ""
+    if r[0] == "-":
+        sign, r = "-", r[1:]
+    if v == 0:
+        return sign + "0"
+    return (sign, *_digits(r))
+
+
 def _fixed(sign: str, digits: str, exp: int) -> str:
     """``digits`` with the first digit at decimal exponent ``exp``, without exponent."""
     if exp < 0:
@@ -81,17 +96,10 @@ def format_e(v: float) -> str:
     """Go's ``strconv.FormatFloat(v, 'e', -1, 64)``: the shortest digits that round-trip
     with a signed exponent of at least two digits: ``1e+00``, ``1.5e-07``, ``1e+21``,
     ``5e-324``, ``0e+00``, ``-0e+00``, ``NaN``, ``+Inf``, ``-Inf``."""
-    v = float(v)
-    if v != v or v == _INF or v == -_INF:
-        return _special(v)
-    r = repr(v)
-    sign = ""
-    if r[0] == "-":
-        sign, r = "-", r[1:]
-    if v == 0:
-        return sign + "0e+00"
-    digits, exp = _digits(r)
-    return _sci(sign, digits, exp)
+    parts = _parts(v)
+    if isinstance(parts, str):
+        return parts + "e+00" if parts in ("0", "-0") else parts
+    return _sci(*parts)
 
 
 def format_g(v: float) -> str:
@@ -101,16 +109,10 @@ def format_g(v: float) -> str:
     ``123456``, ``1e+06``, ``1.234567e+06``, ``NaN``, ``+Inf``, ``-Inf``. The text
     exposition format, ``/federate`` and client libraries' ``le``/``quantile`` labels
     use it."""
-    v = float(v)
-    if v != v or v == _INF or v == -_INF:
-        return _special(v)
-    r = repr(v)
-    sign = ""
-    if r[0] == "-":
-        sign, r = "-", r[1:]
-    if v == 0:
-        return sign + "0"
-    digits, exp = _digits(r)
+    parts = _parts(v)
+    if isinstance(parts, str):
+        return parts
+    sign, digits, exp = parts
     if exp < -4 or exp >= 6:
         return _sci(sign, digits, exp)
     return _fixed(sign, digits, exp)

@@ -18,42 +18,34 @@ from mockprom.scenario.labels import METRIC_NAME, _escape
 DROP_NAME_OPS = ("+", "-", "*", "/", "%", "^")
 
 
+_ARITH = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
+    "%": np.fmod,  # Go's math.Mod: sign of the dividend
+    "^": lambda a, b: np.power(np.asarray(a, dtype=np.float64), b),
+    "atan2": np.arctan2,
+}
+_COMPARE = {
+    "==": np.equal, "!=": np.not_equal, ">": np.greater, "<": np.less,
+    ">=": np.greater_equal, "<=": np.less_equal,
+}
+
+
+def _apply(table: dict, op: str, lhs, rhs):
+    fn = table.get(op)
+    if fn is None:
+        raise EvalError(f"operator {op!r} not allowed for this operation")
+    with np.errstate(all="ignore"):
+        return fn(lhs, rhs)
+
+
 def arith(op: str, lhs, rhs):
     """The value of ``lhs op rhs`` elementwise (numpy arrays or floats), Go semantics."""
-    with np.errstate(all="ignore"):
-        if op == "+":
-            return np.add(lhs, rhs)
-        if op == "-":
-            return np.subtract(lhs, rhs)
-        if op == "*":
-            return np.multiply(lhs, rhs)
-        if op == "/":
-            return np.divide(lhs, rhs)
-        if op == "%":
-            return np.fmod(lhs, rhs)  # Go's math.Mod: sign of the dividend
-        if op == "^":
-            return np.power(np.asarray(lhs, dtype=np.float64), rhs)
-        if op == "atan2":
-            return np.arctan2(lhs, rhs)
-    raise EvalError(f"operator {op!r} not allowed for this operation")
+    return _apply(_ARITH, op, lhs, rhs)
 
 
 def compare(op: str, lhs, rhs):
     """Boolean result of a comparison (NaN compares false, except ``!=``)."""
-    with np.errstate(all="ignore"):
-        if op == "==":
-            return np.equal(lhs, rhs)
-        if op == "!=":
-            return np.not_equal(lhs, rhs)
-        if op == ">":
-            return np.greater(lhs, rhs)
-        if op == "<":
-            return np.less(lhs, rhs)
-        if op == ">=":
-            return np.greater_equal(lhs, rhs)
-        if op == "<=":
-            return np.less_equal(lhs, rhs)
-    raise EvalError(f"operator {op!r} not allowed for this operation")
+    return _apply(_COMPARE, op, lhs, rhs)
 
 
 def elem_op(op: str, lv, rv):
