@@ -364,3 +364,23 @@ def run_eval(ev: Eval, engine_factory=Engine) -> None:
         run_range(engine, ev)
     else:
         run_instant(engine, ev)
+
+
+class _SummaryPlugin:
+    """Prints ``lines()`` under ``title`` in pytest's terminal summary."""
+
+    def __init__(self, title: str, lines, active):
+        self.title, self.lines, self.active = title, lines, active
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.active():
+            terminalreporter.section(self.title)
+            for line in self.lines():
+                terminalreporter.write_line(line)
+
+
+def register_summary(config, name: str, title: str, lines, active) -> None:
+    """Register (once per session) a terminal-summary table: ``lines()`` gives its rows,
+    printed when ``active()`` is true (some evaluation ran)."""
+    if config.pluginmanager.get_plugin(name) is None:
+        config.pluginmanager.register(_SummaryPlugin(title, lines, active), name)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from promqltest import parse_script, run_eval
+from promqltest import parse_script, register_summary, run_eval
 
 HERE = Path(__file__).parent
 CORPUS = Path(os.environ.get("MOCKPROM_PROMQL_TESTDATA",
@@ -80,19 +80,8 @@ def summary_lines() -> list[str]:
     return lines
 
 
-class _SummaryPlugin:
-    """Prints the per-file table in pytest's terminal summary."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if TOTALS:
-            terminalreporter.section("PromQL conformance corpus")
-            for line in summary_lines():
-                terminalreporter.write_line(line)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _summary_table(request):
-    plugin = _SummaryPlugin()
-    if not request.config.pluginmanager.is_registered(plugin):
-        request.config.pluginmanager.register(plugin, "promql-corpus-summary")
+    register_summary(request.config, "promql-corpus-summary", "PromQL conformance corpus", summary_lines,
+                     lambda: bool(TOTALS))
     yield

@@ -39,7 +39,7 @@ from mockprom.scenario.model import NotationSeries
 from mockprom.scenario.samples import STALE_NAN, is_stale
 from mockprom.server import MockPrometheus
 from promqltest import (Load, Mismatch, compare_instant_result, compare_range_result,
-                        compare_range_step, parse_script)
+                        compare_range_step, parse_script, register_summary)
 
 HERE = Path(__file__).parent
 CORPUS = Path(os.environ.get("MOCKPROM_PROMQL_TESTDATA",
@@ -433,19 +433,8 @@ def summary_lines() -> list[str]:
     return lines
 
 
-class _SummaryPlugin:
-    """Prints the per-file table in pytest's terminal summary."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if TOTALS:
-            terminalreporter.section("PromQL conformance corpus: engine and HTTP")
-            for line in summary_lines():
-                terminalreporter.write_line(line)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _summary_table(request):
-    name = "promql-corpus-http-summary"
-    if request.config.pluginmanager.get_plugin(name) is None:
-        request.config.pluginmanager.register(_SummaryPlugin(), name)
+    register_summary(request.config, "promql-corpus-http-summary", "PromQL conformance corpus: engine and HTTP", summary_lines,
+                     lambda: bool(TOTALS))
     yield
