@@ -11,8 +11,9 @@ import itertools
 import re
 from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple, Union
 
-from pydantic import (BeforeValidator, Discriminator, Field, PlainSerializer, PlainValidator,
-                      PrivateAttr, Tag, WithJsonSchema, field_validator, model_validator)
+from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, PlainSerializer,
+                      PlainValidator, PrivateAttr, Tag, WithJsonSchema, field_validator,
+                      model_validator)
 
 from mockprom.scenario import fakelabels
 from mockprom.scenario.durations import (DurationMs, SampleValue, StrictModel, TimeField,
@@ -57,13 +58,23 @@ def _labels_dict(v: Any) -> Dict[str, str]:
 # -- series ---------------------------------------------------------------------------------
 
 
+def _positive_interval(v: int) -> int:
+    if v <= 0:
+        raise ValueError("interval must be positive")
+    return v
+
+
+IntervalMs = Annotated[DurationMs, AfterValidator(_positive_interval)]
+"""A sample spacing: a duration, which must be positive."""
+
+
 class NotationSeries(StrictModel):
     """``{series: 'metric{a="b"}', values: "0+3x100 _x5 stale"}``: sample i at
     ``start + i * interval``."""
 
     series: str
     values: str = ""
-    interval: Optional[DurationMs] = None
+    interval: Optional[IntervalMs] = None
     start: Optional[TimeField] = None
     _labels: Dict[str, str] = PrivateAttr(default_factory=dict)
     _expanded: Tuple[Optional[float], ...] = PrivateAttr(default_factory=tuple)
@@ -84,13 +95,6 @@ class NotationSeries(StrictModel):
         if not isinstance(v, str):
             raise ValueError("values must be a string in expanding notation, e.g. \"0+1x10\"")
         _expand_cached(v)
-        return v
-
-    @field_validator("interval")
-    @classmethod
-    def _positive(cls, v):
-        if v is not None and v <= 0:
-            raise ValueError("interval must be positive")
         return v
 
     def model_post_init(self, __context) -> None:
@@ -172,7 +176,7 @@ class GeneratedSeries(StrictModel):
     unit: str = ""
     labels: Dict[str, GeneratorLabel] = Field(default_factory=dict)
     generator: GeneratorSpec
-    interval: Optional[DurationMs] = None
+    interval: Optional[IntervalMs] = None
     start: Optional[TimeField] = None
     end: Optional[TimeField] = None
 
@@ -193,13 +197,6 @@ class GeneratedSeries(StrictModel):
         if "__name__" in out:
             raise ValueError("give the metric name in 'metric', not as a __name__ label")
         return out
-
-    @field_validator("interval")
-    @classmethod
-    def _positive(cls, v):
-        if v is not None and v <= 0:
-            raise ValueError("interval must be positive")
-        return v
 
     @model_validator(mode="after")
     def _type_matches(self):
@@ -411,7 +408,7 @@ class Scenario(StrictModel):
 
     name: str = "mockprom"
     seed: int = 0
-    interval: DurationMs = 15_000
+    interval: IntervalMs = 15_000
     start: TimeField = TimeSpec(relative_ms=-3_600_000)
     clock: ClockField = "real"
     series: List[SeriesSpec] = Field(default_factory=list)
@@ -429,13 +426,6 @@ class Scenario(StrictModel):
     faults: List[Dict[str, Any]] = Field(default_factory=list)
     timeline: List[Dict[str, Any]] = Field(default_factory=list)
     server: ServerSettings = Field(default_factory=ServerSettings)
-
-    @field_validator("interval")
-    @classmethod
-    def _positive(cls, v):
-        if v <= 0:
-            raise ValueError("interval must be positive")
-        return v
 
     @field_validator("flags", "buildinfo", mode="before")
     @classmethod
