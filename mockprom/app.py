@@ -37,18 +37,20 @@ CORS_HEADERS = {
 
 
 def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = None,
-               library: dict | None = None) -> Flask:
+               library: dict | None = None, version: str | None = None) -> Flask:
     """A Flask app serving ``scenario`` (a path, YAML/JSON text, dict or ``Scenario``;
     None: the embedded default). ``library``: named scenarios the control API can switch
     to (``PUT /-/mockprom/scenario?name=...``), e.g. a scenario directory's.
-    Raises ``ScenarioError`` for a bad scenario."""
+    ``version``: the Prometheus version to emulate whatever the scenario says (None: the
+    scenario's ``server.version``). Raises ``ScenarioError`` for a bad scenario and
+    ``versions.VersionError`` for a version mockprom does not emulate."""
     from mockprom.api.write import make_write_blueprint
     from mockprom.faults.engine import FaultEngine
     from mockprom.faults.journal import RequestJournal
     from mockprom.faults.middleware import FaultMiddleware
     from mockprom.ingest.selfmetrics import record_answer, record_fault
 
-    state = ServerState(scenario, clock=clock)
+    state = ServerState(scenario, clock=clock, version=version)
     state.library = dict(library or {})
     app = Flask("mockprom")
     app.extensions[STATE_KEY] = state

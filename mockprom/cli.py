@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 from mockprom import __version__
 
-PROM_VERSION = "2.42.0"
+from mockprom.versions import DEFAULT_VERSION, VersionError, supported
 
 SERVE_EPILOG = """\
 environment (used when the option is not given):
@@ -26,6 +26,7 @@ environment (used when the option is not given):
   MOCKPROM_HOST      address to listen on (default 127.0.0.1)
   MOCKPROM_PORT      port (default 9090)
   MOCKPROM_VERBOSE   1/true: log one line per request
+  MOCKPROM_PROMETHEUS_VERSION  the Prometheus version to emulate
 
 examples:
   mockprom serve
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("Examples:", 1)[1].join(["examples:", ""]) if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version",
-                   version=f"mockprom {__version__} (Prometheus HTTP API {PROM_VERSION})")
+                   version=f"mockprom {__version__} (emulates Prometheus {supported()}; "
+                           f"default {DEFAULT_VERSION})")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("serve", help="serve the Prometheus HTTP API from a scenario",
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--verbose", "-v", action="store_true",
                    default=_truthy(os.environ.get("MOCKPROM_VERBOSE")),
                    help="log one line per request (never credentials)")
+    _version_option(s)
 
     v = sub.add_parser("validate", help="check scenario files, listing every problem",
                        description="Check scenario files and list every problem with file, "
@@ -99,7 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--start", help="range query: start time")
     q.add_argument("--end", help="range query: end time (default: now)")
     q.add_argument("--step", help="range query: resolution step (default: 1m)")
+    _version_option(q)
     return p
+
+
+def _version_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prometheus-version", metavar="VERSION",
+                        default=os.environ.get("MOCKPROM_PROMETHEUS_VERSION"),
+                        help=f"the Prometheus version to emulate ({supported()}), overriding "
+                             f"the scenario's server.version (default: the scenario's, else "
+                             f"{DEFAULT_VERSION})")
 
 
 _VALUE_OPTIONS = ("--start", "--end", "--time", "--step")
@@ -168,15 +180,20 @@ def cmd_serve(args) -> int:
 
     try:
         scenario, library = _pick_scenario(args.scenario, args.name)
-        app = create_app(scenario, verbose=args.verbose, library=library)
+        app = create_app(scenario, verbose=args.verbose, library=library,
+                         version=args.prometheus_version)
     except ScenarioError as exc:
         _print_problems(exc)
+        return 2
+    except VersionError as exc:
+        print(f"mockprom: {exc}", file=sys.stderr)
         return 2
     server = serve(app, args.host, args.port)
     state = app.extensions["mockprom.state"]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"mockprom {__version__}: serving scenario {state.scenario.name!r} "
-          f"({len(state.store)} series) on http://{host}:{server.server_address[1]}",
+          f"({len(state.store)} series) as Prometheus {state.settings.version} "
+          f"on http://{host}:{server.server_address[1]}",
           file=sys.stderr, flush=True)
 
     def _stop(signum, frame):
@@ -258,9 +275,12 @@ def cmd_query(args) -> int:
     from mockprom.scenario.loader import ScenarioError
 
     try:
-        state = ServerState(args.scenario)
+        state = ServerState(args.scenario, version=args.prometheus_version)
     except ScenarioError as exc:
         _print_problems(exc)
+        return 2
+    except VersionError as exc:
+        print(f"mockprom: {exc}", file=sys.stderr)
         return 2
     now = state.clock.now_ms()
     try:

@@ -71,11 +71,12 @@ def close_connections(server) -> None:
 
 class MockPrometheus:
     """A running mock server. ``scenario``: a path, YAML/JSON text, dict, ``Scenario``, or
-    None for the embedded default."""
+    None for the embedded default. ``version``: the Prometheus version to emulate
+    (``"3.5.3"``, ``"2.42.0"``), overriding the scenario's ``server.version``."""
 
     def __init__(self, scenario=None, *, host: str = "127.0.0.1", port: int = 0,
-                 verbose: bool = False):
-        self.app = create_app(scenario, verbose=verbose)
+                 verbose: bool = False, version: Optional[str] = None):
+        self.app = create_app(scenario, verbose=verbose, version=version)
         self.state = self.app.extensions["mockprom.state"]
         self._server = serve(self.app, host, port)
         self.host = host

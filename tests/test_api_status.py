@@ -41,9 +41,9 @@ def test_options_and_cors(prom, http):
 
 
 def test_buildinfo_reports_the_configured_version(serve, http):
-    prom = serve(basic_scenario(server={"version": "2.45.1"}))
+    prom = serve(basic_scenario(server={"version": "3.5.1"}))
     data = http.get(prom.url + "/api/v1/status/buildinfo").json()["data"]
-    assert data["version"] == "2.45.1"
+    assert data["version"] == "3.5.1"
     assert list(data) == ["version", "revision", "branch", "buildUser", "buildDate", "goVersion"]
     prom2 = serve(basic_scenario(buildinfo={"revision": "abc"}))
     assert http.get(prom2.url + "/api/v1/status/buildinfo").json()["data"]["revision"] == "abc"
@@ -152,7 +152,7 @@ def test_verbose_log_line(serve, caplog):
 
 
 def test_buildinfo_of_a_mimir_flavour(serve, http):
-    prom = serve(basic_scenario(server={"flavour": "mimir", "version": "2.9.0"}))
+    prom = serve(basic_scenario(server={"flavour": "mimir"}, buildinfo={"version": "2.9.0"}))
     data = http.get(prom.url + "/api/v1/status/buildinfo").json()["data"]
     assert data["application"] == "Grafana Mimir" and data["version"] == "2.9.0"
     assert data["features"]["ruler_config_api"] == "true"

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
+from mockprom import versions
 from mockprom.clock import Clock
+from mockprom.versions import Emulation
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenario" / "default.yaml"
 
@@ -29,24 +31,37 @@ class Settings:
     admin_api: bool = False
     query_timeout_s: float = 120.0
     flavour: str = "prometheus"
-    version: str = "2.42.0"
+    emulation: Emulation = field(default_factory=versions.resolve)
     control_token: Optional[str] = None
-    per_step_stats: bool = False
+
+    @property
+    def version(self) -> str:
+        """The Prometheus version reported (``3.5.3``)."""
+        return self.emulation.version
+
+    @property
+    def per_step_stats(self) -> bool:
+        return self.emulation.has("promql-per-step-stats")
 
     @staticmethod
-    def of(scenario) -> "Settings":
+    def of(scenario, version: Optional[str] = None) -> "Settings":
+        """The settings of ``scenario``; ``version`` (the server's own pin, from
+        ``serve --prometheus-version`` or ``MockPrometheus(version=...)``) overrides
+        the scenario's ``server.version``."""
         s = getattr(scenario, "server", None)
         if s is None:
-            return Settings()
+            return Settings(emulation=versions.resolve(version))
+        emulation = s.emulation()
+        if version is not None:
+            emulation = versions.resolve(version, emulation.features)
         return Settings(
             lookback_ms=int(s.lookback_delta),
             max_points=int(s.max_points_per_series),
             admin_api=bool(s.admin_api),
             query_timeout_s=int(s.query_timeout) / 1000.0,
             flavour=s.flavour,
-            version=s.version,
+            emulation=emulation,
             control_token=s.control_token or None,
-            per_step_stats=bool(s.per_step_stats),
         )
 
 
@@ -87,8 +102,11 @@ class ServerState:
     built and before it is swapped in; one that raises aborts the load (the faults engine
     validates its rules this way)."""
 
-    def __init__(self, scenario=None, *, clock: Optional[Clock] = None):
+    def __init__(self, scenario=None, *, clock: Optional[Clock] = None,
+                 version: Optional[str] = None):
         self._lock = threading.RLock()
+        # the server's own version pin (overrides every scenario's server.version)
+        self.version = None if version is None else versions.resolve(version).version
         self.clock = clock or Clock()
         self.started_wall = time.time()
         self.on_load: List[Callable[[Any], None]] = []
@@ -137,7 +155,7 @@ class ServerState:
     def _install(self, scenario) -> Generation:
         fixed = scenario.fixed_clock_ms()
         now = fixed if fixed is not None else int(time.time() * 1000)
-        gen = build_generation(scenario, now, clock=self.clock)
+        gen = build_generation(scenario, now, clock=self.clock, version=self.version)
         for hook in list(self.on_load):
             hook(scenario)
         if fixed is not None:
@@ -149,15 +167,17 @@ class ServerState:
         return gen
 
 
-def build_generation(scenario, now_ms: int, clock: Optional[Clock] = None) -> Generation:
+def build_generation(scenario, now_ms: int, clock: Optional[Clock] = None,
+                     version: Optional[str] = None) -> Generation:
     """Build the store, engine and derived tables of ``scenario`` at scenario time
     ``now_ms`` (relative starts resolve against it). Rules are evaluated up to the
-    ``clock``'s now (``now_ms`` when no clock is given)."""
+    ``clock``'s now (``now_ms`` when no clock is given). ``version`` overrides the
+    scenario's ``server.version``."""
     from mockprom.promql.engine import Engine
     from mockprom.promql.rules import RuleSet, default_interval_ms
     from mockprom.scenario.build import build_store, scenario_metadata
 
-    settings = Settings.of(scenario)
+    settings = Settings.of(scenario, version)
     store = build_store(scenario, now_ms)
     # A subquery without a step uses the global evaluation_interval, as in Prometheus.
     engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s,

@@ -110,13 +110,14 @@ def build_info(gen) -> dict:
             info["features"] = dict(flavour["features"])
         info.update(getattr(gen.scenario, "buildinfo", None) or {})
         return info
+    line = gen.settings.emulation.line
     info = {
         "version": version,
         "revision": "mockprom",
         "branch": "HEAD",
         "buildUser": "mockprom",
-        "buildDate": "20230131-00:00:00",
-        "goVersion": "go1.19.5",
+        "buildDate": line.build_date,
+        "goVersion": line.go_version,
     }
     info.update(getattr(gen.scenario, "buildinfo", None) or {})
     return info

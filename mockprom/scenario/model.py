@@ -15,6 +15,7 @@ from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Pla
                       PlainValidator, PrivateAttr, Tag, WithJsonSchema, field_validator,
                       model_validator)
 
+from mockprom import versions
 from mockprom.scenario import fakelabels
 from mockprom.scenario.durations import (DurationMs, SampleValue, StrictModel, TimeField,
                                          TimeSpec, TimestampMs, format_timestamp_ms,
@@ -374,11 +375,32 @@ class ServerSettings(StrictModel):
     admin_api: bool = False
     query_timeout: DurationMs = 120_000
     flavour: str = "prometheus"
-    version: str = "2.42.0"
+    # the Prometheus version emulated: 2.42.x or 3.5.x (mockprom.versions)
+    version: str = versions.DEFAULT_VERSION
+    # Prometheus's --enable-feature flags of that version (promql-experimental-functions...)
+    features: List[str] = Field(default_factory=list)
     control_token: Optional[str] = Field(None, repr=False)
     # stats=all also reports per-step sample counts, as with Prometheus's
     # --enable-feature=promql-per-step-stats
     per_step_stats: bool = False
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, v):
+        versions.resolve(v)  # VersionError says what is emulated
+        return v
+
+    @model_validator(mode="after")
+    def _known_features(self):
+        versions.resolve(self.version, self.features)  # each flag must be the line's
+        return self
+
+    def emulation(self) -> versions.Emulation:
+        """The version and feature flags this block asks for."""
+        flags = set(self.features)
+        if self.per_step_stats:
+            flags.add("promql-per-step-stats")
+        return versions.resolve(self.version, flags)
 
 
 def _clock(v):
