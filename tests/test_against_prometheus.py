@@ -125,7 +125,7 @@ SCENARIO = {"series": DATA}
 def mock():
     from mockprom.server import MockPrometheus
 
-    with MockPrometheus(scenario=SCENARIO, host="127.0.0.1", port=0) as prom:
+    with MockPrometheus(scenario=SCENARIO, host="127.0.0.1", port=0, version="2.42.0") as prom:
         yield prom
 
 
@@ -566,7 +566,7 @@ def test_remote_written_mockprom_matches_prometheus(real):
     answer like Prometheus."""
     from mockprom.server import MockPrometheus
 
-    with MockPrometheus(scenario={"series": []}, host="127.0.0.1", port=0) as empty:
+    with MockPrometheus(scenario={"series": []}, host="127.0.0.1", port=0, version="2.42.0") as empty:
         assert realprom.remote_write(empty.url, DATA) == sum(len(s["samples"]) for s in DATA)
         for query in ["http_requests_total", "temperature_celsius", "odd_labels",
                       "rate(http_requests_total[5m])", "count_over_time(up[5m])"]:
@@ -628,7 +628,7 @@ def test_deleted_series_answered_like_prometheus(prometheus_binaries):
 
     scenario = {**SCENARIO, "server": {"admin_api": True}}
     with realprom.RealPrometheus(DATA) as real, \
-            MockPrometheus(scenario=scenario, host="127.0.0.1", port=0) as mock:
+            MockPrometheus(scenario=scenario, host="127.0.0.1", port=0, version="2.42.0") as mock:
         for match, start, end in (('http_requests_total{instance="a:80"}', T0 + 600, T0 + 1200),
                                   ('{__name__="up", job="web"}', None, None)):
             params = {"match[]": match, **({"start": start, "end": end} if start else {})}
@@ -658,7 +658,7 @@ def test_federate_matches_prometheus(prometheus_binaries):
         _series({"__name__": "gone"}, [now - 600, now - 590], [1, "stale"]),
     ]
     with realprom.RealPrometheus(data) as real, \
-            MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0) as mock:
+            MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0, version="2.42.0") as mock:
         for params in ({"match[]": "up"}, {"match[]": '{__name__=~".+"}'},
                        {"match[]": ['{job="api"}', "temp"]}, {}, {"match[]": "up{"}):
             want, got = (requests.get(srv.url + "/federate", params=params, timeout=10)

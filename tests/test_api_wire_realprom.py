@@ -101,7 +101,7 @@ def servers():
     from mockprom.server import MockPrometheus
 
     with realprom.RealPrometheus(SERIES) as real:
-        mock = MockPrometheus({"series": SERIES, "server": {"admin_api": True}})
+        mock = MockPrometheus({"series": SERIES, "server": {"admin_api": True}}, version="2.42.0")
         try:
             yield real.url, mock.url
         finally:

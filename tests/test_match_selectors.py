@@ -110,7 +110,7 @@ def test_api_and_federate_read_selectors_with_the_same_parser(text):
 def servers(prometheus_binaries):  # noqa: F811
     from mockprom.server import MockPrometheus
 
-    with MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0) as mock, \
+    with MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0, version="2.42.0") as mock, \
             realprom.RealPrometheus(DATA) as real:
         yield real, mock
 
@@ -158,7 +158,7 @@ def test_every_selector_is_parsed_before_the_empty_matcher_check():
     from mockprom.server import MockPrometheus
 
     with MockPrometheus({"series": [{"labels": {"__name__": "up", "job": "a"},
-                                     "samples": [[0, 1]]}]}) as prom:
+                                     "samples": [[0, 1]]}]}, version="2.42.0") as prom:
         body = requests.get(prom.url + "/api/v1/series",
                             params={"match[]": ['{job=""}', "up{"]}).json()
         assert body["errorType"] == "bad_data"

@@ -173,7 +173,7 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness():
-    with MockPrometheus({"series": []}) as prom:
+    with MockPrometheus({"series": []}, version="2.42.0") as prom:
         h = Harness(prom)
         try:
             yield h
@@ -361,8 +361,8 @@ def test_bare_shape_reproduces_a_block_exactly():
     assert [v for _, v in bare["samples"]][1:5] == ["NaN", "+Inf", "-Inf", "stale"]
     # A written line that does not give these values is not taken as notation.
     assert notation_spec(load, labels, values[:-1], load.lines[0]) is None
-    with MockPrometheus({"series": [bare]}) as a, \
-            MockPrometheus({"series": [notation_spec(load, labels, values, load.lines[0])]}) as b:
+    with MockPrometheus({"series": [bare]}, version="2.42.0") as a, \
+            MockPrometheus({"series": [notation_spec(load, labels, values, load.lines[0])]}, version="2.42.0") as b:
         for t in ("0", "30", "60", "150", "180", "200"):
             got = [requests.get(p.url + "/api/v1/query", params={"query": "m", "time": t},
                                 timeout=10).json() for p in (a, b)]

@@ -208,7 +208,7 @@ def servers(prometheus_binaries):
     from mockprom.server import MockPrometheus
 
     with realprom.RealPrometheus(DATA, extra_args=["--enable-feature=promql-per-step-stats"]) \
-            as real, MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0) as mock:
+            as real, MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0, version="2.42.0") as mock:
         yield real, mock
 
 
@@ -278,7 +278,7 @@ def test_stats_json_shape_and_per_step_timestamps(monkeypatch):
 
     scenario = {"series": [{"labels": {"__name__": "m", "i": "a"},
                             "samples": [[T0 + 15 * k, k] for k in range(20)]}]}
-    with MockPrometheus(scenario=scenario, host="127.0.0.1", port=0) as mock:
+    with MockPrometheus(scenario=scenario, host="127.0.0.1", port=0, version="2.42.0") as mock:
         def stats(path, **params):
             r = requests.get(mock.url + path, params=params, timeout=10)
             assert r.status_code == 200

@@ -165,7 +165,7 @@ def live():
     """``.receiver`` and ``.scraped`` mockprom servers, an ``.exporter``, and the ``.real``
     Prometheus that connects them, all in real time."""
     realprom.require_binaries()
-    receiver = MockPrometheus({"name": "receiver", "clock": "real", "series": []})
+    receiver = MockPrometheus({"name": "receiver", "clock": "real", "series": []}, version="2.42.0")
     scraped = MockPrometheus(SENSORS)
     exporter = Exporter()
     real = ConfiguredPrometheus(prometheus_config(receiver, scraped, exporter))

@@ -83,7 +83,7 @@ def corpus_server():
     would load it."""
     from mockprom.server import MockPrometheus
 
-    with MockPrometheus(scenario=os.path.join(CORPUS, "DATA.json"), host="127.0.0.1", port=0) as prom:
+    with MockPrometheus(scenario=os.path.join(CORPUS, "DATA.json"), host="127.0.0.1", port=0, version="2.42.0") as prom:
         yield prom
 
 

@@ -63,7 +63,7 @@ def both(tmp_path_factory):
     config = f"global: {{evaluation_interval: 1s}}\nrule_files: [{rules_file}]\n"
     with RealPrometheus(data, config=config) as real:
         mock = MockPrometheus({"series": data, "rules": [
-            {"name": "g", "file": str(rules_file), "interval": "1s", "rules": RULES}]})
+            {"name": "g", "file": str(rules_file), "interval": "1s", "rules": RULES}]}, version="2.42.0")
         try:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:  # wait for the real server's evaluations
