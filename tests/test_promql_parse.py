@@ -1,4 +1,5 @@
-"""The PromQL parse adapter: text -> mockprom's AST, and Prometheus 2.42's errors."""
+"""The PromQL parse adapter: text -> mockprom's AST, and Prometheus 2.42's errors (every
+call here asks for 2.42 explicitly; test_promql_parse_v3 covers 3.5)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ import re
 
 import pytest
 
+from mockprom import versions
 from mockprom.promql import nodes as n
+from mockprom.promql import parse as adapter
 from mockprom.promql.errors import ParseError
-from mockprom.promql.parse import MAX_NESTING, MAX_QUERY_BYTES, format_expr, parse
+from mockprom.promql.parse import MAX_NESTING, MAX_QUERY_BYTES
+
+V2_42 = versions.resolve("2.42.0")
+
+
+def parse(text):
+    return adapter.parse(text, V2_42)
+
+
+def format_expr(text):
+    return adapter.format_expr(text, V2_42)
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
 TESTDATA = os.path.join(SHARED, "promql-testdata")
@@ -171,6 +184,7 @@ def test_tree_shape_is_prometheus_grammar_shape():
     """The package's trees (precedence, associativity, folding) equal the trees of the
     port of Prometheus 2.42's grammar, over the corpora and mutations of them."""
     from mockprom.promql.parse import _Checker
+    from mockprom.promql.syntax.rows import SYNTAX
 
     compared = 0
     for text in _corpus_queries() + mutated_queries(seed=5, count=1000):
@@ -178,7 +192,7 @@ def test_tree_shape_is_prometheus_grammar_shape():
             tree = parse(text)
         except ParseError:
             continue
-        assert _shape(tree) == _shape_of_checked(_Checker(text).run()), text
+        assert _shape(tree) == _shape_of_checked(_Checker(text, SYNTAX[V2_42]).run()), text
         compared += 1
     assert compared > 700
 
@@ -421,7 +435,8 @@ def test_format_expr_prettifies_like_prometheus():
 
 def test_expr_string_is_prometheus_one_line_form():
     # as a real Prometheus 2.42 lists these expressions as rule queries in /api/v1/rules
-    from mockprom.promql.parse import expr_string
+    def expr_string(text):
+        return adapter.expr_string(text, V2_42)
 
     text = ('clamp_min((1 - (node_memory_MemAvailable_bytes{instance="10.0.1.13:9100", '
             'job="node-exporter"} / node_memory_MemTotal_bytes{instance="10.0.1.13:9100", '
@@ -603,5 +618,5 @@ def test_parser_signatures_agree_with_the_function_registry():
     assert set(FUNCTIONS_V2_42) - set(FUNCTIONS) <= {
         "histogram_count", "histogram_sum", "histogram_fraction"}
     for name, impl in FUNCTIONS.items():
-        arg_types, _, return_type = FUNCTIONS_V2_42[name]
+        arg_types, _, return_type, _ = FUNCTIONS_V2_42[name]
         assert (tuple(impl.arg_types), impl.return_type) == (arg_types, return_type), name

@@ -40,7 +40,7 @@ def _expired_timeout(text: str, timeout_ns, *, param_error: bool) -> None:
     from mockprom.promql.parse import parse
 
     try:
-        parse(text)
+        parse(text, get_state().settings.emulation)
     except ParseError as exc:
         raise (invalid_param("query", exc.message) if param_error else bad_data(exc.message)) \
             from None
@@ -174,7 +174,7 @@ def query_range():
             # Prometheus 2.42 divides by the step in ms and panics; it answers this.
             from mockprom.promql.parse import parse
 
-            parse(text)
+            parse(text, gen.settings.emulation)
             raise ApiError("execution", "unexpected error: runtime error: integer divide by zero")
         stats_param = _stats_param()
         result = _timed(lambda stats: gen.engine.range_query(
@@ -195,7 +195,7 @@ def format_query():
     text = form_value("query")
     g.mockprom_expr = text
     try:
-        return success(format_expr(text))
+        return success(format_expr(text, get_state().settings.emulation))
     except ParseError as exc:
         raise invalid_param("query", exc.message) from None
 
@@ -211,7 +211,7 @@ def query_exemplars():
     text = form_value("query")
     g.mockprom_expr = text
     try:
-        expr = parse(text)
+        expr = parse(text, get_state().settings.emulation)
     except ParseError as exc:
         raise bad_data(exc.message) from None
     if not list(vector_selectors(expr)):

@@ -20,7 +20,7 @@ def _query_text(expr: str) -> str:
     try:
         from mockprom.promql.parse import format_expr
 
-        text = format_expr(expr)
+        text = format_expr(expr, get_state().settings.emulation)
         return text if "\n" not in text else " ".join(expr.split())
     except Exception:  # the scenario loader validates; never fail the endpoint
         return expr

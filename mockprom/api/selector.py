@@ -9,9 +9,16 @@ endpoint's wrapping of the error (``invalid parameter "match[]": ...`` or bare).
 
 from __future__ import annotations
 
+from flask import has_app_context
+
 from mockprom.promql.parse import parse_metric_selector as _parse
 
 
-def parse_metric_selector(text: str) -> list:
-    """The matchers of a series selector; raises ``ParseError`` worded as Prometheus."""
-    return list(_parse(text))
+def parse_metric_selector(text: str, emulation=None) -> list:
+    """The matchers of a series selector, read as ``emulation`` (by default the serving
+    app's emulated Prometheus) reads it; raises ``ParseError`` worded as that Prometheus."""
+    if emulation is None and has_app_context():
+        from mockprom.api.context import get_state
+
+        emulation = get_state().settings.emulation
+    return list(_parse(text, emulation))

@@ -181,7 +181,8 @@ def build_generation(scenario, now_ms: int, clock: Optional[Clock] = None,
     store = build_store(scenario, now_ms)
     # A subquery without a step uses the global evaluation_interval, as in Prometheus.
     engine = Engine(store, lookback_ms=settings.lookback_ms, timeout_s=settings.query_timeout_s,
-                    subquery_step_ms=default_interval_ms(scenario))
+                    subquery_step_ms=default_interval_ms(scenario),
+                    emulation=settings.emulation)
     now_fn = clock.now_ms if clock is not None else (lambda: int(now_ms))
     rules = RuleSet.from_scenario(scenario, engine, now_fn)
     if rules:

@@ -47,6 +47,7 @@ def check_rules(data: dict) -> Iterable[tuple[tuple, str]]:
     from mockprom.promql.parse import check
 
     groups = data.get("rules") if isinstance(data, dict) else None
+    emulation = _emulation_of(data)
     seen_groups: dict = {}
     for gi, grp in _items(groups):
         if not isinstance(grp, dict):
@@ -61,7 +62,25 @@ def check_rules(data: dict) -> Iterable[tuple[tuple, str]]:
             seen_groups.setdefault(key, gi)
         for ri, rule in _items(grp.get("rules")):
             if isinstance(rule, dict):
-                yield from _rule_problems(("rules", gi, "rules", ri), rule, check, ParseError)
+                yield from _rule_problems(("rules", gi, "rules", ri), rule,
+                                          lambda text: check(text, emulation), ParseError)
+
+
+def _emulation_of(data) -> object:
+    """The Prometheus the scenario's ``server:`` block asks for (None: the default, also
+    when the block is invalid, which the model's own checks report)."""
+    from mockprom import versions
+
+    server = data.get("server") if isinstance(data, dict) else None
+    if not isinstance(server, dict):
+        return None
+    try:
+        flags = set(server.get("features") or ())
+        if server.get("per_step_stats"):
+            flags.add("promql-per-step-stats")
+        return versions.resolve(server.get("version"), flags)
+    except (versions.VersionError, TypeError):
+        return None
 
 
 def _rule_problems(at: tuple, rule: dict, check, ParseError):

@@ -138,7 +138,9 @@ def make_write_blueprint(get_state) -> Blueprint:
     @bp.route("/federate", methods=["GET", "POST"])
     def federate():
         try:
-            matcher_sets = [exposition.parse_selector(s) for s in request.values.getlist("match[]")]
+            emulation = getattr(getattr(get_state(), "settings", None), "emulation", None)
+            matcher_sets = [exposition.parse_selector(s, emulation)
+                            for s in request.values.getlist("match[]")]
         except exposition.SelectorError as err:
             return _text(str(err), 400)
         state = get_state()

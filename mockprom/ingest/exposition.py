@@ -25,7 +25,7 @@ class SelectorError(ValueError):
     """A ``match[]`` value that is not a series selector (answered 400, plain text)."""
 
 
-def parse_selector(text: str) -> tuple[Matcher, ...]:
+def parse_selector(text: str, emulation=None) -> tuple[Matcher, ...]:
     """The matchers of a series selector such as ``up{job="api"}``, as Prometheus 2.42's
     ``parser.ParseMetricSelector`` (which ``/federate`` uses) reads it; raises
     ``SelectorError`` with 2.42's message (``1:5: parse error: unexpected "("``).
@@ -33,7 +33,7 @@ def parse_selector(text: str) -> tuple[Matcher, ...]:
     Unlike ``/api/v1/series``, ``/federate`` runs no non-empty check on the result, so
     selectors matching the empty label set (``{job=""}``, ``{}``) are accepted."""
     try:
-        return parse_metric_selector(text)
+        return parse_metric_selector(text, emulation)
     except ParseError as err:
         raise SelectorError(err.message) from None
 

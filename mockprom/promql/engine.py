@@ -43,8 +43,9 @@ class Engine:
     ``evaluation_interval``, 1 minute unless configured."""
 
     def __init__(self, store, *, lookback_ms: int = 300_000, timeout_s: float = 120.0,
-                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS):
+                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS, emulation=None):
         self.store = store
+        self.emulation = emulation  # the versions.Emulation queries are parsed as (None: default)
         self.lookback_ms = lookback_ms
         self.timeout_s = timeout_s
         self.subquery_step_ms = int(subquery_step_ms) or DEFAULT_SUBQUERY_STEP_MS
@@ -54,7 +55,7 @@ class Engine:
                       timeout_s: Optional[float] = None, stats: bool = False) -> Result:
         """``stats``: also count samples as Prometheus's engine does (``result.stats``, a
         ``promql.stats.SampleStats``)."""
-        expr = _parse(query)
+        expr = _parse(query, self.emulation)
         t_ms = int(t_ms)
         ctx = EvalContext(steps=np.array([t_ms], dtype=np.int64), start_ms=t_ms, end_ms=t_ms,
                           interval_ms=0, lookback_ms=self._lookback(lookback_ms))
@@ -70,7 +71,7 @@ class Engine:
     def range_query(self, query, start_ms: int, end_ms: int, step_ms: int, *,
                     lookback_ms: Optional[int] = None, timeout_s: Optional[float] = None,
                     stats: bool = False) -> Result:
-        expr = _parse(query)
+        expr = _parse(query, self.emulation)
         if expr.type not in (n.SCALAR, n.VECTOR):
             kind = "range vector" if expr.type == n.MATRIX else expr.type
             raise ParseError(f'invalid expression type "{kind}" for range query, '
@@ -102,10 +103,10 @@ class Engine:
         return time.monotonic() + float(t)
 
 
-def _parse(query):
+def _parse(query, emulation=None):
     if isinstance(query, str):
         from mockprom.promql.parse import parse  # the adapter; imported late on purpose
-        return parse(query)
+        return parse(query, emulation)
     return query
 
 

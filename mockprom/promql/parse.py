@@ -33,6 +33,8 @@ import promql_parser as _pp
 from mockprom.gofloat import format_g, format_prec
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import ParseError
+from mockprom.promql.syntax.rows import Syntax, syntax_of
+from mockprom.promql.syntax.signatures import FUNCTIONS_V2_42
 from mockprom.scenario.labels import Matcher
 
 MAX_QUERY_BYTES = 64 * 1024
@@ -59,29 +61,31 @@ def _register_missing_functions() -> None:
 _register_missing_functions()
 
 
-def parse(text: str) -> n.Expr:
-    """Parse PromQL ``text`` into mockprom's AST; raise ``ParseError`` on any failure."""
-    raw, checker = _parse_checked(text)
-    return _Converter(checker.at_times).convert(raw)
+def parse(text: str, emulation=None) -> n.Expr:
+    """Parse PromQL ``text`` into mockprom's AST as the Prometheus of ``emulation`` (a
+    ``versions.Emulation``; None: the default version) reads it; raise ``ParseError``
+    on any failure."""
+    raw, checker = _parse_checked(text, emulation)
+    return _Converter(checker.at_times, checker.syntax).convert(raw)
 
 
-def format_expr(text: str) -> str:
-    """The prettified form of ``text`` (``/api/v1/format_query``), as Prometheus 2.42's
-    ``parser.Prettify`` prints it."""
-    raw, checker = _parse_checked(text)
-    _Converter(checker.at_times).convert(raw)  # the same checks as a query
+def format_expr(text: str, emulation=None) -> str:
+    """The prettified form of ``text`` (``/api/v1/format_query``), as ``parser.Prettify``
+    prints it."""
+    raw, checker = _parse_checked(text, emulation)
+    _Converter(checker.at_times, checker.syntax).convert(raw)  # the same checks as a query
     try:
         pretty = raw.prettify()
     except BaseException as exc:  # a Rust panic is a BaseException
         _reraise_panic(exc)
         raise
-    return _unindent_subqueries(_go_numbers(pretty, checker.at_times))
+    return _unindent_subqueries(_go_numbers(pretty, checker.at_times), checker.syntax)
 
 
-def expr_string(text: str) -> str:
+def expr_string(text: str, emulation=None) -> str:
     """``text`` as Prometheus's ``Expr.String()`` prints it (one line; what
     ``/api/v1/rules`` shows as a rule's ``query``): the prettified form, joined."""
-    lines = [line.strip() for line in format_expr(text).split("\n")]
+    lines = [line.strip() for line in format_expr(text, emulation).split("\n")]
     out = lines[0]
     for line in lines[1:]:
         glue = "" if out.endswith("(") or line.startswith(")") else " "
@@ -89,19 +93,19 @@ def expr_string(text: str) -> str:
     return out
 
 
-def _parse_checked(text: str):
-    """The package's tree for ``text`` and the checker's reading of it, once Prometheus
-    2.42 would accept it."""
+def _parse_checked(text: str, emulation=None):
+    """The package's tree for ``text`` and the checker's reading of it, once the
+    emulated Prometheus would accept it."""
     if not isinstance(text, str):
         raise ParseError("1:1: parse error: query must be a string")
     _precheck(text)
-    problem, checker = _check(text)
+    problem, checker = _check(text, syntax_of(emulation))
     if problem is not None:  # Prometheus 2.42's verdict wins over the package's
         raise ParseError(problem)
     return _parse_raw(_package_text(text, checker)), checker
 
 
-def _unindent_subqueries(pretty: str) -> str:
+def _unindent_subqueries(pretty: str, syntax: Syntax) -> str:
     """Prometheus 2.42 prints a subquery that fits on its line (100 characters) without
     indentation (its ``SubqueryExpr.Pretty`` forgets the indent)."""
     lines = pretty.split("\n")
@@ -113,7 +117,7 @@ def _unindent_subqueries(pretty: str) -> str:
         if len(body) > 100:
             continue
         try:
-            top = _Checker(body).run()
+            top = _Checker(body, syntax).run()
         except (_Fail, RecursionError):
             continue
         if top.kind == "subquery":
@@ -217,10 +221,10 @@ def _skip_string(text: str, i: int) -> int:
     return length
 
 
-def _check(text: str):
-    """Prometheus 2.42's verdict (its error message, or None when it accepts) and the
-    checker that read ``text`` (its tokens, its @ times)."""
-    checker = _Checker(text)
+def _check(text: str, syntax: Syntax):
+    """The emulated Prometheus's verdict (its error message, or None when it accepts)
+    and the checker that read ``text`` (its tokens, its @ times)."""
+    checker = _Checker(text, syntax)
     try:
         checker.run()
     except _Fail as fail:
@@ -329,8 +333,9 @@ class _Converter:
     them from the text (Go's ``timestamp.FromFloatSeconds``); post-order meets the
     modifiers in the same order, since a modifier follows everything it applies to."""
 
-    def __init__(self, at_times: list):
+    def __init__(self, at_times: list, syntax: Syntax):
         self.at_times = list(at_times)
+        self.syntax = syntax
 
     def convert(self, root) -> n.Expr:
         out: list = []
@@ -442,7 +447,7 @@ class _Converter:
 
     def _build_Call(self, raw, kids):
         name = raw.func.name
-        sig = FUNCTIONS_V2_42.get(name)
+        sig = self.syntax.functions.get(name)
         if sig is None:
             raise ParseError(f'1:1: parse error: unknown function with name "{name}"')
         return n.Call(name, tuple(kids), sig[2])
@@ -469,39 +474,6 @@ class _Converter:
 # rules (generated_parser.y: which context an "unexpected ..." names), the grammar
 # actions' checks (parser.go) and ``checkAST``. It builds no usable tree, only positions
 # and types, so that every error reads exactly as Prometheus 2.42 writes it.
-
-# Prometheus v2.42 promql/parser/functions.go: name -> (argument types, variadic, return).
-# variadic: 0 = exact, k > 0 = up to k optional trailing arguments, -1 = the last
-# argument type repeats without limit.
-_V, _S, _M, _STR = n.VECTOR, n.SCALAR, n.MATRIX, n.STRING
-FUNCTIONS_V2_42: dict[str, tuple[tuple[str, ...], int, str]] = {
-    **{f: ((_V,), 0, _V) for f in (
-        "abs absent acos acosh asin asinh atan atanh ceil cos cosh deg exp floor "
-        "histogram_count histogram_sum ln log10 log2 rad sgn sin sinh sort sort_desc "
-        "sqrt tan tanh timestamp").split()},
-    **{f: ((_M,), 0, _V) for f in (
-        "absent_over_time avg_over_time changes count_over_time delta deriv idelta "
-        "increase irate last_over_time max_over_time min_over_time present_over_time "
-        "rate resets stddev_over_time stdvar_over_time sum_over_time").split()},
-    **{f: ((_V,), 1, _V) for f in (
-        "days_in_month day_of_month day_of_week day_of_year hour minute month "
-        "year").split()},
-    "clamp": ((_V, _S, _S), 0, _V),
-    "clamp_max": ((_V, _S), 0, _V),
-    "clamp_min": ((_V, _S), 0, _V),
-    "histogram_fraction": ((_S, _S, _V), 0, _V),
-    "histogram_quantile": ((_S, _V), 0, _V),
-    "holt_winters": ((_M, _S, _S), 0, _V),
-    "label_join": ((_V, _STR, _STR, _STR), -1, _V),
-    "label_replace": ((_V, _STR, _STR, _STR, _STR), 0, _V),
-    "pi": ((), 0, _S),
-    "predict_linear": ((_M, _S), 0, _V),
-    "quantile_over_time": ((_S, _M), 0, _V),
-    "round": ((_V, _S), 1, _V),
-    "scalar": ((_V,), 0, _S),
-    "time": ((), 0, _S),
-    "vector": ((_S,), 0, _V),
-}
 
 _AGGREGATORS = frozenset(n.AGGREGATE_OPS)
 _AGG_WITH_PARAM = frozenset(("topk", "bottomk", "count_values", "quantile"))
@@ -538,13 +510,13 @@ def format_position(text: str, pos: int) -> str:
     return f"{line}:{col}"
 
 
-def check(text: str):
-    """Prometheus 2.42's verdict on ``text``: None when it parses, else the error message
-    it would give (``1:5: parse error: ...``)."""
-    return _check(text)[0]
+def check(text: str, emulation=None):
+    """The emulated Prometheus's verdict on ``text``: None when it parses, else the
+    error message it would give (``1:5: parse error: ...``)."""
+    return _check(text, syntax_of(emulation))[0]
 
 
-def parse_metric_selector(text: str) -> tuple[Matcher, ...]:
+def parse_metric_selector(text: str, emulation=None) -> tuple[Matcher, ...]:
     """The matchers of a series selector (``up{job="api"}``), as Prometheus 2.42's
     ``parser.ParseMetricSelector`` reads every ``match[]``: a metric name and/or one
     ``{...}`` block, nothing else; raises ``ParseError`` worded and positioned as 2.42
@@ -556,7 +528,7 @@ def parse_metric_selector(text: str) -> tuple[Matcher, ...]:
     ``checkAST``: ``{job=""}`` and ``{__name__="a",__name__="b"}`` parse (the API refuses
     the former itself; ``/federate`` takes both). The metric name, when given, comes first.
     """
-    checker = _Checker(text)
+    checker = _Checker(text, syntax_of(emulation))
     try:
         tok = checker.peek()
         name = None
@@ -1042,7 +1014,7 @@ class _Node:
         if kind == "bin":
             both = self.lhs.type == n.SCALAR and self.rhs.type == n.SCALAR
             return n.SCALAR if both else n.VECTOR
-        return FUNCTIONS_V2_42[self.name][2]  # call
+        return self.return_type  # call
 
 
 def _describe(tok) -> str:
@@ -1073,8 +1045,9 @@ def _describe(tok) -> str:
 
 
 class _Checker:
-    def __init__(self, text: str):
+    def __init__(self, text: str, syntax: Syntax):
         self.text = text
+        self.syntax = syntax
         self.toks = _Lexer(text).tokens()
         self.i = 0
         self.context: list = []  # innermost grammar error rule: (context, expected)
@@ -1314,9 +1287,11 @@ class _Checker:
     def call(self) -> _Node:
         name = self.take()
         args = self.call_body()
-        if name[2] not in FUNCTIONS_V2_42:
+        sig = self.syntax.functions.get(name[2])
+        if sig is None:
             raise _Fail(name[1], f"unknown function with name {_go_quote(name[2])}")
-        return _Node("call", name[1], self.last_end, name=name[2], args=args)
+        return _Node("call", name[1], self.last_end, name=name[2], args=args,
+                     return_type=sig.return_type)
 
     def aggregate(self) -> _Node:
         op = self.take()
@@ -1504,7 +1479,7 @@ class _Checker:
                                     "scalar expression")
 
     def check_call(self, node: _Node) -> None:
-        arg_types, variadic, _ = FUNCTIONS_V2_42[node.name]
+        arg_types, variadic = self.syntax.functions[node.name][:2]
         name, args, wanted = _go_quote(node.name), node.args, len(arg_types)
         if variadic == 0:
             if wanted != len(args):

@@ -143,7 +143,8 @@ def default_interval_ms(scenario) -> int:
     return DEFAULT_INTERVAL_MS
 
 
-def compile_groups(groups: Sequence, default_interval_ms: int = DEFAULT_INTERVAL_MS) -> list[RuleGroupSpec]:
+def compile_groups(groups: Sequence, default_interval_ms: int = DEFAULT_INTERVAL_MS,
+                   emulation=None) -> list[RuleGroupSpec]:
     """``RuleGroupSpec``s from a scenario's ``rules:`` (model ``RuleGroup`` objects)."""
     from mockprom.promql.parse import parse
 
@@ -159,7 +160,7 @@ def compile_groups(groups: Sequence, default_interval_ms: int = DEFAULT_INTERVAL
                               labels=dict(r.labels), annotations=dict(r.annotations),
                               limit=int(getattr(grp, "limit", 0) or 0))
             try:
-                cr.expr = parse(cr.expr_text)
+                cr.expr = parse(cr.expr_text, emulation)
                 cr.per_step = _uses_start_or_end(cr.expr)
             except ParseError as exc:
                 cr.parse_error = str(exc)
@@ -176,7 +177,10 @@ def rule_problems(scenario) -> list[str]:
     from mockprom.promql import nodes as n
 
     problems = []
-    for gi, grp in enumerate(compile_groups(getattr(scenario, "rules", None) or [])):
+    server = getattr(scenario, "server", None)
+    emulation = server.emulation() if server is not None else None
+    groups = compile_groups(getattr(scenario, "rules", None) or [], emulation=emulation)
+    for gi, grp in enumerate(groups):
         for rule in grp.rules:
             where = f"rules[{gi}].rules[{rule.index}].expr"
             if rule.expr is None:
@@ -295,7 +299,9 @@ class RuleSet:
     @classmethod
     def from_scenario(cls, scenario, engine, now_ms: Callable[[], int]) -> "RuleSet":
         return cls(compile_groups(getattr(scenario, "rules", None) or [],
-                                  default_interval_ms(scenario)), engine, now_ms)
+                                  default_interval_ms(scenario),
+                                  emulation=getattr(engine, "emulation", None)),
+                   engine, now_ms)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
