@@ -46,6 +46,9 @@ from mockprom.scenario.samples import STALE_BITS, parse_value
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 MISSING_REASON = "prometheus/promtool not installed: apt-get install prometheus"
+PROM3_DIR = os.path.join(os.path.expanduser("~"), ".cache", "mockprom", "prometheus-3", "bin")
+MISSING_3_5 = ("Prometheus 3.5.3 not found in " + PROM3_DIR
+               + ": run ../shared/tools/get-prometheus-3")
 
 # Prometheus's defaults (scrape and evaluation interval 1m). The evaluation interval is
 # also the default step of subqueries such as ``x[20m:]``: pass ``config`` to match it.
@@ -58,19 +61,24 @@ def _find(program: str, default: str) -> str | None:
     return shutil.which(program)
 
 
-def binaries() -> tuple[str, str] | None:
-    """Paths of ``prometheus`` and ``promtool``, or None when either is missing."""
+def binaries(line: str = "2.42") -> tuple[str, str] | None:
+    """Paths of ``prometheus`` and ``promtool`` of release ``line`` (``2.42`` or ``3.5``),
+    or None when either is missing."""
+    if line == "3.5":
+        prom, tool = (os.path.join(PROM3_DIR, p) for p in ("prometheus", "promtool"))
+        return (prom, tool) if os.access(prom, os.X_OK) and os.access(tool, os.X_OK) else None
     prom, tool = _find("prometheus", PROMETHEUS), _find("promtool", PROMTOOL)
     return (prom, tool) if prom and tool else None
 
 
-def require_binaries() -> tuple[str, str]:
+def require_binaries(line: str = "2.42") -> tuple[str, str]:
     """The binaries; skips the calling test when missing, or fails it under ``CI``."""
-    found = binaries()
+    found = binaries(line)
     if found is None:
+        reason = MISSING_3_5 if line == "3.5" else MISSING_REASON
         if os.environ.get("CI"):
-            pytest.fail(MISSING_REASON + " (CI is set: a missing Prometheus is a failure)")
-        pytest.skip(MISSING_REASON)
+            pytest.fail(reason + " (CI is set: a missing Prometheus is a failure)")
+        pytest.skip(reason)
     return found
 
 
@@ -226,10 +234,12 @@ class RealPrometheus:
     """
 
     def __init__(self, series: Sequence[dict] = (), loader: str = "remote_write",
-                 extra_args: Sequence[str] = (), config: str = MINIMAL_CONFIG):
-        found = binaries()
+                 extra_args: Sequence[str] = (), config: str = MINIMAL_CONFIG,
+                 line: str = "2.42"):
+        found = binaries(line)
         if found is None:
-            raise RuntimeError(MISSING_REASON)
+            raise RuntimeError(MISSING_3_5 if line == "3.5" else MISSING_REASON)
+        self.line = line
         self.prometheus, self.promtool = found
         self.series = list(series)
         self.loader = loader

@@ -97,8 +97,9 @@ def test_the_cases_cover_both_answers_and_the_fast_path_takes_ordinary_bodies():
     answers = {case: _reference(body) for case, body in CASES.items()}
     refused = [c for c, a in answers.items() if isinstance(a, tuple)]
     assert len(refused) == 12  # an empty label name too
-    assert answers["same-series-twice-merges"] == [
-        ((("__name__", "k"),), [5, 7, 9], [5.0, 7.0, 9.0])]  # the 3 is older than the 5: dropped
+    assert answers["same-series-twice-merges"] == [  # one batch each, in request order
+        ((("__name__", "k"),), [5], [5.0]), ((("__name__", "k"),), [3, 7], [3.0, 7.0]),
+        ((("__name__", "k"),), [9], [9.0])]
     assert answers["repeated-field-last-wins"][0][0] == (("__name__", "f"), ("k", "two"))
     assert answers["long-value"][0][0] == (("__name__", "h"), ("k", LONG))
     for case in ("plain", "unsorted-and-empty-value", "long-value", "unicode", "not-increasing",

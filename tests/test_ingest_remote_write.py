@@ -62,9 +62,17 @@ def test_managed_service_path_and_unsorted_labels(served):
 
 
 def test_samples_not_newer_within_one_request_are_dropped_like_prometheus():
+    import threading
+
+    from mockprom.scenario.store import Store
+
     body = rw.encode([({"__name__": "m"}, [(3000, 3), (1000, 1), (3000, 9), (4000, 4)])])
     [d] = rw.decode(body)
-    assert d.ts == [3000, 4000] and d.vals == [3.0, 4.0]
+    assert d.ts == [3000, 1000, 3000, 4000]  # decoded in request order
+    store = Store()
+    assert rw.append(store, [d], threading.Lock()) == 4  # all pass the checks...
+    [sd] = store.select([Matcher.of("__name__", "=", "m")], 0, 10_000)
+    assert sd.ts.tolist() == [3000, 4000] and sd.vals.tolist() == [3.0, 4.0]  # ...2 are kept
 
 
 def test_out_of_order_against_stored_is_400_and_the_request_is_rolled_back(served):
@@ -98,14 +106,8 @@ def _raw_request(serialized: bytes) -> bytes:
     (b"", "snappy: corrupt input"),
     (b"certainly not snappy \xff\xff\xff", "snappy: corrupt input"),
     (_raw_request(b"\xff\xff\xff garbage"), "proto: cannot unmarshal WriteRequest"),
-    (rw.encode([([("__name__", "m"), ("a", "1"), ("a", "2")], [(1, 1)])]),
-     'label name "a" is not unique'),
-    (rw.encode([({"job": "x"}, [(1, 1)])]), "no __name__ label"),
-    (rw.encode([({"__name__": "m", "bad-label": "x"}, [(1, 1)])]), "invalid label name 'bad-label'"),
-    (rw.encode([({"__name__": "not a name"}, [(1, 1)])]), "invalid metric name 'not a name'"),
     (b"\x80\x80\x80\x40" + b"\x00" * 10, "decoded block is too large"),
-], ids=["empty", "not-snappy", "not-protobuf", "duplicate-label", "no-name", "bad-label",
-        "bad-metric-name", "too-large"])
+], ids=["empty", "not-snappy", "not-protobuf", "too-large"])
 def test_bad_bodies_get_400_naming_the_problem_and_the_server_keeps_answering(served, body, expected):
     r = _post(served.url, body)
     assert r.status_code == 400, r.text
@@ -114,6 +116,33 @@ def test_bad_bodies_get_400_naming_the_problem_and_the_server_keeps_answering(se
     now = served.state.clock.now_ms()
     ok = _post(served.url, rw.encode([({"__name__": "after_bad_body", "case": expected}, [(now, 1)])]))
     assert ok.status_code == 204
+
+
+@pytest.fixture(scope="module")
+def strict():
+    from test_ingest_support import StandInState
+
+    with Served(StandInState(server={"remote_write": {"strict": True}})) as s:
+        yield s
+
+
+@pytest.mark.parametrize("series, expected", [
+    ([("__name__", "m"), ("a", "1"), ("a", "2")], 'label name "a" is not unique'),
+    ({"job": "x"}, "no __name__ label"),
+    ({"__name__": "m", "bad-label": "x"}, "invalid label name 'bad-label'"),
+    ({"__name__": "not a name"}, "invalid metric name 'not a name'"),
+    ({"__name__": "caf\u00e9"}, "invalid metric name 'caf\u00e9'"),
+], ids=["duplicate-label", "no-name", "bad-label", "bad-metric-name", "utf8-name"])
+def test_strict_mode_refuses_what_the_client_should_not_send(strict, served, series, expected):
+    now = strict.state.clock.now_ms()
+    body = rw.encode([({"__name__": "strict_ok"}, [(now, 1)]), (series, [(now, 1)])])
+    r = _post(strict.url, body)
+    assert r.status_code == 400 and expected in r.text, r.text
+    assert _select(strict.state, "strict_ok") == []  # all or nothing
+    # without strict mode, 3.5 (the default) drops only the bad series (or stores it)
+    r = _post(served.url, body)
+    assert r.status_code == 204 and r.text == ""
+    assert len(_select(served.state, "strict_ok")) == 1
 
 
 def test_only_post_is_allowed(served):
@@ -140,11 +169,12 @@ def test_metadata_and_exemplars_are_ignored(served):
 
 def test_remote_written_samples_merge_with_the_scenario_series(served):
     labels = make_labels({"__name__": "merged_metric", "job": "s"})
-    served.state.store.add(labels, StaticSource([1000, 2000], [1.0, 2.0]))
-    r = _post(served.url, rw.encode([(dict(labels), [(3000, 3.0), (4000, 4.0)])]))
+    t = served.state.clock.now_ms() - 10_000
+    served.state.store.add(labels, StaticSource([t, t + 1000], [1.0, 2.0]))
+    r = _post(served.url, rw.encode([(dict(labels), [(t + 2000, 3.0), (t + 3000, 4.0)])]))
     assert r.status_code == 204
     [sd] = _select(served.state, "merged_metric")
-    assert sd.ts.tolist() == [1000, 2000, 3000, 4000]
+    assert sd.ts.tolist() == [t, t + 1000, t + 2000, t + 3000]
     assert sd.vals.tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
@@ -165,43 +195,3 @@ def _ingested(served) -> float:
             if s.name == "mockprom_samples_ingested_total" and s.labels.get("source") == "remote_write":
                 return s.value
     return 0.0
-
-
-class _RealClock:
-    def now_ms(self) -> int:
-        import time
-
-        return int(time.time() * 1000)
-
-
-@pytest.mark.realprom
-@pytest.mark.skipif(realprom.binaries() is None, reason=realprom.MISSING_REASON)
-def test_answers_and_stored_data_match_a_real_prometheus():
-    """The same sequence of requests to a real 2.42 and to mockprom: same status codes,
-    same error texts where mockprom keeps 2.42's behaviour, same data afterwards."""
-    from test_ingest_support import StandInState
-
-    state = StandInState()
-    state.clock = _RealClock()
-    now = state.clock.now_ms() - 60_000
-    steps = [
-        ("empty body", b""),
-        ("not snappy", b"certainly not snappy"),
-        ("ok", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now, 1), (now + 1000, 2)])])),
-        ("out of order", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now - 5000, 0)])])),
-        ("duplicate", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now + 1000, 3)])])),
-        ("same sample again", rw.encode([({"__name__": "rwcmp_a", "job": "x"}, [(now + 1000, 2)])])),
-        ("not newer within the request", rw.encode([({"__name__": "rwcmp_b"}, [(now + 3000, 5), (now + 2000, 4)])])),
-        ("unsorted labels", rw.encode([([("z", "1"), ("__name__", "rwcmp_c"), ("a", "2")], [(now, 7)])])),
-        ("rolled back", rw.encode([({"__name__": "rwcmp_d"}, [(now, 1)]),
-                                   ({"__name__": "rwcmp_a", "job": "x"}, [(now - 9000, 1)])])),
-    ]
-    with realprom.RealPrometheus() as real, Served(state) as mock:
-        for what, body in steps:
-            want = _post(real.url, body)
-            got = _post(mock.url, body)
-            assert (got.status_code, got.text) == (want.status_code, want.text), what
-        params = {"match[]": '{__name__=~"rwcmp_.*"}'}
-        want = requests.get(real.url + "/federate", params=params).text
-        got = requests.get(mock.url + "/federate", params=params).text
-    assert got == want and "rwcmp_c" in got and "rwcmp_d" not in got

@@ -26,11 +26,19 @@ class SettableClock:
 
 
 class StandInState:
-    def __init__(self, now_ms: int = 1_700_000_000_000, interval_ms: int = 15_000):
+    """``version`` and ``server`` (a scenario's ``server:`` block as a dict) select the
+    emulated version and the write settings (``remote_write``, ``otlp``, ``features``)."""
+
+    def __init__(self, now_ms: int = 1_700_000_000_000, interval_ms: int = 15_000,
+                 version: str | None = None, server: dict | None = None):
+        from mockprom.scenario.model import ServerSettings
+
         self.store = Store()
         self.clock = SettableClock(now_ms)
-        self.scenario = SimpleNamespace(interval=interval_ms,
-                                        server=SimpleNamespace(lookback_delta=300_000))
+        block = ServerSettings.model_validate({**(server or {}),
+                                               **({"version": version} if version else {})})
+        self.scenario = SimpleNamespace(interval=interval_ms, server=block)
+        self.settings = SimpleNamespace(emulation=block.emulation())
 
 
 def make_app(state: StandInState) -> Flask:

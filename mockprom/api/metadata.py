@@ -76,7 +76,8 @@ def metadata():
     per_metric = form_value("limit_per_metric")
     per = int(per_metric) if per_metric.lstrip("+-").isdigit() else -1
     metric = form_value("metric")
-    table = get_state().current.metadata
+    state = get_state()
+    table = _with_written(state.current.metadata, state)
     res = {}
     for name in sorted(table):
         if metric and name != metric:
@@ -88,6 +89,21 @@ def metadata():
             entries = entries[:per]
         res[name] = entries
     return success(res)
+
+
+def _with_written(table: dict, state) -> dict:
+    """The scenario's metadata and what remote write 2.0 brought (``IngestState.metadata``),
+    by metric family name."""
+    ing = getattr(state, "ingest", None)
+    written = getattr(ing, "metadata", None) if ing is not None and ing.store is state.store else None
+    if not written:
+        return table
+    out = {name: list(entries) for name, entries in table.items()}
+    for name, entry in list(written.items()):
+        entries = out.setdefault(name, [])
+        if entry not in entries:
+            entries.append(entry)
+    return out
 
 
 def _meta_entry(m) -> dict:

@@ -16,9 +16,10 @@ import zlib
 from flask import Blueprint, Response, current_app, request
 
 from mockprom.faults.middleware import ANSWERED_KEY
-from mockprom.ingest import exposition, remote_write
+from mockprom.ingest import exposition
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.pushgateway import parse_grouping_key
+from mockprom.ingest.receive import receive
 from mockprom.ingest.selfmetrics import EXTENSION_KEY, SelfMetrics, self_metrics
 from mockprom.ingest.state import ingest_for, scenario_lookback_ms
 
@@ -78,11 +79,15 @@ def make_write_blueprint(get_state) -> Blueprint:
             return _not_allowed()
         state = get_state()
         body = _body()
-        ing = ingest_for(state)
-        with remote_write.gc_paused():  # one pause for both: see gc_paused
-            n = remote_write.append(state.store, remote_write.decode(body), ing.lock)
-        _record("remote_write", n)
-        return Response(status=204)
+        answer = receive(state, request.headers.get("Content-Type", ""),
+                         request.headers.get("Content-Encoding", ""), body)
+        _record("remote_write", answer.samples)
+        if answer.status >= 400:
+            resp = _text(answer.text.rstrip("\n"), answer.status)
+        else:
+            resp = Response(status=answer.status)
+        resp.headers.update(answer.headers)
+        return resp
 
     # -- Pushgateway -----------------------------------------------------------------
     def _push(job: str, rest: str):

@@ -1,29 +1,23 @@
-"""Prometheus remote write 1.0: decode a snappy-compressed ``prometheus.WriteRequest`` and
-append its samples to the store.
+"""Prometheus remote write 1.0: decode a snappy-compressed ``prometheus.WriteRequest``
+into batches of samples (``acceptance.Batch``) for ``acceptance.commit`` to append.
 
-The protobuf classes are built at import time from a ``FileDescriptorProto`` written here
-in Python (no generated code, no build step); ``message_factory.GetMessageClass`` gives
-classes backed by the fast C (upb) implementation. Metadata, exemplars and native
-histograms are not declared, so the parser skips them as unknown fields.
-
-Behaviour follows Prometheus 2.42's ``storage/remote/write_handler.go`` (checked against a
-real 2.42): decode errors answer 400 with Go's error text (``snappy: corrupt input``); a
-sample older than (or at the time of, with another value) the newest sample already stored
-for its series answers 400 ``out of order sample`` / ``duplicate sample for timestamp`` and
-the request is rolled back (all or nothing); within one request, samples that are not newer
-than the series' previous sample are dropped silently, as 2.42's commit drops them; labels
-in any order are sorted. Duplicate label names answer 400 (2.42 answers 500 with the same
-text, which makes senders retry forever). Deliberately stricter than 2.42, which stores
-them: series without ``__name__`` or with invalid label or metric names answer 400.
+Decode errors answer 400 with Go's error text (``snappy: corrupt input``). Labels are
+checked under a *policy* (``acceptance.label_problem``): ``strict`` refuses the request
+(400) for a series without ``__name__``, with invalid label or metric names (legacy
+character set) or a repeated label name; ``store`` (2.42) and ``drop`` (3.5) mark such
+series with the problem and leave the verdict to the commit (2.42 stores most of them,
+3.5 drops them). Samples keep their request order: the commit checks and orders them.
+Metadata, exemplars and native histograms are not read here (the parser skips them).
 
 Speed: ``decode`` reads a request through a second view of the wire format in which a
 series' labels are the raw bytes of its Label messages; those bytes key a cache of
 validated label sets, and a series never seen is read label by label (each label's bytes
-cached too). Anything out of the ordinary (an error, an unusual Label layout) is handed to
-the reference decode on protobuf Label objects, which answers as before, so both paths
-agree (``tests/test_ingest_decode_paths.py``). While a request builds its series the
-cyclic garbage collector is paused (``gc_paused``): a batch of new series would otherwise
-set it scanning the growing store every few hundred objects.
+cached too). Only label sets valid under every policy (legacy names, a metric name, no
+repeated name) take this path; anything else (an error, an unusual Label layout) is
+handed to the reference decode, which answers as before, so both paths agree
+(``tests/test_ingest_decode_paths.py``). While a request builds its series the cyclic
+garbage collector is paused (``gc_paused``): a batch of new series would otherwise set it
+scanning the growing store every few hundred objects.
 """
 
 from __future__ import annotations
@@ -32,12 +26,13 @@ import contextlib
 import gc
 import re
 import threading
-from dataclasses import dataclass
 
 import cramjam
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from mockprom.ingest.acceptance import Batch, canonical, label_problem, LabelProblem
 from mockprom.ingest.errors import IngestError
+from mockprom.ingest.protobuild import build
+from mockprom.ingest.prompb import V1
 from mockprom.scenario.labels import METRIC_NAME, Labels
 
 MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
@@ -45,71 +40,23 @@ MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
 LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
-
 # -- message classes ------------------------------------------------------------------
-def _build_classes():
-    F = descriptor_pb2.FieldDescriptorProto
-    fdp = descriptor_pb2.FileDescriptorProto(
-        name="mockprom/prometheus_remote.proto", package="prometheus", syntax="proto3")
+WriteRequest, TimeSeries, Label, Sample = V1.WriteRequest, V1.TimeSeries, V1.Label, V1.Sample
 
-    def message(name, *fields):
-        m = fdp.message_type.add(name=name)
-        for fname, number, ftype, label, type_name in fields:
-            f = m.field.add(name=fname, number=number, type=ftype, label=label)
-            if type_name:
-                f.type_name = type_name
-
-    opt, rep = F.LABEL_OPTIONAL, F.LABEL_REPEATED
-    message("Label", ("name", 1, F.TYPE_STRING, opt, None), ("value", 2, F.TYPE_STRING, opt, None))
-    message("Sample", ("value", 1, F.TYPE_DOUBLE, opt, None), ("timestamp", 2, F.TYPE_INT64, opt, None))
-    message("TimeSeries",
-            ("labels", 1, F.TYPE_MESSAGE, rep, ".prometheus.Label"),
-            ("samples", 2, F.TYPE_MESSAGE, rep, ".prometheus.Sample"))
-    message("WriteRequest", ("timeseries", 1, F.TYPE_MESSAGE, rep, ".prometheus.TimeSeries"))
-
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(fdp)
-    get = lambda n: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"prometheus.{n}"))
-    return get("WriteRequest"), get("TimeSeries"), get("Label"), get("Sample")
-
-
-WriteRequest, TimeSeries, Label, Sample = _build_classes()
-
-
-def _build_raw_label_class():
-    """A view of the same wire format whose ``TimeSeries.labels`` are the raw bytes of
-    each ``Label`` message (both are length-delimited fields), for the fast decode path:
-    a series' label bytes key the caches directly, with no Label object per label."""
-    F = descriptor_pb2.FieldDescriptorProto
-    fdp = descriptor_pb2.FileDescriptorProto(
-        name="mockprom/prometheus_remote_raw.proto", package="prometheus_raw", syntax="proto3")
-    opt, rep = F.LABEL_OPTIONAL, F.LABEL_REPEATED
-    sample = fdp.message_type.add(name="Sample")
-    sample.field.add(name="value", number=1, type=F.TYPE_DOUBLE, label=opt)
-    sample.field.add(name="timestamp", number=2, type=F.TYPE_INT64, label=opt)
-    series = fdp.message_type.add(name="TimeSeries")
-    series.field.add(name="labels", number=1, type=F.TYPE_BYTES, label=rep)
-    series.field.add(name="samples", number=2, type=F.TYPE_MESSAGE, label=rep,
-                     type_name=".prometheus_raw.Sample")
-    req = fdp.message_type.add(name="WriteRequest")
-    req.field.add(name="timeseries", number=1, type=F.TYPE_MESSAGE, label=rep,
-                  type_name=".prometheus_raw.TimeSeries")
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(fdp)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("prometheus_raw.WriteRequest"))
-
-
-_RawWriteRequest = _build_raw_label_class()
+# Views of the same wire format: a series' labels as the raw bytes of each Label message
+# (the fast path keys its caches on them), and a Label whose strings are bytes (so that
+# invalid UTF-8 reaches the label checks instead of failing the parse).
+_RAW = build("mockprom/prompb/raw.proto", "prometheus_raw", {
+    "Sample": [("value", 1, "double"), ("timestamp", 2, "int64")],
+    "TimeSeries": [("labels", 1, "bytes", "repeated"), ("samples", 2, "Sample", "repeated")],
+    "WriteRequest": [("timeseries", 1, "TimeSeries", "repeated")],
+    "Label": [("name", 1, "bytes"), ("value", 2, "bytes")],
+})
+_RawWriteRequest = _RAW.WriteRequest
 
 
 # -- decoding -----------------------------------------------------------------------------
-@dataclass(slots=True)
-class DecodedSeries:
-    """The samples one request carries for one series, in request order."""
-
-    labels: Labels
-    ts: list  # int ms
-    vals: list  # float
+DecodedSeries = Batch  # the former name
 
 
 def _snappy_length(body: bytes) -> int:
@@ -145,10 +92,6 @@ def parse_request(raw: bytes):
     return req
 
 
-def _format_pairs(pairs) -> str:
-    return "{" + ", ".join(f'{n}="{v}"' for n, v in pairs) + "}"
-
-
 _LABELS_CACHE: dict[tuple, Labels] = {}  # validated label pairs (as sent) -> Labels
 _RAW_LABELS_CACHE: dict[tuple, Labels] = {}  # a series' raw Label messages -> Labels
 _PAIR_CACHE: dict[bytes, tuple] = {}  # one raw Label message -> (name, value), name valid
@@ -157,49 +100,39 @@ _LABELS_CACHE_MAX = 200_000
 
 
 def _series_labels(pairs: tuple) -> Labels:
-    """Validate one series' labels (any order) and return the canonical label set.
-    Senders repeat the same series in every request, so validated sets are cached."""
+    """Validate one series' labels (any order) strictly and return the canonical label
+    set. Senders repeat the same series in every request, so validated sets are cached."""
     hit = _LABELS_CACHE.get(pairs)
     if hit is not None:
         return hit
-    names = set()
-    has_name = False
-    for name, value in pairs:
-        if name in names:
-            raise IngestError(f'label name "{name}" is not unique: invalid sample')
-        names.add(name)
-        if not LABEL_NAME_RE.fullmatch(name):
-            raise IngestError(f"invalid metric name or labels, got {_format_pairs(pairs)}: "
-                              f"invalid label name {name!r}")
-        if name == METRIC_NAME:
-            if not METRIC_NAME_RE.fullmatch(value):
-                raise IngestError(f"invalid metric name or labels, got {_format_pairs(pairs)}: "
-                                  f"invalid metric name {value!r}")
-            has_name = True
-    if not has_name:
-        raise IngestError(f"invalid metric name or labels, got {_format_pairs(pairs)}: "
-                          f"no {METRIC_NAME} label")
-    labels = tuple(sorted(p for p in pairs if p[1] != ""))
+    problem = label_problem(pairs, "strict")
+    if problem is not None:
+        raise problem.v1_error()
+    labels = canonical(pairs)
     if len(_LABELS_CACHE) >= _LABELS_CACHE_MAX:
         _LABELS_CACHE.clear()
     _LABELS_CACHE[pairs] = labels
     return labels
 
 
-def decode(body: bytes) -> list[DecodedSeries]:
-    """Decode a remote-write body into series, validating labels. Raises IngestError."""
-    raw = decompress(body)
+def decode(body: bytes, policy: str = "strict") -> list[Batch]:
+    """Decode a remote-write body into batches (one per TimeSeries with samples, in
+    request order), checking labels under ``policy``. Raises IngestError."""
+    return decode_raw(decompress(body), policy)
+
+
+def decode_raw(raw: bytes, policy: str = "strict") -> list[Batch]:
+    """``decode`` of a body already decompressed."""
     with gc_paused():
         try:
             return _decode_fast(raw)
         except Exception:  # an unusual label, a bad label or body: the reference path decides
             pass
-        return _decode_reference(raw)
+        return _decode_reference(raw, policy)
 
 
 class _Unusual(Exception):
     """A Label message the fast path does not read (the reference path decodes it)."""
-
 
 def _label_pair(b: bytes) -> tuple:
     """``(name, value)`` of one raw Label message (fields 1 and 2, both strings, the last
@@ -276,63 +209,73 @@ def _valid_metric_name(metric: str) -> bool:
     return valid
 
 
-def _decode_fast(raw: bytes) -> list[DecodedSeries]:
+def _decode_fast(raw: bytes) -> list[Batch]:
     """``decode`` on the raw-label view: a series' Label bytes are the cache key, and only
     a series never seen is read label by label. Raises _Unusual (or a protobuf error)
     for whatever it leaves to the reference path, invalid labels included."""
     req = _RawWriteRequest()
     req.ParseFromString(raw)
-    out: dict[Labels, DecodedSeries] = {}
+    out = []
     cached = _RAW_LABELS_CACHE.get
     for series in req.timeseries:
-        key = tuple(series.labels)
-        labels = cached(key) or _new_series_labels(key)
-        samples = series.samples
-        if len(samples) == 1:
-            s = samples[0]
-            ts, vals = [s.timestamp], [s.value]
-        elif samples:
-            ts, vals = _increasing([s.timestamp for s in samples], [s.value for s in samples])
-        else:
-            continue
-        prev = out.get(labels)
-        if prev is None:
-            out[labels] = DecodedSeries(labels, ts, vals)
-        else:
-            prev.ts, prev.vals = _increasing(prev.ts + ts, prev.vals + vals)
-    return list(out.values())
-
-
-def _decode_reference(raw: bytes) -> list[DecodedSeries]:
-    """The plain decode: protobuf Label objects, every error as Prometheus words it."""
-    req = parse_request(raw)
-    out: dict[Labels, DecodedSeries] = {}
-    for series in req.timeseries:
-        labels = _series_labels(tuple([(l.name, l.value) for l in series.labels]))
         samples = series.samples
         if not samples:
             continue
-        ts = [s.timestamp for s in samples]
-        vals = [s.value for s in samples]
-        prev = out.get(labels)
-        if prev is None:
-            out[labels] = DecodedSeries(labels, *_increasing(ts, vals))
+        key = tuple(series.labels)
+        labels = cached(key) or _new_series_labels(key)
+        if len(samples) == 1:
+            s = samples[0]
+            out.append(Batch(labels, [s.timestamp], [s.value]))
         else:
-            ts, vals = _increasing(prev.ts + ts, prev.vals + vals)
-            prev.ts, prev.vals = ts, vals
-    return list(out.values())
+            out.append(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples]))
+    return out
 
 
-def _increasing(ts: list, vals: list) -> tuple[list, list]:
-    """Keep only samples newer than every earlier one (2.42 drops the others at commit)."""
-    if len(ts) < 2 or all(map(int.__lt__, ts, ts[1:])):
-        return ts, vals
-    kt, kv = [ts[0]], [vals[0]]
-    for t, v in zip(ts, vals):
-        if t > kt[-1]:
-            kt.append(t)
-            kv.append(v)
-    return kt, kv
+def _decode_reference(raw: bytes, policy: str = "strict") -> list[Batch]:
+    """The plain decode, every error as Prometheus words it: protobuf Label objects
+    (strict), or labels read as bytes, so that names the strict policy refuses (invalid
+    UTF-8 too) reach the emulated version's verdict."""
+    out = []
+    if policy == "strict":
+        for series in parse_request(raw).timeseries:
+            labels = _series_labels(tuple([(l.name, l.value) for l in series.labels]))
+            if series.samples:
+                out.append(Batch(labels, [s.timestamp for s in series.samples],
+                                 [s.value for s in series.samples]))
+        return out
+    req = _RawWriteRequest()
+    try:
+        req.ParseFromString(raw)
+    except Exception as err:
+        raise IngestError(f"proto: cannot unmarshal WriteRequest: {err}") from None
+    for series in req.timeseries:
+        if not series.samples:
+            continue
+        pairs, utf8 = _text_pairs(series.labels)
+        problem = label_problem(pairs, policy) if utf8 or policy == "store" else \
+            LabelProblem("invalid", tuple(sorted(pairs, key=lambda p: p[0])))
+        labels = () if problem is not None else canonical(pairs)
+        out.append(Batch(labels, [s.timestamp for s in series.samples],
+                         [s.value for s in series.samples], problem))
+    return out
+
+
+def _text_pairs(raw_labels) -> tuple[tuple, bool]:
+    """The ``(name, value)`` pairs of raw Label messages (invalid UTF-8 replaced by U+FFFD)
+    and whether all of them were valid UTF-8."""
+    pairs, valid = [], True
+    for b in raw_labels:
+        label = _RAW.Label()
+        try:
+            label.ParseFromString(b)
+        except Exception as err:
+            raise IngestError(f"proto: cannot unmarshal WriteRequest: {err}") from None
+        try:
+            pairs.append((label.name.decode("utf-8"), label.value.decode("utf-8")))
+        except UnicodeDecodeError:
+            valid = False
+            pairs.append((label.name.decode("utf-8", "replace"), label.value.decode("utf-8", "replace")))
+    return tuple(pairs), valid
 
 
 # -- encoding (clients, tests and the benchmark) -------------------------------------------
@@ -348,39 +291,20 @@ def encode(series: list[tuple[dict | list, list[tuple[int, float]]]]) -> bytes:
     return bytes(cramjam.snappy.compress_raw(req.SerializeToString()))
 
 
-# -- appending -----------------------------------------------------------------------------
-def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)
+# -- appending (the server goes through ``receive``; this is for tools and benchmarks) -----
+def append(store, batches: list[Batch], lock: threading.Lock, head=None, now_ms=None,
+           rules=None) -> int:
+    """Append decoded batches to ``store`` all or nothing (``acceptance.commit``) as the
+    emulated version ``rules`` (3.5 by default) would, with ``head`` (a fresh one by
+    default) and the clock at ``now_ms`` (by default the newest sample's time); returns
+    the number of samples accepted. Raises IngestError."""
+    from mockprom.ingest.acceptance import RULES, Head, Window, commit
 
-
-def _check_order(d: DecodedSeries, last: tuple[int, float] | None) -> None:
-    """Raise Prometheus's append error if the series' first (oldest) sample is older than,
-    or conflicts with, the newest sample stored."""
-    if last is None:
-        return
-    t, v = d.ts[0], d.vals[0]
-    if t < last[0]:
-        raise IngestError("out of order sample")
-    if t == last[0] and not _same(v, last[1]):
-        raise IngestError("duplicate sample for timestamp")
-
-
-def append(store, decoded: list[DecodedSeries], lock: threading.Lock) -> int:
-    """Append every decoded sample to ``store`` (all or nothing); returns the number of
-    samples stored. Raises IngestError for out-of-order or conflicting samples."""
+    head = head if head is not None else Head()
+    if now_ms is None:
+        now_ms = max((max(b.ts) for b in batches if b.ts), default=0)
     with lock, gc_paused():
-        targets = store.appendables([d.labels for d in decoded])
-        lasts = [src.last_sample() for src in targets]
-        for d, last in zip(decoded, lasts):
-            if last is not None:
-                _check_order(d, last)
-        n = 0
-        for d, src, last in zip(decoded, targets, lasts):
-            if last is not None and d.ts[0] == last[0]:  # the same sample again: a no-op
-                d.ts, d.vals = d.ts[1:], d.vals[1:]
-            src.extend(d.ts, d.vals)
-            n += len(d.ts)
-        return n
+        return commit(store, head, batches, Window(head, rules or RULES["3.5"], now_ms)).samples
 
 
 _gc_lock = threading.Lock()

@@ -1,11 +1,15 @@
-"""Per-store ingestion state (the ingest lock and the pushed groups), kept on the server's
-state object as ``state.ingest`` and rebuilt whenever the state's store is replaced (a
-scenario reload or reset starts with no pushed groups, as it starts with a new store)."""
+"""Per-store ingestion state (the ingest lock, the TSDB head's time, the pushed groups and
+the metadata written), kept on the server's state object as ``state.ingest`` and rebuilt
+whenever the state's store is replaced (a scenario reload or reset starts with no pushed
+groups, as it starts with a new store). Also the settings a write reads from the state:
+the emulated version (``emulation_of``) and the scenario's ``server`` block."""
 
 from __future__ import annotations
 
 import threading
 
+from mockprom import versions
+from mockprom.ingest.acceptance import Head
 from mockprom.ingest.pushgateway import PushGateway
 
 DEFAULT_INTERVAL_MS = 15_000
@@ -19,6 +23,9 @@ class IngestState:
         self.store = store
         self.lock = threading.Lock()  # serialises every append to this store
         self.pushgateway = PushGateway(store, interval_ms, self.lock)
+        self.head = Head()  # the newest sample time written (acceptance.Head)
+        self.metadata: dict[str, dict] = {}  # metric family -> {type, help, unit} written
+        self.exemplars: dict = {}  # Labels -> [(labels, value, t_ms), ...] written
 
 
 def ingest_for(state) -> IngestState:
@@ -50,3 +57,20 @@ def scenario_lookback_ms(scenario) -> int:
     if isinstance(lb, (int, float)) and lb > 0:
         return int(lb)
     return DEFAULT_LOOKBACK_MS
+
+
+def emulation_of(state) -> versions.Emulation:
+    """The emulated version of ``state`` (the default when it has no settings)."""
+    settings = getattr(state, "settings", None)
+    em = getattr(settings, "emulation", None)
+    return em if isinstance(em, versions.Emulation) else versions.resolve()
+
+
+def server_settings(state):
+    """The scenario's ``server`` block (a default one when the state has none)."""
+    server = getattr(getattr(state, "scenario", None), "server", None)
+    if server is None or not hasattr(server, "remote_write"):
+        from mockprom.scenario.model import ServerSettings
+
+        server = ServerSettings()
+    return server

@@ -369,6 +369,46 @@ class Auth(StrictModel):
         return self
 
 
+REMOTE_WRITE_MESSAGES = ("prometheus.WriteRequest", "io.prometheus.write.v2.Request")
+
+
+class RemoteWriteSettings(StrictModel):
+    """How ``/api/v1/write`` accepts data (beyond what the emulated version does)."""
+
+    # refuse (400) series without a metric name, with names or label names outside the
+    # legacy character set, or with a label name twice, instead of doing what the
+    # emulated version does (2.42 stores them, 3.5 drops them silently)
+    strict: bool = False
+    # Prometheus's --web.remote-write-receiver.accepted-protobuf-messages (3.5)
+    accepted_protobuf_messages: List[Literal["prometheus.WriteRequest",
+                                             "io.prometheus.write.v2.Request"]] = \
+        Field(default_factory=lambda: list(REMOTE_WRITE_MESSAGES), min_length=1)
+
+
+class OtlpSettings(StrictModel):
+    """Prometheus 3.5's ``otlp:`` configuration block (how OTLP metrics are translated)."""
+
+    promote_resource_attributes: List[str] = Field(default_factory=list)
+    promote_all_resource_attributes: bool = False
+    ignore_resource_attributes: List[str] = Field(default_factory=list)
+    translation_strategy: Literal["UnderscoreEscapingWithSuffixes",
+                                  "NoUTF8EscapingWithSuffixes", "NoTranslation"] = \
+        "UnderscoreEscapingWithSuffixes"
+    keep_identifying_resource_attributes: bool = False
+    convert_histograms_to_nhcb: bool = False
+    promote_scope_metadata: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.promote_all_resource_attributes and self.promote_resource_attributes:
+            raise ValueError("'promote_all_resource_attributes' and "
+                             "'promote_resource_attributes' cannot be configured simultaneously")
+        if self.ignore_resource_attributes and not self.promote_all_resource_attributes:
+            raise ValueError("'ignore_resource_attributes' cannot be configured unless "
+                             "'promote_all_resource_attributes' is true")
+        return self
+
+
 class ServerSettings(StrictModel):
     lookback_delta: DurationMs = 300_000
     max_points_per_series: int = Field(11_000, ge=1)
@@ -383,6 +423,10 @@ class ServerSettings(StrictModel):
     # stats=all also reports per-step sample counts, as with Prometheus's
     # --enable-feature=promql-per-step-stats
     per_step_stats: bool = False
+    # remote write acceptance (strict checks, accepted protobuf messages)
+    remote_write: RemoteWriteSettings = Field(default_factory=RemoteWriteSettings)
+    # the OTLP receiver's translation (Prometheus's otlp: configuration block)
+    otlp: OtlpSettings = Field(default_factory=OtlpSettings)
 
     @field_validator("version")
     @classmethod
