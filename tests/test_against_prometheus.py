@@ -563,10 +563,13 @@ def test_promql_range_matches_prometheus(real, mock, query):
 
 def test_remote_written_mockprom_matches_prometheus(real):
     """The same samples remote-written into an empty mockprom (staleness marker included)
-    answer like Prometheus."""
+    answer like Prometheus. Its clock starts where the data does: mockprom's head ends at
+    the clock (or the newest sample), as the empty Prometheus's head begins at the first
+    sample written, and both refuse samples more than 1 h older than that."""
     from mockprom.server import MockPrometheus
 
-    with MockPrometheus(scenario={"series": []}, host="127.0.0.1", port=0, version="2.42.0") as empty:
+    scenario = {"series": [], "clock": T0}
+    with MockPrometheus(scenario=scenario, host="127.0.0.1", port=0, version="2.42.0") as empty:
         assert realprom.remote_write(empty.url, DATA) == sum(len(s["samples"]) for s in DATA)
         for query in ["http_requests_total", "temperature_celsius", "odd_labels",
                       "rate(http_requests_total[5m])", "count_over_time(up[5m])"]:
@@ -743,7 +746,7 @@ def test_generated_promql_matches_prometheus(real, mock, seed):
 # -- the comparison machinery itself ----------------------------------------------------------
 
 def test_missing_prometheus_skips_locally_and_fails_under_ci(monkeypatch):
-    monkeypatch.setattr(realprom, "binaries", lambda: None)
+    monkeypatch.setattr(realprom, "binaries", lambda line="2.42": None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install prometheus"):
         realprom.require_binaries()
