@@ -16,12 +16,13 @@ import zlib
 from flask import Blueprint, Response, current_app, request
 
 from mockprom.faults.middleware import ANSWERED_KEY
-from mockprom.ingest import exposition
+from mockprom.ingest import exposition, remote_read
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.pushgateway import parse_grouping_key
 from mockprom.ingest.receive import receive
 from mockprom.ingest.selfmetrics import EXTENSION_KEY, SelfMetrics, self_metrics
-from mockprom.ingest.state import ingest_for, scenario_lookback_ms
+from mockprom.ingest.state import (emulation_of, ingest_for, scenario_lookback_ms,
+                                   server_settings)
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
@@ -88,6 +89,37 @@ def make_write_blueprint(get_state) -> Blueprint:
             resp = Response(status=answer.status)
         resp.headers.update(answer.headers)
         return resp
+
+    # -- remote read -------------------------------------------------------------------
+    @bp.route("/api/v1/read", methods=ALL_METHODS)
+    def remote_read_handler():
+        if request.method != "POST":
+            return _not_allowed()
+        state = get_state()
+        req = remote_read.decode_request(_body())
+        kind = remote_read.response_type(req.accepted_response_types,
+                                         server_settings(state).remote_read.streamed_chunks)
+        external = remote_read.external_labels(getattr(state, "scenario", None))
+        rules = remote_read.RULES[emulation_of(state)]
+        if kind == remote_read.SAMPLES:
+            try:
+                body = remote_read.samples_response(state.store, req, external, rules)
+            except IngestError as err:  # Prometheus had set the encoding header already
+                resp = _text(err.message, err.status)
+                resp.headers["Content-Encoding"] = "snappy"
+                return resp
+            return Response(body, status=200, headers={"Content-Encoding": "snappy"},
+                            content_type=remote_read.SAMPLES_CONTENT_TYPE)
+        frames = []
+        try:
+            for f in remote_read.streamed_frames(state.store, req, external, rules):
+                frames.append(f)
+        except IngestError as err:
+            if not frames:
+                raise
+            frames.append((err.message + "\n").encode())  # Prometheus writes it into the stream
+        return Response(b"".join(frames), status=200,
+                        content_type=remote_read.STREAMED_CONTENT_TYPE)
 
     # -- Pushgateway -----------------------------------------------------------------
     def _push(job: str, rest: str):

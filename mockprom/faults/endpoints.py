@@ -8,7 +8,8 @@ ENDPOINTS = (
     "query", "query_range", "series", "labels", "label_values", "metadata", "targets",
     "targets_metadata", "rules", "alerts", "alertmanagers", "status_config",
     "status_flags", "status_buildinfo", "status_runtimeinfo", "status_tsdb",
-    "query_exemplars", "format_query", "admin", "write", "push", "federate", "metrics",
+    "query_exemplars", "format_query", "admin", "write", "read", "otlp", "push", "federate",
+    "metrics",
     "health", "ready", "other",
 )
 
@@ -32,6 +33,8 @@ _API_V1 = {
     "format_query": "format_query",
     "write": "write",
     "prom/write": "write",
+    "read": "read",
+    "otlp/v1/metrics": "otlp",
     "metrics": "push",  # the Pushgateway's own API lists pushed groups here
 }
 

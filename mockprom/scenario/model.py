@@ -385,6 +385,14 @@ class RemoteWriteSettings(StrictModel):
         Field(default_factory=lambda: list(REMOTE_WRITE_MESSAGES), min_length=1)
 
 
+class RemoteReadSettings(StrictModel):
+    """How ``/api/v1/read`` answers."""
+
+    # serve STREAMED_XOR_CHUNKS to clients that ask for it (false: always SAMPLES, as a
+    # server without streamed remote read answers; clients then read raw samples)
+    streamed_chunks: bool = True
+
+
 class OtlpSettings(StrictModel):
     """Prometheus 3.5's ``otlp:`` configuration block (how OTLP metrics are translated)."""
 
@@ -425,6 +433,8 @@ class ServerSettings(StrictModel):
     per_step_stats: bool = False
     # remote write acceptance (strict checks, accepted protobuf messages)
     remote_write: RemoteWriteSettings = Field(default_factory=RemoteWriteSettings)
+    # remote read (the response types served)
+    remote_read: RemoteReadSettings = Field(default_factory=RemoteReadSettings)
     # the OTLP receiver's translation (Prometheus's otlp: configuration block)
     otlp: OtlpSettings = Field(default_factory=OtlpSettings)
 
