@@ -41,7 +41,10 @@ SPECS = {
     "histogram": {"kind": "histogram", "rate": 5, "buckets": [0.1, 0.5, 1],
                   "distribution": {"lognormal": {"median": 0.3, "sigma": 0.5}}},
     "summary": {"kind": "summary", "rate": 5, "distribution": {"normal": {"mean": 1, "stddev": 0.2}}},
+    "native_histogram": {"kind": "native_histogram", "rate": 5, "schema": 2, "reset_every": "1h",
+                         "distribution": {"lognormal": {"median": 0.3, "sigma": 0.5}}},
 }
+TYPES = {"histogram": "histogram", "summary": "summary", "native_histogram": "histogram"}
 
 
 def gen_series(generator: dict, labels=None, metric="m", seed=1, interval="15s", typ=None):
@@ -64,18 +67,21 @@ def test_every_kind_is_covered():
 def test_point_values_do_not_depend_on_the_window(kind):
     """A pure function of time: a wide window and single-point windows agree, in the past
     and in the future."""
-    typ = kind if kind in ("histogram", "summary") else None
-    store = build_store(load_scenario(gen_series(SPECS[kind], typ=typ)), NOW)
+    store = build_store(load_scenario(gen_series(SPECS[kind], typ=TYPES.get(kind))), NOW)
     for centre in (NOW - 400 * DAY, NOW, NOW + 50 * DAY):
-        wide = select(store, "m.*", centre - 2 * HOUR, centre)
+        wide = {tuple(s.labels): s for s in store.select(
+            [Matcher.of("__name__", "=~", "m.*")], centre - 2 * HOUR, centre, histograms=True)}
         assert wide
         for labels, s in wide.items():
             for j in (0, len(s.ts) // 2, len(s.ts) - 1):
                 t = int(s.ts[j])
                 alone = store.select([Matcher.of("__name__", "=", dict(labels)["__name__"])]
-                                     + [Matcher.of(k, "=", v) for k, v in labels if k != "__name__"], t, t)
+                                     + [Matcher.of(k, "=", v) for k, v in labels if k != "__name__"],
+                                     t, t, histograms=True)
                 assert alone and alone[0].ts.tolist() == [t]
                 np.testing.assert_array_equal(alone[0].vals, s.vals[j:j + 1])
+                if s.hists is not None:
+                    assert alone[0].hists[0] == s.hists[j]
 
 
 def test_samples_sit_on_the_epoch_aligned_grid():
@@ -270,15 +276,18 @@ from mockprom.scenario.labels import Matcher
 sc = load_scenario(json.loads(sys.argv[1]))
 store = build_store(sc, 1_700_000_000_000)
 h = hashlib.sha256()
-for s in store.select([Matcher.of("__name__", "=~", ".+")], 1_699_990_000_000, 1_700_000_000_000):
+for s in store.select([Matcher.of("__name__", "=~", ".+")], 1_699_990_000_000, 1_700_000_000_000,
+                      histograms=True):
     h.update(repr(s.labels).encode()); h.update(s.ts.tobytes()); h.update(s.vals.tobytes())
+    if s.hists is not None:
+        h.update(repr([s.hists[i] for i in range(len(s.ts))]).encode())
 print(h.hexdigest())
 """
 
 
 def test_same_values_in_separate_processes():
     sc = {"seed": 99, "series": [
-        {"metric": f"m_{k}", "type": k if k in ("histogram", "summary") else "untyped",
+        {"metric": f"m_{k}", "type": TYPES.get(k, "untyped"),
          "labels": {"ip": {"faker": "ipv4_private", "count": 2}, "z": ["a", "b"]}, "generator": g}
         for k, g in SPECS.items()]}
     arg = json.dumps(sc)

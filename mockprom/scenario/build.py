@@ -17,7 +17,8 @@ from typing import Optional
 import numpy as np
 
 from mockprom.scenario.durations import format_duration_ms, format_timestamp_ms
-from mockprom.scenario.generators import GenContext, expand_family, stable_hash, uniform_scalar
+from mockprom.scenario.generators import (NATIVE_KINDS, GenContext, expand_family, stable_hash,
+                                          uniform_scalar)
 from mockprom.scenario.labels import Matcher, format_labels, make_labels
 from mockprom.scenario.model import ExplicitSeries, GeneratedSeries, NotationSeries, Scenario
 from mockprom.scenario.samples import is_stale
@@ -59,9 +60,8 @@ def _add_notation(store: Store, spec: NotationSeries, scenario: Scenario, start_
         if v is not None:
             ts.append(start + i * interval)
             vals.append(v)
-    if ts:
-        store.add(make_labels(spec.labels), StaticSource(np.array(ts, dtype=np.int64),
-                                                         np.array(vals, dtype=np.float64)))
+    if ts:  # vals may hold native histograms (FloatHistogram)
+        store.add(make_labels(spec.labels), StaticSource(np.array(ts, dtype=np.int64), vals))
 
 
 def _add_generated(store: Store, spec: GeneratedSeries, scenario: Scenario, start_ms: int,
@@ -73,8 +73,10 @@ def _add_generated(store: Store, spec: GeneratedSeries, scenario: Scenario, star
     for label_set in spec.label_sets(scenario.seed):
         base = dict(label_set, __name__=spec.metric)
         ctx = GenContext(scenario.seed, format_labels(make_labels(base)), interval, origin, now_ms)
+        native = spec.generator.kind in NATIVE_KINDS
         for labels, fn in expand_family(spec.generator, base, ctx):
-            store.add(make_labels(labels), GeneratedSource(fn, interval, 0, first, last))
+            store.add(make_labels(labels), GeneratedSource(fn, interval, 0, first, last,
+                                                           histogram=native))
 
 
 def generated_series_labels(scenario: Scenario) -> list:

@@ -210,7 +210,7 @@ class DropoutGen(_Gen):
     def _base(self):
         if (self.of is None) == (self.value is None):
             raise ValueError("give exactly one of 'of' (a generator) or 'value'")
-        if self.of is not None and self.of.kind in ("histogram", "summary"):
+        if self.of is not None and self.of.kind in ("histogram", "summary", "native_histogram"):
             raise ValueError("dropout cannot wrap a histogram or summary")
         if self.gap is not None and self.gap <= 0:
             raise ValueError("gap must be positive")
@@ -300,15 +300,90 @@ class SummaryGen(_Gen):
         return sorted(v)
 
 
+class Bimodal(StrictModel):
+    """Two populations: ``second`` holds ``weight`` of the observations."""
+    first: Distribution
+    second: Distribution
+    weight: float = Field(0.3, ge=0, le=1)
+
+
+class NativeDistribution(StrictModel):
+    """Exactly one of ``lognormal``, ``normal``, ``uniform``, ``exponential``,
+    ``bimodal``."""
+    lognormal: Optional[LogNormal] = None
+    normal: Optional[Normal] = None
+    uniform: Optional[Uniform] = None
+    exponential: Optional[Exponential] = None
+    bimodal: Optional[Bimodal] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [n for n in ("lognormal", "normal", "uniform", "exponential", "bimodal")
+                 if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of lognormal, normal, uniform, exponential, "
+                             "bimodal")
+        return self
+
+
+def _default_native_distribution() -> NativeDistribution:
+    return NativeDistribution(lognormal=LogNormal(median=0.1, sigma=0.8))
+
+
+class NativeHistogramGen(_Gen):
+    """A native (sparse, exponential) histogram: ``rate`` observations per second drawn
+    from ``distribution``, counted in buckets of ``schema`` (-4..8) above a zero bucket
+    of width ``zero_threshold``; or, with ``custom_buckets``, a histogram with custom
+    bucket bounds (schema -53, NHCB). A counter histogram (resets every ``reset_every``)
+    unless ``gauge``, which counts the observations of one interval only. The
+    distribution breathes between its shape and a shape moved by ``drift`` over
+    ``drift_period``; ``jitter`` (0..1) jitters the counting instant within an
+    interval."""
+    kind: Literal["native_histogram"]
+    rate: float = Field(10.0, ge=0)
+    schema_: int = Field(3, ge=-4, le=8, alias="schema")
+    zero_threshold: float = Field(2.938735877055719e-39, ge=0)
+    custom_buckets: Optional[List[float]] = None
+    distribution: NativeDistribution = Field(default_factory=_default_native_distribution)
+    jitter: float = Field(0.1, ge=0, le=1)
+    drift: float = Field(0.2, ge=0, le=2)
+    drift_period: DurationMs = 3_600_000
+    reset_every: Optional[DurationMs] = None
+    gauge: bool = False
+
+    @field_validator("custom_buckets")
+    @classmethod
+    def _bounds(cls, v):
+        if v is None:
+            return v
+        v = [float(b) for b in v]
+        if not v or any(math.isinf(b) or b != b for b in v) or any(
+                b >= c for b, c in zip(v, v[1:])):
+            raise ValueError("custom_buckets must be finite, strictly increasing numbers "
+                             "(the +Inf bucket is implied)")
+        return v
+
+    @model_validator(mode="after")
+    def _periods(self):
+        if self.drift_period <= 0:
+            raise ValueError("drift_period must be positive")
+        if self.reset_every is not None and self.reset_every <= 0:
+            raise ValueError("reset_every must be positive")
+        return self
+
+
 GeneratorSpec = Annotated[
     Union[ConstantGen, LinearGen, CounterGen, RandomWalkGen, SineGen, SquareGen, SawtoothGen,
-          SpikesGen, SequenceGen, FlappingGen, DropoutGen, HistogramGen, SummaryGen],
+          SpikesGen, SequenceGen, FlappingGen, DropoutGen, HistogramGen, SummaryGen,
+          NativeHistogramGen],
     Field(discriminator="kind"),
 ]
 DropoutGen.model_rebuild()
 
 GENERATOR_KINDS = ("constant", "linear", "counter", "random_walk", "sine", "square", "step",
-                   "sawtooth", "spikes", "sequence", "flapping", "dropout", "histogram", "summary")
+                   "sawtooth", "spikes", "sequence", "flapping", "dropout", "histogram", "summary",
+                   "native_histogram")
+NATIVE_KINDS = ("native_histogram",)
 FAMILY_KINDS = ("histogram", "summary")
 
 # -- implementations ------------------------------------------------------------------------
@@ -580,7 +655,11 @@ def _family_count(spec, ts: np.ndarray, ctx: GenContext):
 def expand_family(spec, base_labels: dict, ctx: GenContext) -> list[tuple[dict, Fn]]:
     """The series of a generator: ``[(labels, fn)]``. One series for simple kinds; the
     ``_bucket``/``_sum``/``_count`` (or ``{quantile}``) family for histogram/summary.
-    ``base_labels`` holds ``__name__`` (the family's base name)."""
+    ``base_labels`` holds ``__name__`` (the family's base name). A native histogram is
+    one series whose ``fn`` returns a ``HistogramColumn``."""
+    if spec.kind in NATIVE_KINDS:
+        from mockprom.scenario.native_histogram import native_histogram_fn  # no cycle
+        return [(dict(base_labels), native_histogram_fn(spec, ctx))]
     if spec.kind not in FAMILY_KINDS:
         return [(dict(base_labels), make_fn(spec, ctx))]
     name = base_labels["__name__"]

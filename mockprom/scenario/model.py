@@ -204,6 +204,10 @@ class GeneratedSeries(StrictModel):
         kind = self.generator.kind
         if kind in ("histogram", "summary") and self.type not in (kind, "untyped"):
             raise ValueError(f"a {kind} generator needs type: {kind}")
+        if kind == "native_histogram" and self.type not in ("histogram", "gaugehistogram",
+                                                            "untyped"):
+            raise ValueError("a native_histogram generator needs type: histogram (or "
+                             "gaugehistogram for a gauge histogram)")
         n = 1
         for spec in self.labels.values():
             n *= spec.count if isinstance(spec, FakerLabel) else len(spec) if isinstance(spec, list) else 1

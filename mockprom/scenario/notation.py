@@ -9,7 +9,9 @@ Follows Prometheus v2.42 ``promql/parser`` (``lex.go`` value sequences and the
 - ``_`` one omitted sample, ``_xn`` n omitted samples (n, not n+1);
 - ``stale`` a staleness marker; ``Inf``/``NaN`` in any case, signed with ``+``/``-``;
 - numbers are decimal or scientific; as in Go's ``ParseInt(s, 0, 64)`` a leading ``0``
-  makes an integer octal (``010`` is 8); hexadecimal is not allowed.
+  makes an integer octal (``010`` is 8); hexadecimal is not allowed;
+- native histograms ``{{schema:0 sum:5 count:4 buckets:[1 2 1]}}`` with ``x``/``+``/``-``
+  expansion (see ``mockprom.histograms.notation``): such slots hold a ``FloatHistogram``.
 
 Also parses series selectors ``metric{a="b", c='d'}`` with Go string escapes.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from mockprom.histograms.notation import expand_histogram_item, split_items
 from mockprom.scenario.samples import STALE_NAN
 
 _KEYWORDS = {
@@ -201,14 +204,18 @@ def _parse_item(item: str, offset: int, room: int = MAX_EXPANDED) -> list[Option
     raise unexpected(nxt, "'x', '+', '-' or a space")
 
 
-def expand(values: str) -> list[Optional[float]]:
+def expand(values: str) -> list:
     """Expand a value sequence: one entry per sample slot, ``None`` for an omitted
-    sample (``_``), ``STALE_NAN`` for ``stale``. Raises ``ValueError``."""
+    sample (``_``), ``STALE_NAN`` for ``stale``, a ``FloatHistogram`` for a native
+    histogram sample, else a float. Raises ``ValueError``."""
     if not isinstance(values, str):
         raise ValueError(f"values must be a string, got {type(values).__name__}")
-    out: list[Optional[float]] = []
-    for m in re.finditer(r"[^ \t\r\n]+", values):
-        out.extend(_parse_item(m.group(0), m.start(), MAX_EXPANDED - len(out)))
+    out: list = []
+    for item, offset in split_items(values):
+        if item.startswith("{{"):
+            out.extend(expand_histogram_item(item, MAX_EXPANDED - len(out)))
+        else:
+            out.extend(_parse_item(item, offset, MAX_EXPANDED - len(out)))
     return out
 
 
@@ -321,7 +328,7 @@ def parse_selector(text: str) -> dict[str, str]:
     return labels
 
 
-def parse_series_line(line: str) -> tuple[dict[str, str], list[Optional[float]]]:
+def parse_series_line(line: str) -> tuple[dict[str, str], list]:
     """A promtool/promqltest ``load`` line: ``metric{a="b"} 0+1x10 _ stale``."""
     labels, i = parse_selector_prefix(line)
     rest = line[i:]

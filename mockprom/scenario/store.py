@@ -5,6 +5,12 @@ or a generator evaluated on demand on its interval grid. ``select`` returns, for
 series whose labels match, its samples inside ``[mint_ms, maxt_ms]`` (both inclusive) as
 numpy arrays, staleness markers included (the engine interprets them).
 
+Native histogram samples live beside the float samples of the same series. ``select``
+returns only float samples unless asked with ``histograms=True``; then ``SeriesData.hists``
+holds, aligned with ``ts``, the ``FloatHistogram`` of each histogram sample (``None`` at
+float samples; the value there is NaN), or is None when the window holds no histogram.
+Listing series and labels counts histogram samples as samples.
+
 Thread safe: readers work on a snapshot of the series table; writers (ingestion, deletes)
 replace it under a lock.
 
@@ -24,6 +30,8 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from mockprom.histograms.column import HistogramColumn
+from mockprom.histograms.float_histogram import FloatHistogram
 from mockprom.scenario.labels import METRIC_NAME, Labels, Matcher, series_matches
 
 MIN_TIME_MS = -(2**62)
@@ -42,6 +50,47 @@ class SeriesData:
     labels: Labels
     ts: np.ndarray  # int64 milliseconds
     vals: np.ndarray  # float64, staleness markers as STALE_NAN
+    # Native histograms aligned with ts (only with select(histograms=True)): an object
+    # array with None at float samples, or a HistogramColumn when every sample is one.
+    hists: Optional[object] = None
+
+
+def histogram_mask(hists, n: int) -> np.ndarray:
+    """Which of ``n`` samples are histograms, given a ``SeriesData.hists``."""
+    if hists is None:
+        return np.zeros(n, dtype=bool)
+    if isinstance(hists, HistogramColumn):
+        return np.ones(n, dtype=bool)
+    return np.fromiter((h is not None for h in hists), dtype=bool, count=n)
+
+
+def as_objects(hists, n: int) -> np.ndarray:
+    """``hists`` as an object array of length ``n`` (None where there is no histogram)."""
+    if hists is None:
+        return np.full(n, None, dtype=object)
+    if isinstance(hists, HistogramColumn):
+        return hists.to_objects()
+    return hists
+
+
+def split_values(vals) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Sample values that may hold ``FloatHistogram`` objects: the float64 array (NaN at
+    histograms) and the object array of histograms (None when there is none)."""
+    if isinstance(vals, np.ndarray) and vals.dtype != object:
+        return vals.astype(np.float64, copy=False), None
+    vals = list(vals)
+    if not any(isinstance(v, FloatHistogram) for v in vals):
+        return np.asarray(vals, dtype=np.float64), None
+    hists = np.empty(len(vals), dtype=object)
+    floats = np.empty(len(vals), dtype=np.float64)
+    for i, v in enumerate(vals):
+        if isinstance(v, FloatHistogram):
+            hists[i] = v
+            floats[i] = np.nan
+        else:
+            hists[i] = None
+            floats[i] = v
+    return floats, hists
 
 
 class TooManySamples(Exception):
@@ -59,24 +108,51 @@ def estimate_samples(source, mint_ms: int, maxt_ms: int) -> int:
         return 0
     if isinstance(source, GeneratedSource):
         return (hi - lo) // source.interval_ms + 1
-    ts, _ = source.samples(lo, hi)
-    return len(ts)
+    return len(_window(source, lo, hi)[0])
+
+
+def _window(source, mint_ms: int, maxt_ms: int):
+    """``(ts, vals, hists)`` of every sample of ``source`` in the window (providers'
+    series and sources without histograms have only ``samples``)."""
+    fn = getattr(source, "samples_h", None)
+    if fn is not None:
+        return fn(mint_ms, maxt_ms)
+    ts, vals = source.samples(mint_ms, maxt_ms)
+    return ts, vals, None
 
 
 class StaticSource:
-    """A series with a fixed, sorted array of samples."""
+    """A series with a fixed, sorted array of samples. ``vals`` may hold
+    ``FloatHistogram`` objects (native histogram samples) among the floats."""
 
-    def __init__(self, ts: Sequence[int] | np.ndarray, vals: Sequence[float] | np.ndarray):
+    def __init__(self, ts: Sequence[int] | np.ndarray, vals: Sequence | np.ndarray):
         self.ts = np.asarray(ts, dtype=np.int64)
-        self.vals = np.asarray(vals, dtype=np.float64)
+        self.vals, self.hists = split_values(vals)
         if len(self.ts) > 1 and np.any(np.diff(self.ts) <= 0):
             order = np.argsort(self.ts, kind="stable")
-            self.ts, self.vals = _dedupe_last(self.ts[order], self.vals[order])
+            keep = _last_of_runs(self.ts[order])
+            self.ts, self.vals = self.ts[order][keep], self.vals[order][keep]
+            if self.hists is not None:
+                self.hists = self.hists[order][keep]
+        self._floats = None  # (ts, vals) of the float samples alone, when there are hists
+        if self.hists is not None:
+            fmask = ~histogram_mask(self.hists, len(self.ts))
+            self._floats = (self.ts[fmask], self.vals[fmask])
 
     def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        ts, vals = (self.ts, self.vals) if self._floats is None else self._floats
+        lo = np.searchsorted(ts, mint_ms, side="left")
+        hi = np.searchsorted(ts, maxt_ms, side="right")
+        return ts[lo:hi], vals[lo:hi]
+
+    def samples_h(self, mint_ms: int, maxt_ms: int):
+        """``(ts, vals, hists)`` of every sample in the window (hists None when the
+        window holds no histogram)."""
         lo = np.searchsorted(self.ts, mint_ms, side="left")
         hi = np.searchsorted(self.ts, maxt_ms, side="right")
-        return self.ts[lo:hi], self.vals[lo:hi]
+        if self.hists is None:
+            return self.ts[lo:hi], self.vals[lo:hi], None
+        return self.ts[lo:hi], self.vals[lo:hi], self.hists[lo:hi]
 
     def bounds(self) -> Optional[tuple[int, int]]:
         if len(self.ts) == 0:
@@ -93,7 +169,8 @@ class GeneratedSource:
     """
 
     def __init__(self, fn: Callable, interval_ms: int, anchor_ms: int = 0,
-                 first_ms: Optional[int] = None, last_ms: Optional[int] = None):
+                 first_ms: Optional[int] = None, last_ms: Optional[int] = None,
+                 histogram: bool = False):
         if interval_ms <= 0:
             raise ValueError("interval must be positive")
         self.fn = fn
@@ -101,33 +178,50 @@ class GeneratedSource:
         self.anchor_ms = int(anchor_ms)
         self.first_ms = first_ms
         self.last_ms = last_ms
+        # A native-histogram generator: fn returns a HistogramColumn (or a pair
+        # (column, present)) and the series has no float samples.
+        self.histogram = histogram
 
     MAX_POINTS_PER_SELECT = 5_000_000
 
     def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.histogram:
+            return EMPTY_TS, EMPTY_VALS
+        return self._generate(mint_ms, maxt_ms)[:2]
+
+    def samples_h(self, mint_ms: int, maxt_ms: int):
+        return self._generate(mint_ms, maxt_ms)
+
+    def _generate(self, mint_ms: int, maxt_ms: int):
         if self.first_ms is not None:
             mint_ms = max(mint_ms, self.first_ms)
         if self.last_ms is not None:
             maxt_ms = min(maxt_ms, self.last_ms)
         if maxt_ms < mint_ms:
-            return EMPTY_TS, EMPTY_VALS
+            return EMPTY_TS, EMPTY_VALS, None
         step = self.interval_ms
         k0 = -((self.anchor_ms - mint_ms) // step)  # ceil((mint - anchor) / step)
         k1 = (maxt_ms - self.anchor_ms) // step
         if k1 < k0:
-            return EMPTY_TS, EMPTY_VALS
+            return EMPTY_TS, EMPTY_VALS, None
         if k1 - k0 + 1 > self.MAX_POINTS_PER_SELECT:
             # An unbounded window over an endless series: refuse rather than answer with
             # part of the data (or exhaust memory).
             raise TooManySamples(f"{k1 - k0 + 1} samples in one series")
         ts = self.anchor_ms + np.arange(k0, k1 + 1, dtype=np.int64) * step
         out = self.fn(ts)
+        present = None
         if isinstance(out, tuple):
-            vals, present = out
-            vals = np.asarray(vals, dtype=np.float64)
+            out, present = out
             present = np.asarray(present, dtype=bool)
-            return ts[present], vals[present]
-        return ts, np.asarray(out, dtype=np.float64)
+        if self.histogram:
+            if present is not None:
+                ts, out = ts[present], out[present]
+            return ts, np.full(len(ts), np.nan), out
+        vals = np.asarray(out, dtype=np.float64)
+        if present is not None:
+            return ts[present], vals[present], None
+        return ts, vals, None
 
     def bounds(self) -> Optional[tuple[int, int]]:
         lo = self.first_ms if self.first_ms is not None else MIN_TIME_MS
@@ -141,7 +235,10 @@ class AppendableSource:
     def __init__(self):
         self._ts: list[int] = []
         self._vals: list[float] = []
-        self._frozen: Optional[tuple[np.ndarray, np.ndarray]] = None
+        # Native histograms, aligned with _ts (None at float samples); None until the
+        # first histogram sample is appended.
+        self._hists: Optional[list] = None
+        self._frozen: Optional[tuple] = None  # (ts, vals, hists) arrays of a snapshot
 
     def append(self, t_ms: int, v: float) -> None:
         """Append one sample. Raises ``ValueError`` for an out-of-order timestamp; a
@@ -156,8 +253,30 @@ class AppendableSource:
                 if not same:
                     raise ValueError("duplicate sample for timestamp")
                 return
-        self._ts.append(int(t_ms))
+        if self._hists is not None:
+            self._hists.append(None)
         self._vals.append(float(v))
+        self._ts.append(int(t_ms))
+        self._frozen = None
+        _APPENDS[0] += 1
+
+    def append_histogram(self, t_ms: int, h: FloatHistogram) -> None:
+        """Append one native histogram sample; the same ordering rules as ``append``
+        (a duplicate timestamp must carry an identical histogram)."""
+        if self._ts:
+            last = self._ts[-1]
+            if t_ms < last:
+                raise ValueError("out of order sample")
+            if t_ms == last:
+                old = self._hists[-1] if self._hists is not None else None
+                if old is None or not old.equals(h):
+                    raise ValueError("duplicate sample for timestamp")
+                return
+        if self._hists is None:
+            self._hists = [None] * len(self._ts)
+        self._hists.append(h)
+        self._vals.append(float("nan"))
+        self._ts.append(int(t_ms))
         self._frozen = None
         _APPENDS[0] += 1
 
@@ -170,24 +289,38 @@ class AppendableSource:
     def extend(self, ts: list, vals: list) -> None:
         """Append many samples at once; the caller has checked that they are strictly
         increasing in time and newer than ``last_sample()``."""
+        if self._hists is not None:
+            self._hists.extend([None] * len(ts))
         self._vals.extend(vals)  # values first: readers size their view by len(_ts)
         self._ts.extend(ts)
         self._frozen = None
         _APPENDS[0] += 1
 
-    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+    def _arrays(self) -> tuple:
         frozen = self._frozen
         if frozen is None or len(frozen[0]) != len(self._ts):
             n = len(self._ts)
-            frozen = (np.array(self._ts[:n], dtype=np.int64), np.array(self._vals[:n], dtype=np.float64))
+            hists = None
+            if self._hists is not None:
+                hists = np.empty(n, dtype=object)
+                hists[:] = self._hists[:n]
+            frozen = (np.array(self._ts[:n], dtype=np.int64),
+                      np.array(self._vals[:n], dtype=np.float64), hists)
             self._frozen = frozen
         return frozen
 
     def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
-        ts, vals = self._arrays()
+        ts, vals, hists = self.samples_h(mint_ms, maxt_ms)
+        if hists is not None:
+            fmask = ~histogram_mask(hists, len(ts))
+            return ts[fmask], vals[fmask]
+        return ts, vals
+
+    def samples_h(self, mint_ms: int, maxt_ms: int):
+        ts, vals, hists = self._arrays()
         lo = np.searchsorted(ts, mint_ms, side="left")
         hi = np.searchsorted(ts, maxt_ms, side="right")
-        return ts[lo:hi], vals[lo:hi]
+        return ts[lo:hi], vals[lo:hi], (None if hists is None else hists[lo:hi])
 
     def bounds(self) -> Optional[tuple[int, int]]:
         if not self._ts:
@@ -336,11 +469,13 @@ class Store:
         return sorted(l for l in candidates if series_matches(l, matchers))
 
     def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int,
-               keep_empty: bool = False, max_samples: Optional[int] = None) -> list[SeriesData]:
+               keep_empty: bool = False, max_samples: Optional[int] = None,
+               histograms: bool = False) -> list[SeriesData]:
         """Matching series with their samples in ``[mint_ms, maxt_ms]``, sorted by labels.
         Series with no sample in the window are left out unless ``keep_empty``. With
         ``max_samples``, raises ``TooManySamples`` before building a selection that would
-        hold more samples than that."""
+        hold more samples than that. Native histogram samples are included (in
+        ``SeriesData.hists``) only with ``histograms``."""
         series = self._series
         tombstones = self._tombstones
         out = []
@@ -353,11 +488,14 @@ class Store:
                 if total > max_samples:
                     raise TooManySamples(f"more than {max_samples} samples")
         for labels in matching:
-            ts, vals = self._merged(series.get(labels, ()), mint_ms, maxt_ms)
+            if histograms:
+                ts, vals, hists = self._merged_h(series.get(labels, ()), mint_ms, maxt_ms)
+            else:
+                (ts, vals), hists = self._merged(series.get(labels, ()), mint_ms, maxt_ms), None
             if tombstones and len(ts):
-                ts, vals = _apply_tombstones(labels, ts, vals, tombstones)
+                ts, vals, hists = _apply_tombstones(labels, ts, vals, tombstones, hists)
             if len(ts) or keep_empty:
-                out.append(SeriesData(labels, ts, vals))
+                out.append(SeriesData(labels, ts, vals, hists))
         if self._providers:
             out = self._with_provided(out, matchers, mint_ms, maxt_ms, tombstones)
         return out
@@ -371,7 +509,7 @@ class Store:
             for sd in provider.select(matchers, mint_ms, maxt_ms):
                 ts, vals = sd.ts, sd.vals
                 if tombstones and len(ts):
-                    ts, vals = _apply_tombstones(sd.labels, ts, vals, tombstones)
+                    ts, vals, _ = _apply_tombstones(sd.labels, ts, vals, tombstones)
                 if not len(ts):
                     continue
                 old = by_labels.get(sd.labels)
@@ -386,9 +524,9 @@ class Store:
         return [by_labels[k] for k in sorted(by_labels)]
 
     def has_samples(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
-        ts, vals = self._merged(self._series.get(labels, ()), mint_ms, maxt_ms)
+        ts, vals, hists = self._merged_h(self._series.get(labels, ()), mint_ms, maxt_ms)
         if self._tombstones and len(ts):
-            ts, vals = _apply_tombstones(labels, ts, vals, self._tombstones)
+            ts, vals, hists = _apply_tombstones(labels, ts, vals, self._tombstones, hists)
         return len(ts) > 0
 
     def series_in_range(self, matcher_sets: Sequence[Sequence[Matcher]], mint_ms: int,
@@ -421,9 +559,9 @@ class Store:
                 continue
             if isinstance(src, GeneratedSource):
                 lo = max(lo, hi - 10_000 * src.interval_ms)
-            ts, vals = src.samples(lo, hi)
+            ts, vals, _ = _window(src, lo, hi)
             if tombstones and len(ts):
-                ts, vals = _apply_tombstones(labels, ts, vals, tombstones)
+                ts, vals, _ = _apply_tombstones(labels, ts, vals, tombstones)
             if len(ts):
                 return True
         return False
@@ -456,20 +594,50 @@ class Store:
         order = np.argsort(ts, kind="stable")
         return _dedupe_last(ts[order], vals[order])
 
+    @staticmethod
+    def _merged_h(sources, mint_ms: int, maxt_ms: int):
+        """Like ``_merged`` with every sample: ``(ts, vals, hists)``."""
+        if not sources:
+            return EMPTY_TS, EMPTY_VALS, None
+        if len(sources) == 1:
+            return _window(sources[0], mint_ms, maxt_ms)
+        parts = [_window(s, mint_ms, maxt_ms) for s in sources]
+        ts = np.concatenate([p[0] for p in parts])
+        vals = np.concatenate([p[1] for p in parts])
+        hists = None
+        if any(p[2] is not None for p in parts):
+            hists = np.concatenate([as_objects(p[2], len(p[0])) for p in parts])
+        order = np.argsort(ts, kind="stable")
+        ts, vals = ts[order], vals[order]
+        keep = _last_of_runs(ts)
+        if hists is not None:
+            hists = hists[order][keep]
+        return ts[keep], vals[keep], hists
+
+
+def _last_of_runs(ts: np.ndarray) -> np.ndarray:
+    """Mask keeping the last sample of each run of equal timestamps (ts sorted)."""
+    keep = np.ones(len(ts), dtype=bool)
+    if len(ts) > 1:
+        keep[:-1] = ts[1:] != ts[:-1]
+    return keep
+
 
 def _dedupe_last(ts: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keep the last sample of each run of equal timestamps (ts sorted)."""
     if len(ts) < 2:
         return ts, vals
-    keep = np.ones(len(ts), dtype=bool)
-    keep[:-1] = ts[1:] != ts[:-1]
+    keep = _last_of_runs(ts)
     return ts[keep], vals[keep]
 
 
 def _apply_tombstones(labels: Labels, ts: np.ndarray, vals: np.ndarray,
-                      tombstones: list[Tombstone]) -> tuple[np.ndarray, np.ndarray]:
+                      tombstones: list[Tombstone], hists=None):
+    """``(ts, vals, hists)`` without the samples deleted by matching tombstones."""
     keep = np.ones(len(ts), dtype=bool)
     for tomb in tombstones:
         if series_matches(labels, tomb.matchers):
             keep &= ~((ts >= tomb.mint_ms) & (ts <= tomb.maxt_ms))
-    return ts[keep], vals[keep]
+    if keep.all():
+        return ts, vals, hists
+    return ts[keep], vals[keep], (None if hists is None else hists[keep])
