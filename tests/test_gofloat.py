@@ -287,7 +287,7 @@ def test_mockprom_error_messages_print_go_verbs(query, message):
     from mockprom.server import MockPrometheus
 
     mock = MockPrometheus({"series": [{"labels": {"__name__": "gf"},
-                                       "samples": [[1000, 1], [1060, 2]]}]})
+                                       "samples": [[1000, 1], [1060, 2]]}]}, version="2.42.0")
     try:
         body = _query(mock.url, query, 1100)
     finally:
@@ -345,7 +345,8 @@ def both(tmp_path_factory):
     config = f"global: {{evaluation_interval: 1s}}\nrule_files: [{rules_file}]\n"
     with realprom.RealPrometheus(data, config=config) as real:
         mock = MockPrometheus({"series": data, "rules": [
-            {"name": "g", "file": str(rules_file), "interval": "1s", "rules": ALERT_RULES}]})
+            {"name": "g", "file": str(rules_file), "interval": "1s", "rules": ALERT_RULES}]},
+            version="2.42.0")
         try:
             yield real.url, mock.url, round(now, 3)
         finally:

@@ -113,7 +113,7 @@ def test_federation_body_is_byte_identical_to_a_real_prometheus():
               for i, v in enumerate(values)]
     series.append({"labels": {"__name__": "gone", "job": "f"},
                    "samples": [[round(now_s - 50, 3), 1], [round(now_s - 10, 3), "stale"]]})
-    state = StandInState()
+    state = StandInState(version="2.42.0")  # compared with a real 2.42
     state.clock = _RealClock()
     with realprom.RealPrometheus(series) as real, Served(state) as mock:
         realprom.remote_write(mock.url, series)
@@ -162,7 +162,7 @@ def test_federate_takes_and_refuses_selectors_exactly_as_a_real_prometheus():
               s({"__name__": "on", "x": "y"}, 4), s({"__name__": "sum", "job": "a"}, 5),
               s({"__name__": "offset", "job": "c"}, 6), s({"__name__": "foo:bar", "job": "b"}, 7),
               s({"__name__": "start", "a": "b"}, 8), s({"__name__": "and", "a": "b"}, 9)]
-    state = StandInState()
+    state = StandInState(version="2.42.0")  # compared with a real 2.42
     state.clock = _RealClock()
     with realprom.RealPrometheus(series) as real, Served(state) as mock:
         realprom.remote_write(mock.url, series)

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 import realprom
+from mockprom import versions
 from mockprom.api.selector import parse_metric_selector as api_parse
 from mockprom.ingest.exposition import SelectorError, parse_selector as federate_parse
 from mockprom.promql.errors import ParseError
@@ -57,8 +58,9 @@ DATA = [_series({"__name__": "up", "job": "a", "instance": "i:1"}, 1),
 # -- the parser, without a real Prometheus --------------------------------------------------
 
 def _fails(text: str) -> str:
+    """Prometheus 2.42's error for a selector."""
     with pytest.raises(ParseError) as info:
-        parse_metric_selector(text)
+        parse_metric_selector(text, versions.resolve("2.42.0"))
     return info.value.message
 
 

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 import realprom
+from mockprom import versions
 from mockprom.promql import gosort
 from mockprom.promql.engine import Engine
 from mockprom.promql.functions_gomath import go_exp
@@ -33,7 +34,7 @@ def _engine(series: dict) -> Engine:
     for labels, points in series.items():
         store.add(make_labels(dict(labels)), StaticSource([int(t * 1000) for t, _ in points],
                                                           [float(v) for _, v in points]))
-    return Engine(store)
+    return Engine(store, emulation=versions.resolve("2.42.0"))  # checked against 2.42
 
 
 def _labels_of(result) -> list:

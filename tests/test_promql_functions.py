@@ -13,6 +13,7 @@ import statistics
 import numpy as np
 import pytest
 
+from mockprom import versions
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.functions import FUNCTIONS
@@ -733,7 +734,7 @@ def test_functions_agree_bit_for_bit_with_real_prometheus():
         store.add(make_labels(s["labels"]),
                   StaticSource([int(round(t * 1000)) for t, _ in s["samples"]],
                                [parse_value(v) for _, v in s["samples"]]))
-    engine = Engine(store)
+    engine = Engine(store, emulation=versions.resolve("2.42.0"))  # compared with 2.42
     diffs = []
     with realprom.RealPrometheus(data) as prom:
         for expr, t in REAL_QUERIES:

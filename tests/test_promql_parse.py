@@ -147,56 +147,6 @@ def test_binary_ops_lower_case_and_precedence():
     assert parse("-a * b").lhs == n.UnaryExpr("-", parse("a"))
 
 
-def _shape_of_checked(node):
-    """The 2.42 grammar's tree (the checker's), in nodes.py terms."""
-    kind = node.kind
-    if kind in ("num", "str", "vs", "matrix"):
-        return kind
-    if kind in ("subquery", "paren"):
-        return (kind, _shape_of_checked(node.expr))
-    if kind == "unary":
-        inner = _shape_of_checked(node.expr)
-        return ("unary", inner) if node.op == "-" else inner
-    if kind == "bin":
-        return (node.op.lower(), _shape_of_checked(node.lhs), _shape_of_checked(node.rhs))
-    if kind == "agg":
-        param = _shape_of_checked(node.param) if node.param else None
-        return (node.op, param, _shape_of_checked(node.expr))
-    return (node.name,) + tuple(_shape_of_checked(a) for a in node.args)
-
-
-def _shape(e):
-    simple = {n.NumberLiteral: "num", n.StringLiteral: "str", n.VectorSelector: "vs",
-              n.MatrixSelector: "matrix"}
-    if type(e) in simple:
-        return simple[type(e)]
-    if isinstance(e, (n.SubqueryExpr, n.ParenExpr, n.UnaryExpr)):
-        kind = {n.SubqueryExpr: "subquery", n.ParenExpr: "paren", n.UnaryExpr: "unary"}
-        return (kind[type(e)], _shape(e.expr))
-    if isinstance(e, n.BinaryExpr):
-        return (e.op, _shape(e.lhs), _shape(e.rhs))
-    if isinstance(e, n.AggregateExpr):
-        return (e.op, _shape(e.param) if e.param else None, _shape(e.expr))
-    return (e.func,) + tuple(_shape(a) for a in e.args)
-
-
-def test_tree_shape_is_prometheus_grammar_shape():
-    """The package's trees (precedence, associativity, folding) equal the trees of the
-    port of Prometheus 2.42's grammar, over the corpora and mutations of them."""
-    from mockprom.promql.parse import _Checker
-    from mockprom.promql.syntax.rows import SYNTAX
-
-    compared = 0
-    for text in _corpus_queries() + mutated_queries(seed=5, count=1000):
-        try:
-            tree = parse(text)
-        except ParseError:
-            continue
-        assert _shape(tree) == _shape_of_checked(_Checker(text, SYNTAX[V2_42]).run()), text
-        compared += 1
-    assert compared > 700
-
-
 def test_vector_matching():
     node = parse("a * on(x, y) group_left(z) b")
     assert node.matching == n.VectorMatching("many-to-one", True, ("x", "y"), ("z",))
@@ -220,6 +170,8 @@ def test_aggregations():
     node = parse('count_values("v", foo) by (x)')
     assert node.param == n.StringLiteral("v") and node.grouping == ("x",)
     for op in n.AGGREGATE_OPS:
+        if op in ("limitk", "limit_ratio"):  # Prometheus 3 only
+            continue
         args = {"topk": "1, ", "bottomk": "1, ", "quantile": "0.5, ",
                 "count_values": '"x", '}.get(op, "")
         assert parse(f"{op}({args}foo)").op == op
@@ -383,29 +335,7 @@ def test_error_position_counts_bytes_like_go():
                                                 "be used on comparison operators")
 
 
-# --- sharp edges of the package ------------------------------------------------------
-
-
-def test_rust_panic_becomes_parse_error(monkeypatch):
-    import promql_parser
-
-    class FakePanic(BaseException):  # pyo3_runtime.PanicException derives BaseException
-        pass
-
-    FakePanic.__name__ = "PanicException"
-
-    def boom(text):
-        raise FakePanic("called `Result::unwrap()` on an `Err` value")
-
-    monkeypatch.setattr(promql_parser, "parse", boom)
-    with pytest.raises(ParseError) as info:
-        parse("foo")
-    assert "unwrap" in info.value.message
-
-
-def test_reading_a_pre_1970_at_does_not_panic(capfd):
-    assert sel("foo @ -1").at_ms == -1000
-    assert "panicked" not in capfd.readouterr().err
+# --- limits ---------------------------------------------------------------------------
 
 
 def test_too_long_and_too_deep_are_refused_quickly():
@@ -524,11 +454,13 @@ _PIECES = list("(){}[],\"'`=~!+-*/%^<>@:.# \n0123456789abcxyz_") + [
     "@ start()", "Inf", "\\", "é"]
 
 
-def mutated_queries(seed: int, count: int):
-    """Real queries with 1-3 random edits (deterministic for a seed)."""
+def mutated_queries(seed: int, count: int, pieces=None, corpus=None):
+    """Real queries (``corpus``) with 1-3 random edits, inserting ``pieces``
+    (deterministic for a seed)."""
     import random
 
-    rnd, corpus, out = random.Random(seed), _corpus_queries(), []
+    pieces = pieces or _PIECES
+    rnd, corpus, out = random.Random(seed), corpus or _corpus_queries(), []
     for _ in range(count):
         q = rnd.choice(corpus)
         for _ in range(rnd.randint(1, 3)):
@@ -536,7 +468,7 @@ def mutated_queries(seed: int, count: int):
             if op < 0.4:
                 q = q[:i] + q[i + 1:]
             elif op < 0.8:
-                q = q[:i] + rnd.choice(_PIECES) + q[i:]
+                q = q[:i] + rnd.choice(pieces) + q[i:]
             else:
                 j = rnd.randrange(len(q) + 1)
                 q = q[:min(i, j)] + q[max(i, j):]

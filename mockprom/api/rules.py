@@ -18,10 +18,9 @@ DEFAULT_GROUP_INTERVAL_MS = 60_000  # Prometheus's default evaluation_interval
 def _query_text(expr: str) -> str:
     """A rule's query as Prometheus prints it (``rule.Query().String()``)."""
     try:
-        from mockprom.promql.parse import format_expr
+        from mockprom.promql.parse import expr_string
 
-        text = format_expr(expr, get_state().settings.emulation)
-        return text if "\n" not in text else " ".join(expr.split())
+        return expr_string(expr, get_state().settings.emulation)
     except Exception:  # the scenario loader validates; never fail the endpoint
         return expr
 

@@ -105,8 +105,9 @@ class Engine:
 
 def _parse(query, emulation=None):
     if isinstance(query, str):
-        from mockprom.promql.parse import parse  # the adapter; imported late on purpose
-        return parse(query, emulation)
+        # the adapter; imported late on purpose
+        from mockprom.promql.parse import parse, resolve_durations
+        return resolve_durations(parse(query, emulation))
     return query
 
 

@@ -6,7 +6,7 @@ Every node has ``type``: one of ``"scalar"``, ``"vector"``, ``"matrix"``, ``"str
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Tuple, Union
 
 from mockprom.scenario.labels import Matcher
@@ -17,6 +17,24 @@ SCALAR, VECTOR, MATRIX, STRING = "scalar", "vector", "matrix", "string"
 @dataclass(frozen=True)
 class NumberLiteral:
     value: float
+    duration: bool = False  # written as a duration (Prometheus 3: ``1m + 1``)
+    type = SCALAR
+
+
+@dataclass(frozen=True)
+class DurationExpr:
+    """Prometheus 3's duration arithmetic (``[5m + 1m]``, ``offset (1h * 2)``) in a
+    range, step or offset, in seconds: ``op`` on ``lhs`` and ``rhs`` (NumberLiteral or
+    DurationExpr; ``lhs`` None for unary minus). ``parse.resolve_durations`` computes
+    it into the node's ``*_ms`` before evaluation."""
+
+    op: str
+    lhs: Optional["DurationExpr | NumberLiteral"]
+    rhs: "DurationExpr | NumberLiteral"
+    wrapped: bool = False
+    # byte offsets in the query (Prometheus's errors name them: "4:10: ...")
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
     type = SCALAR
 
 
@@ -37,6 +55,7 @@ class VectorSelector:
     offset_ms: int = 0
     at_ms: Optional[int] = None
     at_edge: Optional[str] = None
+    offset_expr: Optional[DurationExpr] = None  # unresolved duration arithmetic
     type = VECTOR
 
 
@@ -46,6 +65,7 @@ class MatrixSelector:
 
     selector: VectorSelector
     range_ms: int
+    range_expr: Optional[DurationExpr] = None  # unresolved duration arithmetic
     type = MATRIX
 
 
@@ -60,6 +80,9 @@ class SubqueryExpr:
     offset_ms: int = 0
     at_ms: Optional[int] = None
     at_edge: Optional[str] = None
+    range_expr: Optional[DurationExpr] = None  # unresolved duration arithmetic
+    step_expr: Optional[DurationExpr] = None
+    offset_expr: Optional[DurationExpr] = None
     type = MATRIX
 
 
@@ -118,14 +141,15 @@ class BinaryExpr:
 
 
 AGGREGATE_OPS = ("sum", "min", "max", "avg", "group", "stddev", "stdvar", "count",
-                 "count_values", "bottomk", "topk", "quantile")
+                 "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio")
 
 
 @dataclass(frozen=True)
 class AggregateExpr:
-    op: str  # one of AGGREGATE_OPS
+    op: str  # one of AGGREGATE_OPS (limitk and limit_ratio: Prometheus 3)
     expr: "Expr"
-    param: Optional["Expr"] = None  # k of topk/bottomk, phi of quantile, label of count_values
+    param: Optional["Expr"] = None  # k of topk/bottomk/limitk, phi of quantile, ratio of
+    #                                 limit_ratio, label of count_values
     grouping: Tuple[str, ...] = ()
     without: bool = False
     type = VECTOR
