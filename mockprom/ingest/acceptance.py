@@ -86,7 +86,7 @@ def _legacy():
 
 def go_quote(s: str) -> str:
     """Go's ``strconv.Quote``."""
-    from mockprom.promql.parse import _go_quote
+    from mockprom.promql.parse import go_quote as _go_quote
 
     return _go_quote(s)
 

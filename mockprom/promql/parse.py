@@ -31,7 +31,7 @@ from mockprom.promql.syntax.ast_json import ast_json as _ast_json
 from mockprom.promql.syntax.build import Builder, matcher as _matcher
 from mockprom.promql.syntax.checks import Checker
 from mockprom.promql.syntax.durations import resolve_durations
-from mockprom.promql.syntax.golang import format_position
+from mockprom.promql.syntax.golang import format_position, go_quote  # noqa: F401 (go_quote: Go's %q for other layers)
 from mockprom.promql.syntax.grammar import Parser
 from mockprom.promql.syntax.printer import Printer
 from mockprom.promql.syntax.rows import dialect_of
@@ -40,7 +40,7 @@ from mockprom.promql.syntax.tree import Fail, Panic, tree_depth
 from mockprom.scenario.labels import Matcher
 
 __all__ = ["parse", "check", "format_expr", "expr_string", "ast_json",
-           "parse_metric_selector", "resolve_durations", "ParseError"]
+           "parse_metric_selector", "resolve_durations", "ParseError", "go_quote"]
 
 MAX_QUERY_BYTES = 64 * 1024
 MAX_NESTING = 200  # brackets, braces and parentheses
