@@ -45,6 +45,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
     scenario's ``server.version``). Raises ``ScenarioError`` for a bad scenario and
     ``versions.VersionError`` for a version mockprom does not emulate."""
     from mockprom.api.write import make_write_blueprint
+    from mockprom.compression import CompressionMiddleware
     from mockprom.faults.engine import FaultEngine
     from mockprom.faults.journal import RequestJournal
     from mockprom.faults.middleware import FaultMiddleware
@@ -80,6 +81,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
                                    on_fault=lambda info: record_fault(app),
                                    on_answer=lambda environ, code: record_answer(app, environ, code))
     app.extensions["mockprom.fault_middleware"] = app.wsgi_app
+    app.wsgi_app = CompressionMiddleware(app.wsgi_app, lambda: state.settings.emulation)
     if verbose:
         _enable_logging()
     return app

@@ -27,6 +27,7 @@ environment (used when the option is not given):
   MOCKPROM_PORT      port (default 9090)
   MOCKPROM_VERBOSE   1/true: log one line per request
   MOCKPROM_PROMETHEUS_VERSION  the Prometheus version to emulate
+  MOCKPROM_THREADS, MOCKPROM_MAX_CONNECTIONS, MOCKPROM_IDLE_TIMEOUT  the server's limits
 
 examples:
   mockprom serve
@@ -57,6 +58,26 @@ def _truthy(v: Optional[str]) -> bool:
     return (v or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is not positive")
+    return n
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise SystemExit(f"mockprom: {name}={text!r} is not a whole number") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mockprom",
@@ -80,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=int(os.environ.get("MOCKPROM_PORT", "9090")),
                    help="port to listen on (default 9090; 0 picks a free one)")
+    s.add_argument("--threads", type=_positive, default=_env_int("MOCKPROM_THREADS", 16),
+                   help="worker threads answering requests (default 16); a request held by "
+                        "a latency or hang fault holds one")
+    s.add_argument("--max-connections", type=_positive, default=_env_int("MOCKPROM_MAX_CONNECTIONS", 512),
+                   help="open connections at most; more wait to be accepted (default 512, "
+                        "as Prometheus's --web.max-connections)")
+    s.add_argument("--idle-timeout", type=_positive, metavar="SECONDS",
+                   default=_env_int("MOCKPROM_IDLE_TIMEOUT", 300),
+                   help="close a kept-alive connection idle this long (default 300, as "
+                        "Prometheus's --web.read-timeout)")
     s.add_argument("--verbose", "-v", action="store_true",
                    default=_truthy(os.environ.get("MOCKPROM_VERBOSE")),
                    help="log one line per request (never credentials)")
@@ -176,7 +207,8 @@ def _pick_scenario(path: Optional[str], name: Optional[str]):
 def cmd_serve(args) -> int:
     from mockprom.app import create_app
     from mockprom.scenario.loader import ScenarioError
-    from mockprom.server import close_connections, serve
+    from mockprom.server import release_held_requests
+    from mockprom.serving import HttpServer, ServerOptions
 
     try:
         scenario, library = _pick_scenario(args.scenario, args.name)
@@ -188,12 +220,19 @@ def cmd_serve(args) -> int:
     except VersionError as exc:
         print(f"mockprom: {exc}", file=sys.stderr)
         return 2
-    server = serve(app, args.host, args.port)
+    try:
+        server = HttpServer(app, args.host, args.port,
+                            ServerOptions(threads=args.threads, max_connections=args.max_connections,
+                                          idle_timeout_s=args.idle_timeout))
+    except OSError as exc:
+        print(f"mockprom: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
     state = app.extensions["mockprom.state"]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"mockprom {__version__}: serving scenario {state.scenario.name!r} "
           f"({len(state.store)} series) as Prometheus {state.settings.version} "
-          f"on http://{host}:{server.server_address[1]}",
+          f"on http://{host}:{server.port}",
           file=sys.stderr, flush=True)
 
     def _stop(signum, frame):
@@ -201,15 +240,12 @@ def cmd_serve(args) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        mw = app.extensions.get("mockprom.fault_middleware")
-        if mw is not None and hasattr(mw, "close"):
-            mw.close()
-        server.server_close()
-        close_connections(server)
+        release_held_requests(app)
+        server.stop()
     return 0
 
 

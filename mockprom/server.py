@@ -4,83 +4,37 @@
         requests.get(prom.url + "/api/v1/query", params={"query": "up"})
 
 The socket is bound in the caller's thread (so ``.url`` is valid at once, port 0 picks a
-free port); requests are served by werkzeug's threaded server from a daemon thread.
-``stop()`` returns in a few tens of milliseconds.
+free port); requests are served by mockprom's production server (``mockprom.serving``:
+waitress, a bounded thread pool, keep-alive) from a daemon thread. ``stop()`` returns in a
+few milliseconds.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import socket
 import threading
 from collections import Counter
 from typing import Optional
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
 from mockprom.app import create_app
-
-POLL_INTERVAL_S = 0.02
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    """werkzeug's handler without its access log (the app logs requests when verbose,
-    and never credentials)."""
-
-    def log_request(self, code="-", size="-") -> None:
-        pass
-
-
-def serve(app, host: str, port: int):
-    """A bound, threaded werkzeug server for ``app`` (not yet serving). It tracks its open
-    connections so that ``close_connections(server)`` can end kept-alive ones."""
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    server.daemon_threads = True
-    conns: set = set()
-    lock = threading.Lock()
-    process_request, shutdown_request = server.process_request, server.shutdown_request
-
-    def tracked_process_request(request, client_address):
-        with lock:
-            conns.add(request)
-        process_request(request, client_address)
-
-    def tracked_shutdown_request(request):
-        with lock:
-            conns.discard(request)
-        shutdown_request(request)
-
-    server.process_request = tracked_process_request
-    server.shutdown_request = tracked_shutdown_request
-    server.mockprom_connections = (conns, lock)
-    return server
-
-
-def close_connections(server) -> None:
-    """Shut down every connection the server still holds open (kept-alive clients)."""
-    conns, lock = server.mockprom_connections
-    with lock:
-        open_now = list(conns)
-    for sock in open_now:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+from mockprom.serving import HttpServer, ServerOptions
 
 
 class MockPrometheus:
     """A running mock server. ``scenario``: a path, YAML/JSON text, dict, ``Scenario``, or
     None for the embedded default. ``version``: the Prometheus version to emulate
-    (``"3.5.3"``, ``"2.42.0"``), overriding the scenario's ``server.version``."""
+    (``"3.5.3"``, ``"2.42.0"``), overriding the scenario's ``server.version``.
+    ``options``: the server's worker threads, connection cap and idle timeout."""
 
     def __init__(self, scenario=None, *, host: str = "127.0.0.1", port: int = 0,
-                 verbose: bool = False, version: Optional[str] = None):
+                 verbose: bool = False, version: Optional[str] = None,
+                 options: ServerOptions = ServerOptions()):
         self.app = create_app(scenario, verbose=verbose, version=version)
         self.state = self.app.extensions["mockprom.state"]
-        self._server = serve(self.app, host, port)
+        self._server = HttpServer(self.app, host, port, options)
         self.host = host
-        self.port = self._server.server_address[1]
+        self.port = self._server.port
         self._thread: Optional[threading.Thread] = None
         self.start()
 
@@ -88,8 +42,7 @@ class MockPrometheus:
     def start(self) -> "MockPrometheus":
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL_S},
-                name=f"mockprom-{self.port}", daemon=True)
+                target=self._server.serve_forever, name=f"mockprom-{self.port}", daemon=True)
             self._thread.start()
         return self
 
@@ -98,12 +51,8 @@ class MockPrometheus:
         thread, self._thread = self._thread, None
         if thread is None:
             return
-        mw = self.app.extensions.get("mockprom.fault_middleware")
-        if mw is not None and hasattr(mw, "close"):
-            mw.close()  # release held (hanging / slow) requests
-        self._server.shutdown()
-        self._server.server_close()
-        close_connections(self._server)
+        release_held_requests(self.app)
+        self._server.stop()
         thread.join(timeout=1.0)
 
     close = stop
@@ -202,6 +151,14 @@ class MockPrometheus:
 
     def __repr__(self) -> str:
         return f"<MockPrometheus {self.url} scenario={getattr(self.scenario, 'name', '?')!r}>"
+
+
+def release_held_requests(app) -> None:
+    """Release requests that faults hold (hang, latency, dribble) so that a stopping
+    server's workers end at once."""
+    mw = app.extensions.get("mockprom.fault_middleware")
+    if mw is not None and hasattr(mw, "close"):
+        mw.close()
 
 
 class FaultHandle(str):

@@ -188,15 +188,15 @@ def test_switch_between_named_scenarios(http):
 
     from mockprom.app import create_app
     from mockprom.scenario.loader import load_scenario
-    from mockprom.server import close_connections, serve
+    from mockprom.serving import HttpServer
 
     lib = {name: load_scenario({"name": name, "clock": clock, "series": []})
            for name, clock in (("one", 10), ("two", 20))}
     app = create_app(lib["one"], library=lib)
-    server = serve(app, "127.0.0.1", 0)
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    server = HttpServer(app, "127.0.0.1", 0)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    url = f"http://127.0.0.1:{server.port}"
     try:
         assert http.get(url + "/-/mockprom/scenarios").json()["data"] == {
             "current": "one", "available": ["one", "two"]}
@@ -207,9 +207,7 @@ def test_switch_between_named_scenarios(http):
         r = http.put(url + "/-/mockprom/scenario", params={"name": "three"})
         assert r.status_code == 404 and r.json()["errorType"] == "not_found"
     finally:
-        server.shutdown()
-        server.server_close()
-        close_connections(server)
+        server.stop()
 
 
 def test_scenario_swaps_are_atomic_under_load(serve):

@@ -1,7 +1,7 @@
 """Fault effects and triggers observed over real HTTP, as a client sees them.
 
 The fault layer wraps a small stand-in WSGI app (a Flask app answering like Prometheus)
-served by werkzeug's threaded server on 127.0.0.1, port 0.
+served by mockprom's production server (``mockprom.serving``) on 127.0.0.1, port 0.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import pytest
 import requests
 import urllib3
 from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
-
 from mockprom.faults import FaultEngine, FaultMiddleware, RequestJournal
+from mockprom.serving import HttpServer
 
 SERIES = 10
 
@@ -67,10 +66,9 @@ class Served:
         app = standin_app()
         app.wsgi_app = FaultMiddleware(app.wsgi_app, self.engine, self.journal,
                                        authorize=self._authorize, on_fault=self.fired.append)
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        self.server = HttpServer(app, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def _authorize(self, environ) -> bool:
         return self.token is None or environ.get("HTTP_AUTHORIZATION") == f"Bearer {self.token}"
@@ -106,8 +104,7 @@ def served():
     s = Served()
     yield s
     s.engine.release()
-    s.server.shutdown()
-    s.server.server_close()
+    s.server.stop()
 
 
 @pytest.fixture
@@ -249,7 +246,7 @@ def test_reset_raises_a_connection_error(prom):
 
 def test_empty_closes_without_a_byte(prom):
     prom.add({"transport": "empty", "times": 1})
-    with socket.create_connection(("127.0.0.1", prom.server.server_port), timeout=5) as sock:
+    with socket.create_connection(("127.0.0.1", prom.server.port), timeout=5) as sock:
         sock.sendall(b"GET /api/v1/query?query=up HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(1024) == b""
     prom.add({"transport": "empty", "times": 1})
@@ -272,7 +269,7 @@ def test_truncate_cuts_the_body_short_of_its_content_length(prom):
     prom.engine.clear()
     full = prom.query().content
     prom.add({"transport": "truncate", "times": 1})
-    head, body = _raw_get(prom.server.server_port, "/api/v1/query?query=up")
+    head, body = _raw_get(prom.server.port, "/api/v1/query?query=up")
     promised = int([line for line in head.split(b"\r\n")
                     if line.lower().startswith(b"content-length")][0].split(b":")[1])
     assert 0 < len(body) < promised

@@ -21,6 +21,9 @@ from mockprom.faults.request import read_request
 # Set in ``environ`` when the middleware answers (or alters the answer to) a request and so
 # reports it through ``on_answer``: the app must not count that request itself.
 ANSWERED_KEY = "mockprom.faults.answered"
+# Set when a fired rule shapes the bytes on the wire (dribble, truncate): layers outside
+# (compression) must send them as they are.
+IDENTITY_KEY = "mockprom.faults.identity"
 
 
 class FaultMiddleware:
@@ -117,6 +120,8 @@ class FaultMiddleware:
             finally:
                 self._note(entry, duration_ms=self._elapsed(started))
         reply = self._reply(firing, endpoint, environ)
+        if rule.dribble or rule.transport == "truncate":
+            environ[IDENTITY_KEY] = True
         self._note(entry, status=reply.status)
         self._answered(environ, reply.status)
         if reply.notes:

@@ -1,9 +1,10 @@
 """Transport faults: drop the connection with a reset or a bare close, or hold it.
 
-Under werkzeug's server the client socket is ``environ["werkzeug.socket"]``. After a
-drop the middleware raises ``ConnectionAbortedError`` from the WSGI call itself, which
-werkzeug treats as a client that went away: no traceback, no 500, and the next request
-is served normally.
+The server puts the client socket in ``environ[SOCKET_KEY]`` (mockprom's server,
+``mockprom.serving``) or ``environ["werkzeug.socket"]`` (werkzeug's development server).
+After a drop the middleware raises ``ConnectionAbortedError`` from the WSGI call itself,
+which the server treats as a client that went away: no traceback, no 500, and the next
+request is served normally.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ class ConnectionDropped(ConnectionAbortedError):
     """Raised to the WSGI server after the connection was dropped on purpose."""
 
 
+SOCKET_KEY = "mockprom.socket"
+
+
 def client_socket(environ: dict) -> Optional[socket.socket]:
-    sock = environ.get("werkzeug.socket")
+    sock = environ.get(SOCKET_KEY) or environ.get("werkzeug.socket")
     return sock if isinstance(sock, socket.socket) else None
 
 
@@ -70,8 +74,9 @@ def hang(environ: dict, cap_s: float, sleep: Callable[[float], bool]) -> None:
 
 def _peer_closed(sock: socket.socket) -> bool:
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
+        poller = select.poll()  # not select(): descriptors may be above FD_SETSIZE
+        poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
+        if not poller.poll(0):
             return False
         return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except BlockingIOError:

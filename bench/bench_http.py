@@ -1,0 +1,208 @@
+"""HTTP load benchmark: mockprom against a real Prometheus, same data, same load, one run.
+
+    .venv/bin/python bench/bench_http.py                   # wrk -t2 -d15s at 50 and 200 connections
+    .venv/bin/python bench/bench_http.py --seconds 5 --connections 50
+    .venv/bin/python bench/bench_http.py --gzip            # clients send Accept-Encoding: gzip
+    .venv/bin/python bench/bench_http.py --line 3.5        # against Prometheus 3.5.3
+    .venv/bin/python bench/bench_http.py --no-prometheus   # only mockprom
+
+Data: ``up`` for 20 targets (4 jobs x 5 instances) and ``http_requests_total`` for the
+same targets x 3 status codes (60 counters), every 15 s over 2 h. mockprom serves them as a
+scenario from its own process (``mockprom serve``, the production server, default
+settings); the same samples are remote-written into a real Prometheus (``tests/realprom.py``).
+
+Load: ``wrk -t2 -cN -dS --latency`` (keep-alive) on
+- ``/api/v1/query?query=up&time=END``: an instant query, 20 series out;
+- ``/api/v1/query_range?query=sum by (job) (rate(http_requests_total[5m]))`` over the last
+  hour at a 15 s step: 4 series x 241 points.
+The two servers take turns for each query and connection count. It prints req/s, p50 and
+p99 latency and timeouts of each, and the ratios mockprom/Prometheus (req/s: higher is
+better; goal: at least 1/3 of Prometheus for ``up``, 1/2 for the range query, no timeouts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [REPO, os.path.join(REPO, "tests")]  # a checkout works without installing
+
+import realprom  # noqa: E402  (tests/realprom.py: the real-Prometheus helpers)
+
+T0 = 1_700_000_000
+STEP_S = 15
+SAMPLES = 2 * 240 + 1
+END = T0 + STEP_S * (SAMPLES - 1)
+JOBS, INSTANCES, CODES = 4, 5, ("200", "404", "500")
+RANGE_EXPR = "sum by (job) (rate(http_requests_total[5m]))"
+
+
+def build_data() -> list[dict]:
+    times = [T0 + STEP_S * i for i in range(SAMPLES)]
+    out = []
+    for j in range(JOBS):
+        for i in range(INSTANCES):
+            target = {"job": f"job-{j}", "instance": f"10.0.{j}.{i}:9100"}
+            out.append({"labels": {"__name__": "up", **target},
+                        "samples": [[t, 1 if (k + i) % 97 else 0] for k, t in enumerate(times)]})
+            for c, code in enumerate(CODES):
+                rate = (j + 1) * (i + 1) * (3 - c)
+                out.append({"labels": {"__name__": "http_requests_total", **target, "code": code},
+                            "samples": [[t, float(rate * k)] for k, t in enumerate(times)]})
+    return out
+
+
+LOADS = {
+    "query=up": "/api/v1/query?" + urllib.parse.urlencode({"query": "up", "time": END}),
+    "1h sum by (job)(rate)": "/api/v1/query_range?" + urllib.parse.urlencode(
+        {"query": RANGE_EXPR, "start": END - 3600, "end": END, "step": STEP_S}),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MockpromProcess:
+    """``mockprom serve`` in its own process, serving ``series``."""
+
+    def __init__(self, series: list[dict], extra: list[str]):
+        self.dir = tempfile.mkdtemp(prefix="bench-http-")
+        path = os.path.join(self.dir, "scenario.json")
+        with open(path, "w") as f:
+            json.dump({"name": "bench", "clock": END, "series": series}, f)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mockprom", "serve", "--scenario", path, "--port", str(port),
+             *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.dir, "log"), "w"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("mockprom did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+
+
+def wrk(url: str, connections: int, seconds: int, gzip: bool) -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s", "--latency"]
+    if gzip:
+        cmd += ["-H", "Accept-Encoding: gzip"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+           "timeouts": 0, "errors": 0, "non2xx": 0}
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
+        res[f"p{pct}"] = _ms(m.group(1)) if m else float("nan")
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        res["errors"] = int(m.group(1)) + int(m.group(2)) + int(m.group(3))
+        res["timeouts"] = int(m.group(4))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    return res
+
+
+def check_same_answers(mock: str, real: str) -> None:
+    for name, path in LOADS.items():
+        a = requests.get(mock + path, timeout=30).json()
+        b = requests.get(real + path, timeout=30).json()
+        if a != b:
+            print(f"warning: answers differ for {name}", file=sys.stderr)
+
+
+def fmt(r: dict | None) -> list[str]:
+    if r is None:
+        return ["-"] * 4
+    bad = r["timeouts"] + r["errors"] + r["non2xx"]
+    return [f"{r['rps']:,.0f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}",
+            f"{r['timeouts']}" + (f" (+{bad - r['timeouts']} err)" if bad > r["timeouts"] else "")]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--connections", type=int, nargs="+", default=[50, 200])
+    ap.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip")
+    ap.add_argument("--line", default="2.42", choices=["2.42", "3.5"],
+                    help="the real Prometheus's release line (default 2.42)")
+    ap.add_argument("--no-prometheus", action="store_true")
+    ap.add_argument("--serve-arg", action="append", default=[],
+                    help="extra argument for mockprom serve (repeatable), e.g. --serve-arg=--threads=8")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
+    data = build_data()
+    version = {"2.42": "2.42.0", "3.5": "3.5.3"}[args.line]
+    mock = MockpromProcess(data, ["--prometheus-version", version, *args.serve_arg])
+    real = None
+    try:
+        if not args.no_prometheus:
+            if realprom.binaries(args.line) is None:
+                print(f"no Prometheus {args.line} here; measuring mockprom only", file=sys.stderr)
+            else:
+                real = realprom.RealPrometheus(data, line=args.line).__enter__()
+                check_same_answers(mock.url, real.url)
+        rows = []
+        for name, path in LOADS.items():
+            for c in args.connections:
+                m = wrk(mock.url + path, c, args.seconds, args.gzip)
+                p = wrk(real.url + path, c, args.seconds, args.gzip) if real else None
+                rows.append((name, c, m, p))
+                print(f"# {name} c={c}: mockprom {m['rps']:.0f} req/s"
+                      + (f", Prometheus {p['rps']:.0f} req/s" if p else ""), file=sys.stderr)
+    finally:
+        mock.stop()
+        if real is not None:
+            real.__exit__(None, None, None)
+    who = f"Prometheus {version}"
+    print(f"\nwrk -t2 -d{args.seconds}s{' (gzip)' if args.gzip else ''}; "
+          f"latency in ms; ratio = mockprom / Prometheus\n")
+    print(f"| load | conns | mockprom req/s | p50 | p99 | timeouts | {who} req/s | p50 | p99 "
+          f"| timeouts | req/s ratio | p50 ratio |")
+    print("| --- " * 12 + "|")
+    for name, c, m, p in rows:
+        ratio = [f"{m['rps'] / p['rps']:.2f}x", f"{m['p50'] / p['p50']:.1f}x"] if p else ["-", "-"]
+        print("| " + " | ".join([name, str(c), *fmt(m), *fmt(p), *ratio]) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
