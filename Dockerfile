@@ -1,12 +1,17 @@
 # mockprom: a mock of the Prometheus HTTP API.
-# One process, threads not forked workers, so ingested data and fault state are shared.
+# One process, threads not forked workers, so ingested data and fault state are shared:
+# `mockprom serve` answers through its production server (waitress; keep-alive, gzip,
+# a bounded worker pool, a connection cap and an idle timeout, tuned below).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     MOCKPROM_HOST=0.0.0.0 \
-    MOCKPROM_PORT=9090
+    MOCKPROM_PORT=9090 \
+    MOCKPROM_THREADS=16 \
+    MOCKPROM_MAX_CONNECTIONS=512 \
+    MOCKPROM_IDLE_TIMEOUT=300
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -18,8 +23,9 @@ RUN pip install . \
 USER mockprom
 EXPOSE 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/-/ready' % os.environ.get('MOCKPROM_PORT', '9090'), timeout=2)"]
+    CMD ["python", "-S", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/-/ready' % os.environ.get('MOCKPROM_PORT', '9090'), timeout=2)"]
 
 # MOCKPROM_SCENARIO (a file or a directory under /scenarios) selects the scenario;
-# unset, the embedded default demo is served.
+# unset, the embedded default demo is served. SIGTERM (docker stop) stops it cleanly.
+STOPSIGNAL SIGTERM
 CMD ["mockprom", "serve"]

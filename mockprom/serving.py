@@ -103,7 +103,8 @@ class HttpServer:
         idle = max(1, int(options.idle_timeout_s))
         adj = Adjustments(
             host=host, port=port, threads=options.threads,
-            connection_limit=options.max_connections, backlog=1024,
+            # waitress counts its listener and wake-up pipe among the connections
+            connection_limit=options.max_connections + 2, backlog=1024,
             channel_timeout=idle, cleanup_interval=max(1, min(30, idle // 2)),
             max_request_header_size=gohttp.MAX_HEADER_BYTES,
             ident="", clear_untrusted_proxy_headers=False, log_socket_errors=False,

@@ -4,6 +4,7 @@ server that answers its healthcheck."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shlex
@@ -120,6 +121,19 @@ def test_the_container_command_starts_a_server_that_answers(tmp_path):
             answer = json.loads(r.read())
         assert answer["status"] == "success"
         assert answer["data"]["resultType"] == "vector"
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/query?query=up",
+                                         headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=5) as r:
+            assert r.headers["Content-Encoding"] == "gzip", "the production server answers"
+            assert r.headers["Server"] is None
+            assert json.loads(gzip.decompress(r.read())) == answer
+        health = json.loads([arg for op, arg in instructions if op == "HEALTHCHECK"][-1]
+                            .split("CMD", 1)[1])
+        if health[0] == "python":  # the image's python; here, this interpreter
+            health[0] = sys.executable
+        assert subprocess.run(health, env=env, timeout=10).returncode == 0
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, "SIGTERM stops the server cleanly"
     finally:
         proc.terminate()
         try:
