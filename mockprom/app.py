@@ -20,11 +20,12 @@ from mockprom.api.context import STATE_KEY
 from mockprom.api.envelope import ApiError, error_response, no_content
 from mockprom.api.state import ServerState
 from mockprom.clock import Clock
+from mockprom import web
 
 log = logging.getLogger("mockprom")
 
 OWN_BLUEPRINTS = {bp.name: bp for bp in (health.bp, query.bp, metadata.bp, status.bp, rules.bp,
-                                         admin.bp, control.bp)}
+                                         admin.bp, control.bp, web.bp)}
 
 TEXT = "text/plain; charset=utf-8"
 CORS_HEADERS = {
@@ -82,6 +83,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
                                    on_answer=lambda environ, code: record_answer(app, environ, code))
     app.extensions["mockprom.fault_middleware"] = app.wsgi_app
     app.wsgi_app = CompressionMiddleware(app.wsgi_app, lambda: state.settings.emulation)
+    app.wsgi_app = web.ConsoleFiles(app.wsgi_app, lambda: web.ROUTES[state.settings.emulation])
     if verbose:
         _enable_logging()
     return app

@@ -3,6 +3,8 @@ OPTIONS, CORS) over real HTTP."""
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import T0, basic_scenario
 
 
@@ -158,9 +160,12 @@ def test_buildinfo_of_a_mimir_flavour(serve, http):
     assert data["features"]["ruler_config_api"] == "true"
 
 
-def test_root_redirects_to_a_page_like_prometheus(prom, http):
+@pytest.mark.parametrize("version, home", [("3.5.3", "/query"), ("2.42.0", "/graph")])
+def test_root_redirects_to_the_home_page_like_prometheus(serve, http, version, home):
+    prom = serve(basic_scenario(), version=version)
     r = http.get(prom.url + "/", allow_redirects=False)
-    assert r.status_code == 302 and r.headers["Location"] == "/graph"
+    assert (r.status_code, r.headers["Location"]) == (302, home)
+    assert r.text == f'<a href="{home}">Found</a>.\n\n'  # Go's http.Redirect body
     page = http.get(prom.url + "/")
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
 

@@ -17,7 +17,7 @@ Answers use Prometheus's envelope. Protected by ``server.control_token`` when on
 from __future__ import annotations
 
 import orjson
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from mockprom.api.context import get_state
 from mockprom.api.envelope import ApiError, bad_data, json_response, success
@@ -66,7 +66,17 @@ def scenario_json(scenario) -> dict:
 
 @bp.route(PREFIX + "/scenario", methods=("GET",))
 def get_scenario():
-    return success(scenario_json(get_state().scenario))
+    """The scenario as JSON in the envelope; ``?format=yaml``: as a YAML document."""
+    doc = scenario_json(get_state().scenario)
+    fmt = request.args.get("format", "json")
+    if fmt == "yaml":
+        import yaml
+
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+        return Response(text, content_type="application/yaml; charset=utf-8")
+    if fmt != "json":
+        raise bad_data(f'invalid parameter "format": expected json or yaml, got {fmt!r}')
+    return success(doc)
 
 
 @bp.route(PREFIX + "/scenarios", methods=("GET",))

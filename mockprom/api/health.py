@@ -27,22 +27,6 @@ def _answer(text: str) -> Response:
     return Response(text, content_type=TEXT)
 
 
-@bp.route("/", methods=("GET", "HEAD"))
-def root():
-    """Prometheus redirects ``/`` to its UI; clients probe it to check the connection."""
-    return Response(status=302, headers={"Location": "/graph"})
-
-
-@bp.route("/graph", methods=("GET", "HEAD"))
-def graph():
-    """A stand-in for Prometheus's UI page: a short HTML page saying what this is."""
-    page = ("<!doctype html><html><head><title>mockprom</title></head><body>"
-            "<h1>mockprom</h1><p>A mock of the Prometheus HTTP API. Query it at "
-            "<code>/api/v1/query</code>; control it at <code>/-/mockprom/</code>.</p>"
-            "</body></html>\n")
-    return Response(page, content_type="text/html; charset=utf-8")
-
-
 @bp.route("/-/reload", methods=("GET", "POST", "PUT"))
 @bp.route("/-/quit", methods=("GET", "POST", "PUT"))
 def lifecycle():

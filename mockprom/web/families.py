@@ -1,0 +1,165 @@
+"""``GET /-/mockprom/families``: the scenario's series families, each with a preview.
+
+One family per entry of the scenario's ``series:`` list (a generator, a notation series
+or explicit samples): its metric name, type, help, how it is made (the generator's
+settings, or notation/explicit), the values each label takes, how many series it
+expands to, and a preview of what those series hold over the last ``range`` (default
+6h) as ``points`` evenly spaced values per series (the last sample at or before each
+point, as an instant query sees it; null where there is none, for NaN and infinities).
+Histograms and summaries preview their ``_count`` series. At most ``MAX_PREVIEW_SERIES``
+series per family are previewed.
+
+Parameters: ``range`` (a duration, at most 7d), ``points`` (10 to 500). Errors answer in
+Prometheus's dialect (400 ``bad_data``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from flask import request
+
+from mockprom.api.context import get_state
+from mockprom.api.envelope import invalid_param, success
+from mockprom.scenario.durations import format_duration_ms, parse_duration_ms
+from mockprom.scenario.generators import GenContext, expand_family
+from mockprom.scenario.labels import Matcher, make_labels
+from mockprom.scenario.model import ExplicitSeries, GeneratedSeries, NotationSeries
+from mockprom.scenario.samples import is_stale
+
+PATH = "/-/mockprom/families"
+DEFAULT_RANGE_MS = 6 * 3600 * 1000
+MAX_RANGE_MS = 7 * 86400 * 1000
+DEFAULT_POINTS = 120
+MIN_POINTS, MAX_POINTS = 10, 500
+MAX_PREVIEW_SERIES = 8
+PREVIEW_SUFFIX = "_count"  # what a histogram or summary family previews
+
+
+def families():
+    range_ms = _range_param()
+    points = _points_param()
+    state = get_state()
+    gen = state.current
+    end = state.clock.now_ms()
+    step = max(1, range_ms // (points - 1))
+    start = end - step * (points - 1)
+    grid = start + step * np.arange(points, dtype=np.int64)
+    lookback = max(gen.settings.lookback_ms, step)
+    scenario = gen.scenario
+    out = []
+    for index, spec in enumerate(scenario.series):
+        family = _describe(spec, scenario, gen.metadata)
+        label_sets = family.pop("_series")
+        family["index"] = index
+        family["series"] = len(label_sets)
+        family["labels"] = _label_values(label_sets)
+        shown = _preview_sets(label_sets, family.get("type"))
+        family["preview"] = [
+            {"labels": labels, "values": _sampled(gen.store, labels, grid, lookback)}
+            for labels in shown[:MAX_PREVIEW_SERIES]]
+        out.append(family)
+    return success({"name": scenario.name, "start": int(start), "end": int(end),
+                    "step": int(step), "points": points, "families": out,
+                    "total_series": len(gen.store)})
+
+
+def _range_param() -> int:
+    raw = request.args.get("range")
+    if raw is None or raw == "":
+        return DEFAULT_RANGE_MS
+    try:
+        value = parse_duration_ms(raw)
+    except (ValueError, TypeError) as exc:
+        raise invalid_param("range", str(exc)) from None
+    if not 0 < value <= MAX_RANGE_MS:
+        raise invalid_param("range", f"must be positive and at most {format_duration_ms(MAX_RANGE_MS)}")
+    return value
+
+
+def _points_param() -> int:
+    raw = request.args.get("points")
+    if raw is None or raw == "":
+        return DEFAULT_POINTS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid_param("points", f"cannot parse {raw!r} to an integer") from None
+    if not MIN_POINTS <= value <= MAX_POINTS:
+        raise invalid_param("points", f"must be between {MIN_POINTS} and {MAX_POINTS}")
+    return value
+
+
+def _describe(spec, scenario, metadata: dict) -> dict:
+    """What the family is and the label sets of its series (``_series``)."""
+    if isinstance(spec, GeneratedSeries):
+        interval = spec.interval or scenario.interval
+        sets = []
+        for label_set in spec.label_sets(scenario.seed):
+            base = dict(label_set, __name__=spec.metric)
+            ctx = GenContext(scenario.seed, "", interval)
+            sets.extend(labels for labels, _ in expand_family(spec.generator, base, ctx))
+        return {"metric": spec.metric, "kind": "generator",
+                "type": "unknown" if spec.type == "untyped" else spec.type,
+                "help": spec.help, "unit": spec.unit,
+                "generator": spec.generator.model_dump(mode="json", exclude_none=True),
+                "interval": format_duration_ms(interval), "_series": sets}
+    if isinstance(spec, NotationSeries):
+        kind, labels, extra = "notation", dict(spec.labels), {"values": spec.values}
+    elif isinstance(spec, ExplicitSeries):
+        kind, labels, extra = "samples", dict(spec.labels), {"samples": len(spec.samples)}
+    else:  # pragma: no cover - the model has no other kind
+        return {"metric": "", "kind": type(spec).__name__, "_series": []}
+    metric = labels.get("__name__", "")
+    meta = _metadata_of(metric, metadata)
+    return {"metric": metric, "kind": kind, "type": meta.get("type", "unknown"),
+            "help": meta.get("help", ""), "unit": meta.get("unit", ""), **extra,
+            "_series": [labels]}
+
+
+def _metadata_of(metric: str, metadata: dict) -> dict:
+    for name in (metric, *(metric[: -len(s)] for s in ("_bucket", "_sum", "_count")
+                           if metric.endswith(s))):
+        entries = metadata.get(name)
+        if entries:
+            return entries[0]
+    return {}
+
+
+def _label_values(label_sets: list[dict]) -> dict[str, list[str]]:
+    """Each label name (but ``__name__``) with its distinct values, in order of appearance."""
+    values: dict[str, dict[str, None]] = {}
+    for labels in label_sets:
+        for name, value in labels.items():
+            if name != "__name__":
+                values.setdefault(name, {})[value] = None
+    return {name: list(vals) for name, vals in sorted(values.items())}
+
+
+def _preview_sets(label_sets: list[dict], typ) -> list[dict]:
+    if typ in ("histogram", "summary"):
+        counts = [l for l in label_sets if l.get("__name__", "").endswith(PREVIEW_SUFFIX)]
+        if counts:
+            return counts
+    return label_sets
+
+
+def _sampled(store, labels: dict, grid: np.ndarray, lookback_ms: int) -> list:
+    """The series' value at each grid time: its last sample within the lookback."""
+    matchers = [Matcher.of(name, "=", value) for name, value in sorted(labels.items())]
+    want = make_labels(labels)
+    found = [s for s in store.select(matchers, int(grid[0]) - lookback_ms, int(grid[-1]))
+             if s.labels == want]
+    if not found or not len(found[0].ts):
+        return [None] * len(grid)
+    ts, vals = found[0].ts, found[0].vals
+    idx = np.searchsorted(ts, grid, side="right") - 1
+    out = []
+    for t, i in zip(grid.tolist(), idx.tolist()):
+        if i < 0 or ts[i] <= t - lookback_ms:
+            out.append(None)
+            continue
+        v = float(vals[i])
+        out.append(None if is_stale(v) or math.isnan(v) or math.isinf(v) else v)
+    return out
