@@ -25,10 +25,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [REPO, os.path.join(REPO, "tests")]  # a checkout works without installing
 import browser  # noqa: E402  (tests/browser.py: the headless Chromium helpers)
 
+SHOT_HEIGHT = 1300
 GRAPH_EXPR = 'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))'
 TABLE_EXPR = 'sum by (job, code) (rate(http_requests_total[5m]))'
 
-# (name, path, screenshot file)
+# (name, path, screenshot file); screenshots are cut at SHOT_HEIGHT px
 PAGES = [
     ("query: graph", "/query?" + "&".join([
         "g0.expr=" + GRAPH_EXPR.replace(" ", "%20").replace("{", "%7B").replace("}", "%7D")
@@ -36,6 +37,9 @@ PAGES = [
         "g0.tab=graph", "g0.range_input=3h"]), "console-query-graph.png"),
     ("query: table", "/query?g0.tab=table&g0.expr=" + TABLE_EXPR.replace(" ", "%20")
      .replace("[", "%5B").replace("]", "%5D"), "console-query-table.png"),
+    ("requests", "/mockprom/requests", "console-requests.png"),
+    ("faults", "/mockprom/faults", "console-faults.png"),
+    ("scenario", "/mockprom/scenario", "console-scenario.png"),
     ("alerts", "/alerts", "console-alerts.png"),
     ("rules", "/rules", "console-rules.png"),
     ("targets", "/targets", "console-targets.png"),
@@ -43,15 +47,12 @@ PAGES = [
     ("tsdb status", "/tsdb-status", "console-tsdb.png"),
     ("flags", "/flags", None),
     ("config", "/config", None),
-    ("scenario", "/mockprom/scenario", "console-scenario.png"),
-    ("requests", "/mockprom/requests", "console-requests.png"),
-    ("faults", "/mockprom/faults", "console-faults.png"),
     ("clock", "/mockprom/clock", "console-clock.png"),
 ]
 
 
 def stage(prom) -> None:
-    """Give the journal, faults and alerts pages something to show."""
+    """Give the journal and faults pages something to show (after the measurements)."""
     import requests
 
     prom.add_fault({"name": "slow-dashboards", "match": {"endpoint": "query_range"},
@@ -78,7 +79,6 @@ def main() -> int:
     from mockprom.server import MockPrometheus
 
     with MockPrometheus() as prom:
-        stage(prom)
         b = browser.Browser(width=1400, height=900)
         try:
             if args.cold:
@@ -97,12 +97,17 @@ def main() -> int:
                 load, data = statistics.median(loads), statistics.median(datas)
                 worst = max(worst, data)
                 print(f"{name:<18} {load:>8.0f} {data:>8.0f} {statistics.median(sizes) / 1024:>7.1f}")
-                if args.screenshots and shot:
-                    os.makedirs(args.screenshots, exist_ok=True)
-                    time.sleep(0.3)
-                    b.screenshot(os.path.join(args.screenshots, shot))
-                    b.driver.set_window_size(1400, 900)
             print(f"slowest page to its data: {worst:.0f} ms (target: under 300 ms)")
+            if args.screenshots:
+                prom.clear_requests()
+                stage(prom)
+                os.makedirs(args.screenshots, exist_ok=True)
+                for name, path, shot in PAGES:
+                    if shot:
+                        b.open(prom.url + path)
+                        time.sleep(0.5)  # let charts settle
+                        b.screenshot(os.path.join(args.screenshots, shot), max_height=SHOT_HEIGHT)
+                        b.driver.set_window_size(1400, 900)
             errors = b.console_errors()
             if errors:
                 print("browser errors:", *errors, sep="\n  ")

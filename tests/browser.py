@@ -114,11 +114,12 @@ class Browser:
                         .reduce((n, r) => n + (r.transferSize || 0), nav ? nav.transferSize : 0)};
         """)
 
-    def screenshot(self, path: str, full_page: bool = True) -> None:
-        """A PNG of the page (``full_page``: the whole height, up to 4000 px)."""
-        if full_page:
-            height = self.js("return Math.min(4000, document.documentElement.scrollHeight)")
-            width = self.js("return window.innerWidth")
-            self.driver.set_window_size(width + 0, max(600, int(height) + 120))
-            time.sleep(0.3)
+    def screenshot(self, path: str, max_height: int = 1600) -> None:
+        """A PNG of the page, as tall as its content up to ``max_height`` px."""
+        height = self.js("return document.documentElement.scrollHeight")
+        window_height = self.js("return window.innerHeight")
+        chrome_height = self.driver.get_window_size()["height"] - window_height
+        self.driver.set_window_size(self.driver.get_window_size()["width"],
+                                    min(max_height, max(600, int(height))) + chrome_height)
+        time.sleep(0.3)
         self.driver.save_screenshot(path)

@@ -4,8 +4,9 @@ One family per entry of the scenario's ``series:`` list (a generator, a notation
 or explicit samples): its metric name, type, help, how it is made (the generator's
 settings, or notation/explicit), the values each label takes, how many series it
 expands to, and a preview of what those series hold over the last ``range`` (default
-6h) as ``points`` evenly spaced values per series (the last sample at or before each
-point, as an instant query sees it; null where there is none, for NaN and infinities).
+6h) as ``points`` evenly spaced values per series, exactly as ``query_range`` answers
+the series' selector, to 6 significant digits (null where there is no value, for NaN and
+infinities).
 Histograms and summaries preview their ``_count`` series. At most ``MAX_PREVIEW_SERIES``
 series per family are previewed.
 
@@ -17,16 +18,17 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+import orjson
 from flask import request
 
 from mockprom.api.context import get_state
 from mockprom.api.envelope import invalid_param, success
 from mockprom.scenario.durations import format_duration_ms, parse_duration_ms
 from mockprom.scenario.generators import GenContext, expand_family
+from mockprom.promql.errors import PromQLError
+from mockprom.promql.nodes import VectorSelector
 from mockprom.scenario.labels import Matcher, make_labels
 from mockprom.scenario.model import ExplicitSeries, GeneratedSeries, NotationSeries
-from mockprom.scenario.samples import is_stale
 
 PATH = "/-/mockprom/families"
 DEFAULT_RANGE_MS = 6 * 3600 * 1000
@@ -34,6 +36,7 @@ MAX_RANGE_MS = 7 * 86400 * 1000
 DEFAULT_POINTS = 120
 MIN_POINTS, MAX_POINTS = 10, 500
 MAX_PREVIEW_SERIES = 8
+PREVIEW_DIGITS = 6  # significant digits of a preview value (a plot needs no more)
 PREVIEW_SUFFIX = "_count"  # what a histogram or summary family previews
 
 
@@ -45,8 +48,6 @@ def families():
     end = state.clock.now_ms()
     step = max(1, range_ms // (points - 1))
     start = end - step * (points - 1)
-    grid = start + step * np.arange(points, dtype=np.int64)
-    lookback = max(gen.settings.lookback_ms, step)
     scenario = gen.scenario
     out = []
     for index, spec in enumerate(scenario.series):
@@ -55,14 +56,16 @@ def families():
         family["index"] = index
         family["series"] = len(label_sets)
         family["labels"] = _label_values(label_sets)
-        shown = _preview_sets(label_sets, family.get("type"))
-        family["preview"] = [
-            {"labels": labels, "values": _sampled(gen.store, labels, grid, lookback)}
-            for labels in shown[:MAX_PREVIEW_SERIES]]
+        shown = _preview_sets(label_sets, family.get("type"))[:MAX_PREVIEW_SERIES]
+        try:
+            family["preview"] = _preview(gen.engine, shown, start, end, step)
+        except PromQLError as exc:  # e.g. a query timeout on a huge scenario
+            family["preview"] = []
+            family["preview_error"] = str(exc)
         out.append(family)
-    return success({"name": scenario.name, "start": int(start), "end": int(end),
-                    "step": int(step), "points": points, "families": out,
-                    "total_series": len(gen.store)})
+    data = {"name": scenario.name, "start": int(start), "end": int(end), "step": int(step),
+            "points": points, "families": out, "total_series": len(gen.store)}
+    return success(data_json=orjson.dumps(data))  # plain floats and None: no Go formatting
 
 
 def _range_param() -> int:
@@ -103,7 +106,8 @@ def _describe(spec, scenario, metadata: dict) -> dict:
         return {"metric": spec.metric, "kind": "generator",
                 "type": "unknown" if spec.type == "untyped" else spec.type,
                 "help": spec.help, "unit": spec.unit,
-                "generator": spec.generator.model_dump(mode="json", exclude_none=True),
+                "generator": spec.generator.model_dump(mode="json", exclude_none=True,
+                                                       exclude_defaults=True),
                 "interval": format_duration_ms(interval), "_series": sets}
     if isinstance(spec, NotationSeries):
         kind, labels, extra = "notation", dict(spec.labels), {"values": spec.values}
@@ -145,21 +149,21 @@ def _preview_sets(label_sets: list[dict], typ) -> list[dict]:
     return label_sets
 
 
-def _sampled(store, labels: dict, grid: np.ndarray, lookback_ms: int) -> list:
-    """The series' value at each grid time: its last sample within the lookback."""
-    matchers = [Matcher.of(name, "=", value) for name, value in sorted(labels.items())]
-    want = make_labels(labels)
-    found = [s for s in store.select(matchers, int(grid[0]) - lookback_ms, int(grid[-1]))
-             if s.labels == want]
-    if not found or not len(found[0].ts):
-        return [None] * len(grid)
-    ts, vals = found[0].ts, found[0].vals
-    idx = np.searchsorted(ts, grid, side="right") - 1
+def _preview(engine, label_sets: list[dict], start: int, end: int, step: int) -> list[dict]:
+    """Each series' values on the grid, as ``query_range`` answers its selector (the
+    engine evaluates the selector node directly: no PromQL text to parse)."""
+    count = (end - start) // step + 1
     out = []
-    for t, i in zip(grid.tolist(), idx.tolist()):
-        if i < 0 or ts[i] <= t - lookback_ms:
-            out.append(None)
-            continue
-        v = float(vals[i])
-        out.append(None if is_stale(v) or math.isnan(v) or math.isinf(v) else v)
+    for labels in label_sets:
+        node = VectorSelector(labels.get("__name__"), tuple(
+            Matcher.of(name, "=", value) for name, value in sorted(labels.items())))
+        values: list = [None] * count
+        want = make_labels(labels)
+        for series in engine.range_query(node, start, end, step).value.series:
+            if series.labels != want:
+                continue
+            for t, v in series.points:
+                if isinstance(v, float) and math.isfinite(v):
+                    values[(t - start) // step] = float(f"{v:.{PREVIEW_DIGITS}g}")
+        out.append({"labels": labels, "values": values})
     return out

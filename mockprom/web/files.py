@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from mockprom.web.pages import UiRoutes
+from mockprom.web.pages import UiRoutes, found_body
 
 STATIC = Path(__file__).resolve().parent / "static"
 SHELL = Path(__file__).resolve().parent / "templates" / "shell.html"
@@ -141,9 +141,7 @@ def _send(environ, start_response, status: str, headers: list, body: bytes):
 
 
 def _redirect(environ, start_response, location: str):
-    from html import escape
-
-    body = f'<a href="{escape(location)}">Found</a>.\n\n'.encode()
+    body = found_body(location).encode()
     return _send(environ, start_response, "302 Found",
                  [("Location", location), ("Content-Type", "text/html; charset=utf-8")], body)
 

@@ -34,11 +34,15 @@ ROUTES = versions.table("web UI routes", {
 bp = Blueprint("web", __name__)
 
 
+def found_body(location: str) -> str:
+    """The body of Go's ``http.Redirect`` 302 for a GET."""
+    return f'<a href="{escape(location)}">Found</a>.\n\n'
+
+
 def redirect(location: str) -> Response:
-    """A 302 as Go's ``http.Redirect`` writes it for a GET."""
-    body = f'<a href="{escape(location)}">Found</a>.\n\n' if request.method == "GET" else ""
-    return Response(body, status=302, headers={"Location": location},
-                    content_type="text/html; charset=utf-8")
+    """A 302 as Go's ``http.Redirect`` writes it."""
+    return Response(found_body(location) if request.method == "GET" else "", status=302,
+                    headers={"Location": location}, content_type="text/html; charset=utf-8")
 
 
 @bp.route("/", methods=("GET", "HEAD"))

@@ -101,6 +101,9 @@ export async function timeChart(el, { xs, series, stacked = false, height = 360,
   resize.observe(el);
   el.dataset.series = String(series.length);
   el.dataset.points = String(xs.length);
+  let ymax = -Infinity;
+  for (const col of shown) for (const v of col) if (v != null && v > ymax) ymax = v;
+  el.dataset.ymax = String(ymax);
   if (xs.length) { el.dataset.start = String(xs[0] * 1000); el.dataset.end = String(xs[xs.length - 1] * 1000); }
   return { plot, destroy() { resize.disconnect(); plot.destroy(); } };
 }

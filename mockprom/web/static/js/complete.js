@@ -91,16 +91,19 @@ function context(before) {
   return { prefix: word[0], items };
 }
 
+// Names starting with the prefix, then names containing it; once the prefix is a whole
+// name, only its longer names (Enter then runs the query instead of picking "group" for "up").
 function rank(items, prefix) {
   const p = prefix.toLowerCase();
   const starts = [], contains = [];
+  let exact = false;
   for (const it of items) {
     const t = it.text.toLowerCase();
-    if (t === p) continue;
+    if (t === p) { exact = true; continue; }
     if (t.startsWith(p)) starts.push(it);
     else if (p && t.includes(p)) contains.push(it);
   }
-  return [...starts, ...contains].slice(0, MAX_ITEMS);
+  return (exact ? starts : [...starts, ...contains]).slice(0, MAX_ITEMS);
 }
 
 // Attach completion to `input` (a textarea inside a positioned container); onExecute()

@@ -108,12 +108,21 @@ function toggleClockPopover() {
   document.body.append(pop);
 }
 
-async function showVersion() {
-  try {
-    const d = (await api('status/buildinfo')).data;
-    document.getElementById('version').textContent = `Prometheus ${d.version}`;
-  } catch { /* pages show errors; the header stays quiet */ }
+// The emulated version, read once per tab (and again after a scenario change) so that
+// moving between pages adds no request to the journal.
+const VERSION_KEY = 'mockprom.version';
+
+async function showVersion(fresh = false) {
+  let version = fresh ? null : sessionStorage.getItem(VERSION_KEY);
+  if (!version) {
+    try {
+      version = (await api('status/buildinfo')).data.version;
+      sessionStorage.setItem(VERSION_KEY, version);
+    } catch { return; /* pages show errors; the header stays quiet */ }
+  }
+  document.getElementById('version').textContent = `Prometheus ${version}`;
 }
+window.addEventListener('mockprom:scenario-changed', () => showVersion(true));
 
 // -- credentials ------------------------------------------------------------------------
 
@@ -157,7 +166,7 @@ function openCredentials(reason) {
       saveCredentials(null);
     } else return;
     clock.refresh();
-    showVersion();
+    showVersion(true);
     render();
   };
   dlg.showModal();

@@ -45,6 +45,7 @@ export function render(root, ctx) {
   let chart = null;
   let runSeq = 0;
   let hasRun = false;
+  let finished = 0;   // completed runs, in data-runs (tests and tools wait on it)
 
   const input = h('textarea', { class: 'expr', rows: 1, spellcheck: 'false', placeholder: 'Expression (press Shift+Enter for newlines)',
     'aria-label': 'PromQL expression', autocomplete: 'off' });
@@ -117,7 +118,7 @@ export function render(root, ctx) {
   async function run() {
     st.expr = input.value.trim();
     writeState(st);
-    if (!st.expr) { clear(output); clear(messages); stats.textContent = ''; ctx.ready(); return; }
+    if (!st.expr) { clear(output); clear(messages); clear(stats); done(); return; }
     const mine = ++runSeq;
     hasRun = true;
     execBtn.disabled = true;
@@ -139,7 +140,7 @@ export function render(root, ctx) {
     const ms = Math.round(performance.now() - started);
     showMessages(err, doc);
     if (chart) { chart.destroy(); chart = null; }
-    if (err) { clear(output); clear(stats, h('span', null, `Load time: ${ms}ms`)); ctx.ready(); return; }
+    if (err) { clear(output); clear(stats, h('span', null, `Load time: ${ms}ms`)); done(); return; }
     const data = doc.data;
     const n = Array.isArray(data.result) && data.resultType !== 'scalar' && data.resultType !== 'string' ? data.result.length : 1;
     clear(stats, h('span', null, `Load time: ${ms}ms`),
@@ -147,6 +148,11 @@ export function render(root, ctx) {
       h('span', { class: 'count' }, `Result series: ${n}`));
     if (st.tab === 'table') showTable(data);
     else await showGraph(data, params);
+    done();
+  }
+
+  function done() {
+    card.dataset.runs = String(++finished);
     ctx.ready();
   }
 
@@ -203,9 +209,10 @@ export function render(root, ctx) {
     });
   }
 
-  clear(root, h('div', { class: 'card' },
+  const card = h('div', { class: 'card panel', 'data-runs': '0' },
     h('div', { class: 'exprbox' }, exprWrap, execBtn),
-    tabs, messages, controls, output));
+    tabs, messages, controls, output);
+  clear(root, card);
   attachCompletion(input, { onExecute: () => run() });
   showTabs();
   grow();

@@ -4,7 +4,7 @@
 // editable and applied with PUT /-/mockprom/scenario; switch to a library scenario; reset.
 import { h, clear, alertBox, badge } from '../dom.js';
 import { control } from '../api.js';
-import { timeChart } from '../chart.js';
+import { timeChart, loadUPlot } from '../chart.js';
 
 const PREVIEW_RANGE = '6h';
 
@@ -28,7 +28,13 @@ export function render(root, ctx) {
   const yamlCard = h('section', { class: 'card', id: 'yaml' });
   const msg = h('div');
 
-  function drop() { while (charts.length) charts.pop().destroy(); }
+  let observer = null;
+  function drop() {
+    if (observer) { observer.disconnect(); observer = null; }
+    while (charts.length) charts.pop().destroy();
+  }
+
+  const changed = () => window.dispatchEvent(new Event('mockprom:scenario-changed'));
 
   async function load() {
     drop();
@@ -45,13 +51,29 @@ export function render(root, ctx) {
     const xs = Array.from({ length: d.points }, (_, i) => (d.start + i * d.step) / 1000);
     const cards = d.families.map(f => familyCard(f));
     clear(grid, cards.length ? cards : h('div', { class: 'empty' }, 'The scenario has no series.'));
-    await Promise.all(d.families.map((f, i) => {
-      const el = cards[i].querySelector('.spark');
-      if (!f.preview.length) { el.append(h('div', { class: 'muted small' }, 'no series')); return null; }
+    // Plot the previews as their cards scroll into view; the first batch is the page's data.
+    const todo = new Map(cards.map((c, i) => [c.querySelector('.spark'), d.families[i]]));
+    const draw = (el, f) => {
+      if (!f.preview.length) { el.append(h('div', { class: 'muted small' }, f.preview_error || 'no series')); return null; }
       return timeChart(el, { xs, compact: true, height: 90,
         series: f.preview.map(p => ({ label: JSON.stringify(p.labels), values: p.values })) })
         .then(c => charts.push(c)).catch(() => {});
-    }));
+    };
+    await new Promise((resolve) => {
+      let first = true;
+      observer = new IntersectionObserver((seen) => {
+        const drawn = [];
+        for (const e of seen) {
+          if (!e.isIntersecting || !todo.has(e.target)) continue;
+          drawn.push(draw(e.target, todo.get(e.target)));
+          todo.delete(e.target);
+          observer.unobserve(e.target);
+        }
+        if (first) { first = false; Promise.all(drawn).then(resolve); }
+      }, { rootMargin: '200px' });
+      for (const el of todo.keys()) observer.observe(el);
+      if (!todo.size) resolve();
+    });
     ctx.ready();
     loadYaml();
   }
@@ -112,6 +134,8 @@ export function render(root, ctx) {
           try {
             await control.put('scenario', area.value, 'application/yaml');
             clear(msg, alertBox('info', 'Applied:', ' the new scenario is loaded.'));
+            changed();
+            await ctx.clock.refresh();
             load();
           } catch (e) {
             const list = (e.body && e.body.data && e.body.data.problems) || [e.message];
@@ -125,6 +149,8 @@ export function render(root, ctx) {
     try {
       await control.put('scenario', '', 'application/json', { name });
       clear(msg, alertBox('info', 'Loaded:', ` ${name}`));
+      changed();
+      await ctx.clock.refresh();
       load();
     } catch (e) { clear(msg, alertBox('error', 'Error:', ` ${e.message}`)); }
   }
@@ -141,6 +167,7 @@ export function render(root, ctx) {
 
   clear(root, head, grid, yamlCard);
   clear(head, h('h1', { style: { margin: 0 } }, 'Scenario'));
-  ctx.clock.ready().then(load);
+  loadUPlot().catch(() => {});
+  load();
   return drop;
 }
