@@ -145,7 +145,11 @@ _KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "of
 _DURATION_LIKE = re.compile(r"^\d")
 
 
+_SCAN_LIMIT = 4096  # the scan's regexes are quadratic at worst: bound the text they see
+
+
 def _scan_selectors(text: str) -> list[tuple[Optional[str], list]]:
+    text = text[:_SCAN_LIMIT]
     names = [(m, []) for m in _NAME_EQ.findall(text)]
     stripped = _BRACES.sub(" ", _GROUPING.sub(" ", _STRING.sub(" ", text)))
     stripped = re.sub(r"\[[^\]]*\]", " ", stripped)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Optional
 
+from mockprom import goregex
 from mockprom.faults.endpoints import ENDPOINTS
 from mockprom.faults.request import RequestInfo
 from mockprom.faults.triggers import TRIGGER_KEYS, Trigger, parse_trigger, unit_draw
@@ -55,7 +56,7 @@ class Match:
 
     endpoints: Optional[frozenset] = None
     methods: Optional[frozenset] = None
-    expr: Optional[re.Pattern] = None
+    expr: Optional[goregex.Regex] = None  # Go syntax, linear time
     metric: Optional[str] = None
     params: tuple = ()   # (name, value) pairs
     headers: tuple = ()  # (lower-case name, value) pairs
@@ -200,8 +201,8 @@ def _parse_match(raw: object, where: str, problems: list[str]) -> Optional[Match
             problems.append(f"{where}.expr: expected a regular expression string")
         else:
             try:
-                expr = re.compile(raw["expr"])
-            except re.error as exc:
+                expr = goregex.compile_search(raw["expr"])
+            except goregex.RegexError as exc:
                 problems.append(f"{where}.expr: invalid regular expression {raw['expr']!r}: {exc}")
     metric = raw.get("metric")
     if metric is not None and (not isinstance(metric, str) or not _METRIC_NAME.match(metric)):

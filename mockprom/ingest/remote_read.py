@@ -21,7 +21,7 @@ from typing import Optional
 import cramjam
 import crc32c
 
-from mockprom import versions
+from mockprom import goregex, versions
 from mockprom.ingest import xorchunk
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.prompb import (CHUNK_XOR, MATCH_EQ, MATCH_NEQ, MATCH_NRE, MATCH_RE,
@@ -37,13 +37,13 @@ class ReadRules:
 
     max_chunk_bytes: Optional[int]  # chunks are cut past this size (None: never)
     old_bit_stream: bool  # 2.42's chunks may end with one more, empty byte
-    anchored_regex_errors: bool  # the error shows the regex as compiled: ^(?:...)$
+    regex: goregex.Dialect  # how matchers read (and word errors of) regexes
 
 
 RULES = versions.table("remote_read", {
-    "2.42": ReadRules(max_chunk_bytes=None, old_bit_stream=True, anchored_regex_errors=True),
+    "2.42": ReadRules(max_chunk_bytes=None, old_bit_stream=True, regex=goregex.PROMETHEUS_2),
     "3.5": ReadRules(max_chunk_bytes=xorchunk.MAX_CHUNK_BYTES, old_bit_stream=False,
-                     anchored_regex_errors=False),
+                     regex=goregex.PROMETHEUS_3),
 })
 
 SAMPLE_LIMIT = 5_000_000  # Prometheus's default is 5e7; Python holds far fewer comfortably
@@ -78,16 +78,6 @@ def response_type(accepted, streamed: bool = True) -> int:
                       f"[{names}]; supported: map[{supported}]")
 
 
-def _regex_error(value: str, rules: "ReadRules") -> str:
-    """Go's error for a regex that does not compile, as the emulated version prints it."""
-    from mockprom.promql.parse import _regex_error as promql_regex_error
-
-    text = promql_regex_error(value) or f"error parsing regexp: invalid regex `{value}`"
-    if not rules.anchored_regex_errors:  # 3.5 parses the regex itself, unanchored
-        text = text.replace(f"`^(?:{value})$`", f"`{value}`")
-    return text
-
-
 def _matchers(query, external: dict, rules: "ReadRules") -> list[Matcher]:
     """The query's matchers; equality on an external label's value matches the label's
     absence in storage (``filterExtLabelsFromMatchers``). Raises IngestError (500, as
@@ -101,9 +91,9 @@ def _matchers(query, external: dict, rules: "ReadRules") -> list[Matcher]:
         if op == "=" and m.name in external and external[m.name] == value:
             value = ""
         try:
-            out.append(Matcher.of(m.name, op, value))
-        except Exception:  # a regex that does not compile
-            raise IngestError(_regex_error(value, rules), 500) from None
+            out.append(Matcher.of(m.name, op, value, rules.regex))
+        except goregex.RegexError as exc:  # a regex that does not compile
+            raise IngestError(str(exc), 500) from None
     return out
 
 

@@ -10,6 +10,7 @@ import re
 import numpy as np
 
 from mockprom.gofloat import format_f, format_g
+from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.quantile import interpolate
@@ -47,6 +48,7 @@ def aggregate(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[Ste
     keyf = group_key_fn(e.grouping, e.without)
     out = []
     for key, idx in _groups(vec, keyf).items():
+        deadline.check()
         members = [vec[i] for i in idx]
         vals = np.stack([np.asarray(s.vals, dtype=np.float64) for s in members])
         present = np.stack([s.present for s in members])
@@ -74,6 +76,7 @@ def _reduce(op: str, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
         mean = np.zeros(steps, dtype=np.float64)
         count = np.zeros(steps, dtype=np.float64)
         for j in range(m):
+            deadline.check()
             v = vals[j]
             p = present[j]
             first = p & ~seen
@@ -175,6 +178,7 @@ def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
             selected[win[ok], cols[ok]] = True
         heap_at_first = None
         for t in np.nonzero(need & (k > 1))[0].tolist():
+            deadline.check()
             heap = _heap_select([j for j in range(m) if present[j, t]], vals[:, t].tolist(),
                                 int(k[t]), topk)
             selected[:, t] = False
@@ -233,6 +237,7 @@ def _k1_winner(vals, present, topk: bool) -> np.ndarray:
     top = np.zeros(steps, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         for j in range(m):
+            deadline.check()
             v = vals[j]
             better = (top < v) if topk else (top > v)
             upd = present[j] & ((win < 0) | better | np.isnan(top))
@@ -291,6 +296,7 @@ def count_values(e: n.AggregateExpr, vec: list[StepSeries], label: str, ctx) -> 
     bases = []
     g_parts, v_parts, t_parts = [], [], []
     for s in vec:
+        deadline.check()
         idx = np.nonzero(s.present)[0]
         if len(idx) == 0:
             continue

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.series import del_labels, drop_name, finalize, keep_labels
@@ -85,6 +86,7 @@ def vector_scalar(op: str, vec: list[StepSeries], scalar: np.ndarray, swap: bool
     out = []
     drop = op in DROP_NAME_OPS or return_bool
     for s in vec:
+        deadline.check()
         lv, rv = (scalar, s.vals) if swap else (s.vals, scalar)
         value, keep = elem_op(op, lv, rv)
         if op in n.COMPARISON_OPS:
@@ -222,6 +224,7 @@ def vector_vector(op: str, lhs: list[StepSeries], rhs: list[StepSeries],
     out_sigs: list = []
     many_by_sig = defaultdict(list)
     for s in many:
+        deadline.check()
         sig = sigf(s.labels)
         members = one_groups.get(sig)
         if not members:

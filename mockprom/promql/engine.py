@@ -13,6 +13,7 @@ from typing import Optional
 
 import numpy as np
 
+from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.aggregations import aggregate
 from mockprom.promql.binops import binary
@@ -62,7 +63,8 @@ class Engine:
         ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
         if stats:
             ev.start_recording(expr, t_ms, t_ms)
-        val = ev.eval(expr, ctx)
+        with deadline.running(ev.deadline):
+            val = ev.eval(expr, ctx)
         result = Result(_instant_value(expr, val, t_ms), ctx.warnings, ctx.infos)
         if stats:
             result.stats = count_samples(expr, ev.record, ctx)
@@ -88,7 +90,8 @@ class Engine:
         ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
         if stats:
             ev.start_recording(expr, start_ms, end_ms)
-        val = ev.eval(expr, ctx)
+        with deadline.running(ev.deadline):
+            val = ev.eval(expr, ctx)
         result = Result(_range_value(val, steps), ctx.warnings, ctx.infos)
         if stats:
             result.stats = count_samples(expr, ev.record, ctx)
@@ -128,7 +131,7 @@ class Evaluator:
 
     def check_timeout(self) -> None:
         if time.monotonic() > self.deadline:
-            raise QueryTimeout("query timed out in expression evaluation")
+            raise QueryTimeout(deadline.MESSAGE)
 
     # Sample counting (``count_samples``), when started: every node's value and context
     # by node id; the nodes Prometheus evaluates as step invariant; and a stack of

@@ -14,7 +14,8 @@ from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.functions import register
 from mockprom.promql.steps import StepSeries
-from mockprom.scenario.labels import METRIC_NAME, Labels, compile_go_regex, make_labels
+from mockprom import goregex
+from mockprom.scenario.labels import METRIC_NAME, Labels, make_labels
 
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -58,7 +59,7 @@ def _extract(template: str):
     return name, num, s[i:]
 
 
-def go_expand(template: str, match: re.Match) -> str:
+def go_expand(template: str, match: goregex.Match) -> str:
     """Expand ``$1``, ``${1}``, ``$name``, ``${name}`` and ``$$`` as Go does: an unknown
     or unmatched group expands to nothing, a malformed reference stays literal."""
     out = []
@@ -91,14 +92,14 @@ def go_expand(template: str, match: re.Match) -> str:
 def label_replace(ctx, args, call):
     vec, dst, repl, src, regex = args
     try:
-        compiled = compile_go_regex("(?:" + regex + ")")
-    except (re.error, OverflowError, RecursionError):
-        raise EvalError(f"invalid regular expression in label_replace(): {regex}")
+        compiled = goregex.label_replace_regex(regex)
+    except goregex.RegexError:
+        raise EvalError(f"invalid regular expression in label_replace(): {regex}") from None
     if not LABEL_NAME_RE.match(dst):
         raise EvalError(f"invalid destination label name in label_replace(): {dst}")
     out = []
     for s in vec:
-        m = compiled.fullmatch(dict(s.labels).get(src, ""))
+        m = compiled.submatch(dict(s.labels).get(src, ""))
         labels = s.labels
         if m is not None:
             labels = set_label(labels, dst, go_expand(repl, m))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.selectors import reference_times
 from mockprom.promql.series import drop_name
@@ -117,6 +118,7 @@ def per_series(args, fn, min_samples: int = 1, keep_name: bool = False):
     n_steps = len(args[0].lo)
     with np.errstate(all="ignore"):
         for group, lanes in batches(args, n_steps):
+            deadline.check()
             cnt = counts(lanes)
             if not (cnt >= min_samples).any():
                 continue
@@ -147,11 +149,13 @@ def padded_columns(rs: RangeSeries, pad: float):
     pad_idx = len(rs.vals)
     lo = rs.lo.astype(np.int64)
     for k in range(int(cnt.max()) if len(cnt) else 0):
+        deadline.check()
         yield vals[np.where(cnt > k, lo + k, pad_idx)]
 
 
 def window_matrix(rs: RangeSeries, rows: np.ndarray, pad: float) -> np.ndarray:
     """The windows of steps ``rows`` as a 2-D array, one row per step, padded."""
+    deadline.check()
     cnt = counts(rs)[rows]
     width = int(cnt.max()) if len(rows) else 0
     vals = np.append(rs.vals, pad)

@@ -56,7 +56,8 @@ if sys.getrecursionlimit() < 4000:
 def parse(text: str, emulation=None) -> n.Expr:
     """Parse PromQL ``text`` into mockprom's AST as the Prometheus of ``emulation``
     reads it; raise ``ParseError`` on any failure."""
-    return Builder(text).build(_checked(text, emulation)[0])
+    tree, dialect = _checked(text, emulation)
+    return Builder(text, dialect.syntax.regex).build(tree)
 
 
 def check(text: str, emulation=None):
@@ -102,7 +103,8 @@ def parse_metric_selector(text: str, emulation=None) -> tuple[Matcher, ...]:
         node = Parser(text, dialect).parse_metric_selector()
     except Fail as fail:
         raise ParseError(_message(text, fail, dialect)) from None
-    matchers = [_matcher(label, op, value) for label, op, value, _ in node.matchers]
+    matchers = [_matcher(label, op, value, dialect.syntax.regex)
+                for label, op, value, _ in node.matchers]
     if node.name:
         matchers.insert(0, _matcher("__name__", "=", node.name))
     return tuple(matchers)

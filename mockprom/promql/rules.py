@@ -795,7 +795,6 @@ def _replay(labels: Labels, source: Labels, steps: np.ndarray, vals: np.ndarray,
 # -- templates ------------------------------------------------------------------------------
 
 NO_VALUE = ""  # Prometheus expands a missing label to ""
-_TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _LABEL_REF = re.compile(r'^(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)$'
                         r'|^index (?:\$labels|\.Labels) "([^"]*)"$')
 _PRINTF = re.compile(r'^printf\s+"((?:[^"\\]|\\.)*)"(?:\s+(.*))?$')
@@ -810,18 +809,48 @@ def expand_template(text: str, labels: dict, value: float) -> str:
     if "{{" not in text:
         return text
 
-    def repl(m: re.Match) -> str:
-        parts = [p.strip() for p in m.group(1).split("|")]
+    def repl(whole: str, inner: str) -> str:
+        parts = [p.strip() for p in inner.split("|")]
         out = _template_head(parts[0], labels, value)
         if out is None:
-            return m.group(0)
+            return whole
         for pipe in parts[1:]:
             out = _apply_pipe(pipe, out)
             if out is None:
-                return m.group(0)
+                return whole
         return go_print(out)
 
-    return _TEMPLATE.sub(repl, text)
+    out, last = [], 0
+    for start, end, inner in _actions(text):
+        out.append(text[last:start])
+        out.append(repl(text[start:end], inner))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _actions(text: str):
+    """``(start, end, inner)`` of each ``{{ ... }}`` action, trimmed as
+    ``{{-?\\s*(.*?)\\s*-?}}`` would trim it, in linear time (that regex backtracks
+    quadratically on a long run of ``{{``)."""
+    pos = 0
+    while True:
+        start = text.find("{{", pos)
+        close = text.find("}}", start + 2) if start >= 0 else -1
+        if close < 0:
+            return
+        lo = start + 2
+        if lo < close and text[lo] == "-":
+            lo += 1
+        while lo < close and text[lo].isspace():
+            lo += 1
+        hi = close
+        if hi - 1 >= lo and text[hi - 1] == "-":
+            hi -= 1
+        while hi - 1 >= lo and text[hi - 1].isspace():
+            hi -= 1
+        yield start, close + 2, text[lo:hi]
+        pos = close + 2
 
 
 def _template_head(head: str, labels: dict, value: float):

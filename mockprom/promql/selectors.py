@@ -68,7 +68,7 @@ def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
     out = []
     window_start = refs - np.int64(lookback_ms)
     for i, sd in enumerate(_select(store, matchers, mint, maxt)):
-        if i % 256 == 255:
+        if i % 16 == 15:
             check()
         ts, vals = sd.ts, sd.vals
         idx = np.searchsorted(ts, refs, side="right") - 1
@@ -100,7 +100,7 @@ def select_range(store, matchers, refs: np.ndarray, range_ms: int,
     out = []
     loaded = 0
     for i, sd in enumerate(_select(store, matchers, mint, maxt)):
-        if i % 256 == 255:
+        if i % 16 == 15:
             check()
         ts, vals = sd.ts, sd.vals
         loaded += len(ts)

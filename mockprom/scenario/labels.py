@@ -7,9 +7,10 @@ cheap to compare, so it serves as a series identity everywhere.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
+
+from mockprom import goregex
 
 Labels = tuple  # tuple[tuple[str, str], ...], sorted by name
 
@@ -60,21 +61,24 @@ MATCH_OPS = ("=", "!=", "=~", "!~")
 
 @dataclass(frozen=True)
 class Matcher:
-    """A label matcher. Regexes are fully anchored, as Prometheus anchors them."""
+    """A label matcher. Regexes are Go's (linear time, ``mockprom.goregex``) and fully
+    anchored, as Prometheus anchors them."""
 
     name: str
     op: str  # one of MATCH_OPS
     value: str
-    regex: re.Pattern | None = field(default=None, compare=False, hash=False, repr=False)
+    regex: goregex.Regex | None = field(default=None, compare=False, hash=False, repr=False)
 
     @staticmethod
-    def of(name: str, op: str, value: str) -> "Matcher":
-        """Build a matcher; raises ``re.error`` for an invalid regex."""
+    def of(name: str, op: str, value: str,
+           dialect: goregex.Dialect = goregex.DEFAULT) -> "Matcher":
+        """Build a matcher; raises ``goregex.RegexError`` (a ``ValueError``, Go's message)
+        for an invalid regex. ``dialect``: how the emulated Prometheus reads regexes."""
         if op not in MATCH_OPS:
             raise ValueError(f"unknown match operator {op!r}")
         regex = None
         if op in ("=~", "!~"):
-            regex = compile_go_regex(value)
+            regex = goregex.compile_matcher(value, dialect)
         return Matcher(name, op, value, regex)
 
     def matches(self, value: str) -> bool:
@@ -84,7 +88,7 @@ class Matcher:
             return value == self.value
         if op == "!=":
             return value != self.value
-        hit = self.regex.fullmatch(value) is not None
+        hit = self.regex.matches(value)
         return hit if op == "=~" else not hit
 
     def matches_empty(self) -> bool:
@@ -92,81 +96,6 @@ class Matcher:
 
     def __str__(self) -> str:
         return f'{self.name}{self.op}"{_escape(self.value)}"'
-
-
-def compile_go_regex(pattern: str) -> re.Pattern:
-    """Compile an RE2 pattern as Go's regexp would read it (Prometheus 2.42): ``.`` does
-    not match a newline, ``\\d``/``\\w``/``\\s`` are ASCII classes. Callers anchor with
-    ``fullmatch``. Raises ``re.error`` when Python cannot compile it."""
-    return re.compile(convert_go_regex(pattern), re.ASCII)
-
-
-def convert_go_regex(pattern: str) -> str:
-    """Translate the few RE2 constructs Python spells differently (named groups ``(?P<x>``
-    are the same; ``\\z`` is Python's ``\\Z``; inline flags ``(?i)`` anywhere become
-    scoped groups ``(?i:...)``, as Python only allows global flags at the start)."""
-    return _scope_inline_flags(pattern.replace("\\z", "\\Z"))
-
-
-_INLINE_FLAGS = re.compile(r"\(\?([imsU]*(?:-[imsU]*)?)\)")
-
-
-def _scope_inline_flags(p: str) -> str:
-    """RE2 inline flags ``(?i)`` hold until the end of the enclosing group (across ``|``);
-    rewrite each as ``(?i:`` closed where that scope ends."""
-    if "(?" not in p:
-        return p
-    out = []
-    stack = [[]]  # per open group: the flag scopes opened inside it
-    i, n, in_class = 0, len(p), False
-    while i < n:
-        c = p[i]
-        if c == "\\":
-            out.append(p[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            out.append(c)
-            in_class = c != "]"
-            i += 1
-            continue
-        if c == "[":
-            j = i + 1
-            if j < n and p[j] == "^":
-                j += 1
-            if j < n and p[j] == "]":
-                j += 1
-            out.append(p[i:j])
-            in_class = True
-            i = j
-            continue
-        if c == "(":
-            m = _INLINE_FLAGS.match(p, i)
-            if m:
-                flags = m.group(1).replace("U", "")
-                if flags.endswith("-"):
-                    flags = flags[:-1]
-                stack[-1].append(flags)
-                out.append(f"(?{flags}:")
-                i = m.end()
-                continue
-            stack.append([])
-            out.append(c)
-            i += 1
-            continue
-        if c == ")" and len(stack) > 1:
-            out.append(")" * len(stack.pop()) + ")")
-            i += 1
-            continue
-        if c == "|" and stack[-1]:
-            scopes = stack[-1]
-            out.append(")" * len(scopes) + "|" + "".join(f"(?{f}:" for f in scopes))
-            i += 1
-            continue
-        out.append(c)
-        i += 1
-    out.append(")" * len(stack[0]))
-    return "".join(out)
 
 
 def series_matches(labels: Labels, matchers: Iterable[Matcher]) -> bool:

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
+from mockprom import goregex
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import ParseError
 from mockprom.promql.syntax.tree import Node
 from mockprom.scenario.labels import Matcher
 
 
-def matcher(name: str, op: str, value: str) -> Matcher:
+def matcher(name: str, op: str, value: str,
+            regex: goregex.Dialect = goregex.DEFAULT) -> Matcher:
     try:
-        return Matcher.of(name, op, value)
-    except re.error as exc:
-        raise ParseError(f"1:1: parse error: error parsing regexp: {exc}: `{value}`") \
-            from None
+        return Matcher.of(name, op, value, regex)
+    except goregex.RegexError as exc:
+        raise ParseError(f"1:1: parse error: {exc}") from None
 
 
 class Builder:
-    def __init__(self, text: str):
+    def __init__(self, text: str, regex: goregex.Dialect = goregex.DEFAULT):
         self.text = text
+        self.regex = regex  # how the emulated Prometheus reads matcher regexes
 
     def byte_offset(self, pos: int) -> int:
         return len(self.text[:pos].encode("utf-8", "surrogatepass"))
@@ -29,7 +29,8 @@ class Builder:
         return getattr(self, "_" + node.kind)(node)
 
     def selector(self, node: Node) -> n.VectorSelector:
-        matchers = [matcher(label, op, value) for label, op, value, _ in node.matchers]
+        matchers = [matcher(label, op, value, self.regex)
+                    for label, op, value, _ in node.matchers]
         if node.name:
             matchers.insert(0, matcher("__name__", "=", node.name))
         return n.VectorSelector(node.name or None, tuple(matchers), node.offset_ms,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from mockprom import versions
+from mockprom import goregex, versions
 from mockprom.promql.syntax.signatures import FUNCTIONS_V2_42, FUNCTIONS_V3_5, Signature
 
 _AGGREGATORS_2_42 = frozenset(("sum", "min", "max", "avg", "group", "stddev", "stdvar",
@@ -38,11 +38,10 @@ class Syntax:
     duration_unit_errors: bool
     # an empty query's error position reads "unknown position" (2.42: 1:1)
     unknown_empty_position: bool
-    # how a regex error quotes the pattern: Prometheus 2.42 compiled "^(?:" + re + ")$",
-    # Prometheus 3 parses the raw pattern
-    regex_wrap: tuple
-    # "." matches a newline in Prometheus 3's regexes
-    regex_dotall: bool
+    # how matchers read regexes (``goregex.Dialect``): Prometheus 2.42 compiled
+    # "^(?:" + re + ")$" (errors quote that), Prometheus 3 parses the raw pattern and
+    # compiles "^(?s:" + re + ")$" ("." matches a newline); Go's syntax of each build
+    regex: goregex.Dialect
     # the number Go prints for the "@" token in "unexpected" errors ("<Item 57385>")
     at_item: int
     # printer: numbers as Go's %v (1e+06) or strconv 'f' (1000000); quoted label names
@@ -62,8 +61,7 @@ SYNTAX_2_42 = Syntax(
     number_underscores=False,
     duration_unit_errors=False,
     unknown_empty_position=False,
-    regex_wrap=("^(?:", ")$"),
-    regex_dotall=False,
+    regex=goregex.PROMETHEUS_2,
     at_item=57385,
     number_style="g",
     quote_names_in_print=False,
@@ -82,8 +80,7 @@ SYNTAX_3_5 = Syntax(
     number_underscores=True,
     duration_unit_errors=True,
     unknown_empty_position=True,
-    regex_wrap=("", ""),
-    regex_dotall=True,
+    regex=goregex.PROMETHEUS_3,
     at_item=57400,
     number_style="f",
     quote_names_in_print=True,
