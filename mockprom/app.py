@@ -14,9 +14,11 @@ import time
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from mockprom.api import admin, control, health, metadata, query, rules, status
+from mockprom.api import (admin, control, health, metadata, notifications, query, rules,
+                          status)
 from mockprom.api.auth import check_request
 from mockprom.api.context import STATE_KEY
+from mockprom.api.dialect import API
 from mockprom.api.envelope import ApiError, error_response, no_content
 from mockprom.api.state import ServerState
 from mockprom.clock import Clock
@@ -25,7 +27,12 @@ from mockprom import web
 log = logging.getLogger("mockprom")
 
 OWN_BLUEPRINTS = {bp.name: bp for bp in (health.bp, query.bp, metadata.bp, status.bp, rules.bp,
-                                         admin.bp, control.bp, web.bp)}
+                                         admin.bp, control.bp, web.bp,
+                                         notifications.bp)}
+
+# Endpoints only some versions have: path -> the ApiDialect field saying whether the
+# emulated version serves it (404 otherwise, as that version's router answers).
+VERSIONED_PATHS = {path: "notifications" for path in notifications.PATHS}
 
 TEXT = "text/plain; charset=utf-8"
 CORS_HEADERS = {
@@ -33,7 +40,6 @@ CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Expose-Headers": "Date",
     "Vary": "Origin",
-    "Access-Control-Allow-Origin": "*",
 }
 
 
@@ -103,6 +109,9 @@ def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
     def _before():
         g.mockprom_started = time.monotonic()
         path = request.path
+        versioned = VERSIONED_PATHS.get(path)
+        if versioned and not getattr(API[state.settings.emulation], versioned):
+            return _not_found(None)
         if request.method == "OPTIONS" and path.startswith("/api/v1/"):
             return no_content()
         if request.method in ("HEAD", "OPTIONS") and request.blueprint in OWN_BLUEPRINTS:
@@ -122,9 +131,10 @@ def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
 
     @app.after_request
     def _after(resp: Response):
-        if request.path.startswith("/api/v1/") and request.headers.get("Origin"):
-            for k, v in CORS_HEADERS.items():
-                resp.headers[k] = v
+        # the API's handlers set CORS (and 3.x's Vary); the router's 404/405 do not
+        if request.path.startswith("/api/v1/") and (request.url_rule is not None
+                                                    or request.method == "OPTIONS"):
+            _cors(resp, API[state.settings.emulation])
         if verbose:
             _log_request(resp)
         return resp
@@ -152,6 +162,18 @@ def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
     def _internal(err: Exception):
         log.exception("internal error answering %s %s", request.method, request.path)
         return error_response(ApiError("internal", f"internal error: {type(err).__name__}: {err}"))
+
+
+def _cors(resp: Response, dialect) -> None:
+    """Prometheus's ``httputil.SetCORS`` for the API (any origin, ``--web.cors.origin``'s
+    default ``.*``): 2.42 allows ``*``, 3.5 echoes the origin and varies on it always."""
+    origin = request.headers.get("Origin")
+    if origin:
+        for k, v in CORS_HEADERS.items():
+            resp.headers[k] = v
+        resp.headers["Access-Control-Allow-Origin"] = origin if dialect.cors_echoes_origin else "*"
+    elif dialect.vary_origin_always:
+        resp.headers["Vary"] = "Origin"
 
 
 # Prometheus registers HEAD only for these; its router adds OPTIONS everywhere.

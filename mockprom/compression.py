@@ -23,10 +23,11 @@ from mockprom.faults.middleware import IDENTITY_KEY
 GZIP, DEFLATE = "gzip", "deflate"
 LEVEL = 6  # Go's compress/flate DefaultCompression
 
-# Paths under /api/v1/ that Prometheus does not compress (receivers, and the
-# Pushgateway's API that mockprom serves beside Prometheus's).
+# Paths under /api/v1/ that Prometheus does not compress (receivers, 3.x's notifications
+# and their event stream, and the Pushgateway's API that mockprom serves beside
+# Prometheus's).
 _PLAIN_API = ("/api/v1/write", "/api/v1/prom/write", "/api/v1/read", "/api/v1/otlp/",
-              "/api/v1/metrics", "/api/v1/admin/wipe")
+              "/api/v1/notifications", "/api/v1/metrics", "/api/v1/admin/wipe")
 _ROUTER_STATUSES = (404, 405)
 _NO_BODY = ("1", "204", "304")
 

@@ -154,11 +154,17 @@ class MockPrometheus:
 
 
 def release_held_requests(app) -> None:
-    """Release requests that faults hold (hang, latency, dribble) so that a stopping
-    server's workers end at once."""
+    """Release requests that faults hold (hang, latency, dribble) and end live
+    notification streams, so that a stopping server's workers end at once."""
+    from mockprom.api.context import STATE_KEY
+    from mockprom.api.notifications import close_streams
+
     mw = app.extensions.get("mockprom.fault_middleware")
     if mw is not None and hasattr(mw, "close"):
         mw.close()
+    state = app.extensions.get(STATE_KEY)
+    if state is not None:
+        close_streams(state)
 
 
 class FaultHandle(str):

@@ -1,4 +1,11 @@
-"""Run a real Prometheus 2.42 holding exact data, to compare mockprom against it.
+"""Run a real Prometheus (2.42 or 3.5.3) holding exact data, to compare mockprom against it.
+
+Two releases are compared with (``RELEASES``): 2.42, the Debian 12 package on PATH
+(``apt-get install prometheus``), and 3.5.3, the Debian unstable build that
+``../shared/tools/get-prometheus-3`` puts in ``~/.cache/mockprom/prometheus-3/bin``
+(or in ``$MOCKPROM_PROM3_BIN``, a directory holding ``prometheus`` and ``promtool``).
+The ``release`` fixture runs a test against each; mockprom is then pinned to the same
+version (``release.version``).
 
 Data is given in mockprom's bare scenario shape: a list of
 ``{"labels": {...}, "samples": [[t_seconds, value], ...]}`` where a value is a number,
@@ -35,7 +42,8 @@ import struct
 import subprocess
 import tempfile
 import time
-from typing import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
 
 import cramjam
 import pytest
@@ -47,8 +55,7 @@ PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 MISSING_REASON = "prometheus/promtool not installed: apt-get install prometheus"
 PROM3_DIR = os.path.join(os.path.expanduser("~"), ".cache", "mockprom", "prometheus-3", "bin")
-MISSING_3_5 = ("Prometheus 3.5.3 not found in " + PROM3_DIR
-               + ": run ../shared/tools/get-prometheus-3")
+GET_PROM3 = "../shared/tools/get-prometheus-3"
 
 # Prometheus's defaults (scrape and evaluation interval 1m). The evaluation interval is
 # also the default step of subqueries such as ``x[20m:]``: pass ``config`` to match it.
@@ -61,21 +68,77 @@ def _find(program: str, default: str) -> str | None:
     return shutil.which(program)
 
 
-def binaries(line: str = "2.42") -> tuple[str, str] | None:
-    """Paths of ``prometheus`` and ``promtool`` of release ``line`` (``2.42`` or ``3.5``),
-    or None when either is missing."""
-    if line == "3.5":
-        prom, tool = (os.path.join(PROM3_DIR, p) for p in ("prometheus", "promtool"))
-        return (prom, tool) if os.access(prom, os.X_OK) and os.access(tool, os.X_OK) else None
+def _prom3_dir() -> str:
+    """Where the 3.5.3 binaries are looked for: ``$MOCKPROM_PROM3_BIN``, else
+    ``$MOCKPROM_PROM3_DIR/bin`` (get-prometheus-3's own variable), else its default."""
+    if os.environ.get("MOCKPROM_PROM3_BIN"):
+        return os.environ["MOCKPROM_PROM3_BIN"]
+    if os.environ.get("MOCKPROM_PROM3_DIR"):
+        return os.path.join(os.environ["MOCKPROM_PROM3_DIR"], "bin")
+    return PROM3_DIR
+
+
+def _binaries_2_42() -> tuple[str, str] | None:
     prom, tool = _find("prometheus", PROMETHEUS), _find("promtool", PROMTOOL)
     return (prom, tool) if prom and tool else None
+
+
+_VERSION_CACHE: dict[str, str] = {}
+
+
+def _reported_version(prometheus: str) -> str:
+    """``prometheus --version``'s first line (cached per path)."""
+    if prometheus not in _VERSION_CACHE:
+        try:
+            out = subprocess.run([prometheus, "--version"], capture_output=True, text=True,
+                                 timeout=30)
+            _VERSION_CACHE[prometheus] = (out.stdout or out.stderr).splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            _VERSION_CACHE[prometheus] = ""
+    return _VERSION_CACHE[prometheus]
+
+
+def _binaries_3_5() -> tuple[str, str] | None:
+    d = _prom3_dir()
+    prom, tool = os.path.join(d, "prometheus"), os.path.join(d, "promtool")
+    if not (os.access(prom, os.X_OK) and os.access(tool, os.X_OK)):
+        return None
+    return (prom, tool) if "version 3.5." in _reported_version(prom) else None
+
+
+@dataclass(frozen=True)
+class Release:
+    """A real Prometheus release line to compare with, and the mockprom version that
+    emulates it."""
+
+    line: str  # "3.5"
+    version: str  # what mockprom is pinned to: "3.5.3"
+    find: Callable[[], "tuple[str, str] | None"] = field(repr=False)
+    missing: str = field(repr=False)
+
+    def binaries(self) -> tuple[str, str] | None:
+        return self.find()
+
+
+RELEASES = {
+    "2.42": Release("2.42", "2.42.0", _binaries_2_42, MISSING_REASON),
+    "3.5": Release("3.5", "3.5.3", _binaries_3_5,
+                   "Prometheus 3.5.3 not found in $MOCKPROM_PROM3_BIN or " + PROM3_DIR
+                   + ": run " + GET_PROM3),
+}
+
+
+def binaries(line: str = "2.42") -> tuple[str, str] | None:
+    """Paths of ``prometheus`` and ``promtool`` of release ``line``, or None when either
+    is missing."""
+    return RELEASES[line].binaries()
 
 
 def require_binaries(line: str = "2.42") -> tuple[str, str]:
     """The binaries; skips the calling test when missing, or fails it under ``CI``."""
     found = binaries(line)
     if found is None:
-        reason = MISSING_3_5 if line == "3.5" else MISSING_REASON
+        reason = RELEASES[line].missing
         if os.environ.get("CI"):
             pytest.fail(reason + " (CI is set: a missing Prometheus is a failure)")
         pytest.skip(reason)
@@ -84,9 +147,18 @@ def require_binaries(line: str = "2.42") -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def prometheus_binaries() -> tuple[str, str]:
-    """Session fixture: the (prometheus, promtool) paths. Skips the tests that use it when
-    they are missing, and fails them when the ``CI`` variable is set."""
+    """Session fixture: the 2.42 (prometheus, promtool) paths. Skips the tests that use it
+    when they are missing, and fails them when the ``CI`` variable is set."""
     return require_binaries()
+
+
+@pytest.fixture(scope="module", params=sorted(RELEASES), ids=lambda line: line)
+def release(request) -> Release:
+    """Module fixture: each real release in turn (2.42, then 3.5); skips (fails under
+    ``CI``) when its binaries are missing. Start ``RealPrometheus(..., line=release.line)``
+    and pin mockprom with ``MockPrometheus(..., version=release.version)``."""
+    require_binaries(request.param)
+    return RELEASES[request.param]
 
 
 # -- sample values --------------------------------------------------------------------
@@ -231,6 +303,7 @@ class RealPrometheus:
     ``RealPrometheus(series)`` remote-writes ``series`` after start;
     ``RealPrometheus(series, loader="backfill")`` backfills blocks before start.
     ``config`` is the configuration file's YAML text (only ``global`` matters here).
+    ``line`` picks the release (``"2.42"`` or ``"3.5"``, see ``RELEASES``).
     """
 
     def __init__(self, series: Sequence[dict] = (), loader: str = "remote_write",
@@ -238,7 +311,7 @@ class RealPrometheus:
                  line: str = "2.42"):
         found = binaries(line)
         if found is None:
-            raise RuntimeError(MISSING_3_5 if line == "3.5" else MISSING_REASON)
+            raise RuntimeError(RELEASES[line].missing)
         self.line = line
         self.prometheus, self.promtool = found
         self.series = list(series)

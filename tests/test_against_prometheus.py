@@ -1,10 +1,11 @@
-"""mockprom against a real Prometheus 2.42 holding the same explicit data.
+"""mockprom against a real Prometheus (2.42 and 3.5.3) holding the same explicit data.
 
-The data set below is remote-written into a real Prometheus and given to mockprom as a
-scenario; every request is sent to both and the whole answers are compared field by field
+The data set below is remote-written into a real Prometheus and given to mockprom (pinned
+to the same version, see ``realprom.RELEASES``) as a scenario; every request is sent to
+both and the whole answers are compared field by field
 (status code, status, errorType, error text, warnings, resultType, label sets, timestamps
 exactly, values within 1e-6 relative, NaN == NaN, and equal values printed identically).
-Needs the ``prometheus`` program (skipped without it, failed without it under ``CI``).
+Needs the ``prometheus`` programs (skipped without them, failed without them under ``CI``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import requests
 import yaml
 
 import realprom
-from realprom import prometheus_binaries  # noqa: F401  (a fixture)
+from realprom import release  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.realprom
 
@@ -122,21 +123,22 @@ SCENARIO = {"series": DATA}
 
 
 @pytest.fixture(scope="module")
-def mock():
+def mock(release):
     from mockprom.server import MockPrometheus
 
-    with MockPrometheus(scenario=SCENARIO, host="127.0.0.1", port=0, version="2.42.0") as prom:
+    with MockPrometheus(scenario=SCENARIO, host="127.0.0.1", port=0,
+                        version=release.version) as prom:
         yield prom
 
 
 @pytest.fixture(scope="module")
-def real(prometheus_binaries, mock):
+def real(release, mock):
     """A real Prometheus with the same data and the same ``evaluation_interval`` (the
     default step of subqueries like ``x[20m:]``) as mockprom reports in its config."""
     reported = requests.get(mock.url + "/api/v1/status/config", timeout=10).json()
     interval = yaml.safe_load(reported["data"]["yaml"])["global"]["evaluation_interval"]
     config = f"global:\n  evaluation_interval: {interval}\n"
-    with realprom.RealPrometheus(DATA, config=config) as prom:
+    with realprom.RealPrometheus(DATA, config=config, line=release.line) as prom:
         yield prom
 
 
@@ -561,7 +563,7 @@ def test_promql_range_matches_prometheus(real, mock, query):
               {"query": query, "start": start, "end": end, "step": step})
 
 
-def test_remote_written_mockprom_matches_prometheus(real):
+def test_remote_written_mockprom_matches_prometheus(real, release):
     """The same samples remote-written into an empty mockprom (staleness marker included)
     answer like Prometheus. Its clock starts where the data does: mockprom's head ends at
     the clock (or the newest sample), as the empty Prometheus's head begins at the first
@@ -569,7 +571,8 @@ def test_remote_written_mockprom_matches_prometheus(real):
     from mockprom.server import MockPrometheus
 
     scenario = {"series": [], "clock": T0}
-    with MockPrometheus(scenario=scenario, host="127.0.0.1", port=0, version="2.42.0") as empty:
+    with MockPrometheus(scenario=scenario, host="127.0.0.1", port=0,
+                        version=release.version) as empty:
         assert realprom.remote_write(empty.url, DATA) == sum(len(s["samples"]) for s in DATA)
         for query in ["http_requests_total", "temperature_celsius", "odd_labels",
                       "rate(http_requests_total[5m])", "count_over_time(up[5m])"]:
@@ -621,7 +624,7 @@ def test_stats_parameter_answered_like_prometheus(real, mock, path, params):
     assert got["samples"] == want["samples"], f"Prometheus: {want}\n mockprom: {got}"
 
 
-def test_deleted_series_answered_like_prometheus(prometheus_binaries):
+def test_deleted_series_answered_like_prometheus(release):
     """Admin API: delete part of a series and all of another in both servers, then compare
     the data that remains. (Prometheus keeps listing a wholly deleted head series in
     /api/v1/series, even after clean_tombstones, until the head is compacted; mockprom
@@ -630,8 +633,9 @@ def test_deleted_series_answered_like_prometheus(prometheus_binaries):
     from mockprom.server import MockPrometheus
 
     scenario = {**SCENARIO, "server": {"admin_api": True}}
-    with realprom.RealPrometheus(DATA) as real, \
-            MockPrometheus(scenario=scenario, host="127.0.0.1", port=0, version="2.42.0") as mock:
+    with realprom.RealPrometheus(DATA, line=release.line) as real, \
+            MockPrometheus(scenario=scenario, host="127.0.0.1", port=0,
+                           version=release.version) as mock:
         for match, start, end in (('http_requests_total{instance="a:80"}', T0 + 600, T0 + 1200),
                                   ('{__name__="up", job="web"}', None, None)):
             params = {"match[]": match, **({"start": start, "end": end} if start else {})}
@@ -646,7 +650,7 @@ def test_deleted_series_answered_like_prometheus(prometheus_binaries):
                                              "end": END})
 
 
-def test_federate_matches_prometheus(prometheus_binaries):
+def test_federate_matches_prometheus(release):
     """/federate answers at "now", so this data ends 30 s ago; the text bodies must be
     byte-identical (NaN, escaping, the empty instance label, stale series left out)."""
     from mockprom.server import MockPrometheus
@@ -660,8 +664,9 @@ def test_federate_matches_prometheus(prometheus_binaries):
         _series({"__name__": "temp", "room": 'a"b'}, grid, [1e-7] * 38 + ["NaN"]),
         _series({"__name__": "gone"}, [now - 600, now - 590], [1, "stale"]),
     ]
-    with realprom.RealPrometheus(data) as real, \
-            MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0, version="2.42.0") as mock:
+    with realprom.RealPrometheus(data, line=release.line) as real, \
+            MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0,
+                           version=release.version) as mock:
         for params in ({"match[]": "up"}, {"match[]": '{__name__=~".+"}'},
                        {"match[]": ['{job="api"}', "temp"]}, {}, {"match[]": "up{"}):
             want, got = (requests.get(srv.url + "/federate", params=params, timeout=10)
@@ -750,17 +755,36 @@ def test_missing_prometheus_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install prometheus"):
         realprom.require_binaries()
+    with pytest.raises(pytest.skip.Exception, match="get-prometheus-3"):
+        realprom.require_binaries("3.5")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI is set"):
         realprom.require_binaries()
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        realprom.require_binaries("3.5")
 
 
-def test_backfilled_and_remote_written_prometheus_agree(real):
+def test_prometheus_3_binaries_found_where_get_prometheus_3_puts_them(monkeypatch, tmp_path):
+    """``$MOCKPROM_PROM3_BIN`` names the directory; a binary that is not a 3.5 is refused."""
+    for name in ("prometheus", "promtool"):
+        path = tmp_path / name
+        path.write_text("#!/bin/sh\necho 'prometheus, version 2.42.0 (branch: x)'\n")
+        path.chmod(0o755)
+    monkeypatch.setenv("MOCKPROM_PROM3_BIN", str(tmp_path))
+    assert realprom.binaries("3.5") is None
+    (tmp_path / "prometheus").write_text(
+        "#!/bin/sh\necho 'prometheus, version 3.5.3+ds1 (branch: debian/sid)'\n")
+    realprom._VERSION_CACHE.clear()
+    assert realprom.binaries("3.5") == (str(tmp_path / "prometheus"), str(tmp_path / "promtool"))
+    realprom._VERSION_CACHE.clear()
+
+
+def test_backfilled_and_remote_written_prometheus_agree(real, release):
     """The two ways of loading exact data give the same answers (on the data without its
     staleness marker, which only remote write carries)."""
     plain = [dict(s, samples=[p for p in s["samples"] if p[1] != "stale"]) for s in DATA]
-    with realprom.RealPrometheus(plain) as written, \
-            realprom.RealPrometheus(plain, loader="backfill") as backfilled:
+    with realprom.RealPrometheus(plain, line=release.line) as written, \
+            realprom.RealPrometheus(plain, loader="backfill", line=release.line) as backfilled:
         for q in ("temperature_celsius", "rate(http_requests_total[5m])", "odd_labels"):
             params = {"query": q, "start": T0, "end": END, "step": 60}
             ws, wb, _ = realprom.get(written.url, "/api/v1/query_range", params)

@@ -80,8 +80,8 @@ def test_delete_series_errors(admin_prom, http):
     assert r.json()["error"] == "no match[] parameter provided"
     r = http.post(prom.url + "/api/v1/admin/tsdb/delete_series",
                   params={"match[]": "up", "start": "x"})
-    assert r.json()["error"] == ('invalid parameter "start": Invalid time value for \'start\': '
-                                 'cannot parse "x" to a valid timestamp')
+    assert r.json()["error"] == ('invalid parameter "start": invalid time value for \'start\': '
+                                 'cannot parse "x" to a valid timestamp')  # 3.5; 2.42: Invalid
     r = http.post(prom.url + "/api/v1/admin/tsdb/delete_series", params={"match[]": "foo("})
     assert r.status_code == 400
     assert r.json()["error"].startswith('invalid parameter "match[]": ')

@@ -42,8 +42,11 @@ def test_series_time_window(prom, http):
     ({"match[]": '{job=~".*"}'}, 'invalid parameter "match[]": match[] must contain at '
                                    'least one non-empty matcher'),
     ({"match[]": "up", "start": "x"},
-     'invalid parameter "start": Invalid time value for \'start\': cannot parse "x" to a '
+     'invalid parameter "start": invalid time value for \'start\': cannot parse "x" to a '
      'valid timestamp'),
+    ({"match[]": "up", "limit": "-1"}, 'invalid parameter "limit": limit must be non-negative'),
+    ({"match[]": "up", "limit": "x", "start": "x"},
+     'invalid parameter "limit": strconv.Atoi: parsing "x": invalid syntax'),
 ])
 def test_series_errors(prom, http, params, error):
     for r in (http.get(prom.url + "/api/v1/series", params=params),
@@ -85,15 +88,36 @@ def test_label_values(prom, http):
 
 
 def test_label_values_errors(prom, http):
-    r = http.get(prom.url + "/api/v1/label/1bad/values")
-    assert r.status_code == 400
-    assert r.json() == {"status": "error", "errorType": "bad_data",
-                        "error": 'invalid label name: "1bad"'}
+    for bad, shown in (("U__", ""), ("%FF", "\\xff")):  # empty, or not UTF-8
+        r = http.get(prom.url + f"/api/v1/label/{bad}/values")
+        assert r.status_code == 400
+        assert r.json() == {"status": "error", "errorType": "bad_data",
+                            "error": f'invalid label name: "{shown}"'}
     r = http.post(prom.url + "/api/v1/label/job/values")
     assert r.status_code == 405
     assert r.headers["Allow"] == "GET, OPTIONS"
     r = http.get(prom.url + "/api/v1/label/job/values", params={"limit": "x"})
     assert r.status_code == 400
+    assert r.json()["error"] == 'invalid parameter "limit": strconv.Atoi: parsing "x": invalid syntax'
+
+
+def test_label_values_of_utf8_names(serve, http):
+    """3.5 takes any UTF-8 label name, and decodes ``U__`` names (the values escaping,
+    the only way to ask for a name holding "/"); 2.42 refuses what is not a legacy name."""
+    series = [{"labels": {"__name__": "m", "a.b": "dotted", "sl/ash": "s", "u_v": "x"},
+               "samples": [[T0, 1]]}]
+    prom = serve({"clock": T0, "series": series})
+    for name, want in (("a.b", ["dotted"]), ("U__a_2e_b", ["dotted"]), ("U__a_2E_b", ["dotted"]),
+                       ("U__sl_2f_ash", ["s"]), ("U__u__v", ["x"]), ("u_v", ["x"]),
+                       ("U__u_v", []), ("U__a_2e_b_", []), ("U__a_00002e_b", [])):
+        r = http.get(prom.url + f"/api/v1/label/{name}/values")
+        assert r.json() == {"status": "success", "data": want}, name
+    old = serve({"clock": T0, "series": series}, version="2.42.0")
+    r = http.get(old.url + "/api/v1/label/a.b/values")
+    assert r.status_code == 400 and r.json()["error"] == 'invalid label name: "a.b"'
+    assert http.get(old.url + "/api/v1/label/U__a_2e_b/values").json()["data"] == []
+    r = http.get(old.url + "/api/v1/label/u_v/values", params={"limit": "x"})
+    assert r.json()["data"] == ["x"]  # 2.42 has no limit parameter
 
 
 def test_metadata(prom, http):

@@ -92,7 +92,11 @@ def test_range_query_steps_and_values(prom, http):
 
 @pytest.mark.parametrize("params,status,error", [
     ({"query": "1", "time": "x"}, 400,
-     'invalid parameter "time": Invalid time value for \'time\': cannot parse "x" to a valid timestamp'),
+     'invalid parameter "time": invalid time value for \'time\': cannot parse "x" to a valid timestamp'),
+    ({"query": "1", "limit": "-5", "time": "x"}, 400,
+     'invalid parameter "limit": limit must be non-negative'),
+    ({"query": "1", "lookback_delta": "x"}, 400,
+     'error parsing lookback delta duration: cannot parse "x" to a valid duration'),
     ({"query": "1", "timeout": "x"}, 400,
      'invalid parameter "timeout": cannot parse "x" to a valid duration'),
 ])
@@ -111,8 +115,14 @@ def test_query_parse_errors_are_bad_data(prom, http):
         assert body["error"].startswith('invalid parameter "query": ')
     r = get(http, prom, "/api/v1/query_range", query="foo(", start=0, end=10, step=1)
     assert r.status_code == 400
-    assert "parse error" in r.json()["error"]
-    assert not r.json()["error"].startswith("invalid parameter")
+    assert r.json()["error"].startswith('invalid parameter "query": 1:5: parse error')
+
+
+def test_range_query_parse_errors_are_not_named_by_2_42(serve, http):
+    prom = serve(basic_scenario(), version="2.42.0")
+    r = get(http, prom, "/api/v1/query_range", query="foo(", start=0, end=10, step=1)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("1:5: parse error")
 
 
 @pytest.mark.parametrize("params,error", [
@@ -196,7 +206,7 @@ def test_timeouts(prom, http):
         r = get(http, prom, "/api/v1/query", query="up", timeout=t)
         assert r.status_code == 503
         assert r.json() == {"status": "error", "errorType": "timeout",
-                            "error": "query timed out in query queue"}
+                            "error": "query timed out in query execution"}  # 2.42: queue
     r = get(http, prom, "/api/v1/query", query="foo(", timeout="0")
     assert r.status_code == 400  # the query is parsed before it waits in the queue
     r = get(http, prom, "/api/v1/query", query="up", timeout="1ns")

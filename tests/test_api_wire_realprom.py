@@ -1,6 +1,6 @@
-"""Byte for byte against a real Prometheus 2.42: the same requests (good and bad) to a
-real server and to mockprom holding the same samples must get the same status code,
-Content-Type and body."""
+"""Byte for byte against a real Prometheus (2.42 and 3.5.3): the same requests (good and
+bad) to a real server and to mockprom holding the same samples, pinned to the same version,
+must get the same status code, Content-Type and body."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import time
 
 import pytest
 import requests
+
+from realprom import release  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.realprom
 
@@ -94,14 +96,13 @@ def requests_to_compare():
 
 
 @pytest.fixture(scope="module")
-def servers():
+def servers(release):
     import realprom
-
-    realprom.require_binaries()
     from mockprom.server import MockPrometheus
 
-    with realprom.RealPrometheus(SERIES) as real:
-        mock = MockPrometheus({"series": SERIES, "server": {"admin_api": True}}, version="2.42.0")
+    with realprom.RealPrometheus(SERIES, line=release.line) as real:
+        mock = MockPrometheus({"series": SERIES, "server": {"admin_api": True}},
+                              version=release.version)
         try:
             yield real.url, mock.url
         finally:

@@ -1,5 +1,5 @@
-"""The scrape faces: ``/federate`` as Prometheus 2.42 writes it (checked byte for byte
-against a real one), and mockprom's own ``/metrics``."""
+"""The scrape faces: ``/federate`` as Prometheus 2.42 and 3.5 write it (checked byte for
+byte against real ones), and mockprom's own ``/metrics``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from mockprom.scenario.store import StaticSource
 from test_ingest_support import Served, StandInState
 
 import realprom
+from realprom import release  # noqa: F401  (a fixture)
 
 NOW = 1_700_000_000_000
 
@@ -40,7 +41,9 @@ def test_latest_sample_in_the_lookback_with_its_timestamp(served):
     _add(st, {"__name__": "http_requests_total", "job": "api"}, [(NOW - 5000, 12.5), (NOW + 5000, 99)])
     r = requests.get(served.url + "/federate", params={"match[]": ["up", '{job="api"}']})
     assert r.status_code == 200
-    assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    # 3.x names the escaping of names that are not legacy ones (none here)
+    assert r.headers["Content-Type"] == ("text/plain; version=0.0.4; charset=utf-8; "
+                                         "escaping=underscores")
     assert r.text == (
         "# TYPE http_requests_total untyped\n"
         f'http_requests_total{{job="api",instance=""}} 12.5 {NOW - 5000}\n'
@@ -103,8 +106,7 @@ class _RealClock:
 
 
 @pytest.mark.realprom
-@pytest.mark.skipif(realprom.binaries() is None, reason=realprom.MISSING_REASON)
-def test_federation_body_is_byte_identical_to_a_real_prometheus():
+def test_federation_body_is_byte_identical_to_a_real_prometheus(release):
     now_s = time.time()
     values = [1, 0, -1, 0.1, 1e6, 123456, 1234567, 1e-5, 1.5e-7, math.nan, math.inf, -math.inf,
               1e21, 3.141592653589793, 2.0**53, 1e-300, -2.5e-9]
@@ -113,15 +115,16 @@ def test_federation_body_is_byte_identical_to_a_real_prometheus():
               for i, v in enumerate(values)]
     series.append({"labels": {"__name__": "gone", "job": "f"},
                    "samples": [[round(now_s - 50, 3), 1], [round(now_s - 10, 3), "stale"]]})
-    state = StandInState(version="2.42.0")  # compared with a real 2.42
+    state = StandInState(version=release.version)
     state.clock = _RealClock()
-    with realprom.RealPrometheus(series) as real, Served(state) as mock:
+    with realprom.RealPrometheus(series, line=release.line) as real, Served(state) as mock:
         realprom.remote_write(mock.url, series)
         params = {"match[]": ['{job="f"}']}
         want = requests.get(real.url + "/federate", params=params)
         got = requests.get(mock.url + "/federate", params=params)
     assert got.status_code == want.status_code == 200
     assert got.text == want.text
+    assert got.headers["Content-Type"] == want.headers["Content-Type"]
     assert want.text.count("# TYPE") == len(values)  # every series but the stale one
 
 
@@ -149,9 +152,12 @@ SELECTORS = [
 ]
 
 
+# how many of SELECTORS each release accepts (3.5 also takes quoted and UTF-8 names)
+ACCEPTED = {"2.42": 33, "3.5": 34}
+
+
 @pytest.mark.realprom
-@pytest.mark.skipif(realprom.binaries() is None, reason=realprom.MISSING_REASON)
-def test_federate_takes_and_refuses_selectors_exactly_as_a_real_prometheus():
+def test_federate_takes_and_refuses_selectors_exactly_as_a_real_prometheus(release):
     now_s = time.time()
 
     def s(labels, v):
@@ -162,9 +168,9 @@ def test_federate_takes_and_refuses_selectors_exactly_as_a_real_prometheus():
               s({"__name__": "on", "x": "y"}, 4), s({"__name__": "sum", "job": "a"}, 5),
               s({"__name__": "offset", "job": "c"}, 6), s({"__name__": "foo:bar", "job": "b"}, 7),
               s({"__name__": "start", "a": "b"}, 8), s({"__name__": "and", "a": "b"}, 9)]
-    state = StandInState(version="2.42.0")  # compared with a real 2.42
+    state = StandInState(version=release.version)
     state.clock = _RealClock()
-    with realprom.RealPrometheus(series) as real, Served(state) as mock:
+    with realprom.RealPrometheus(series, line=release.line) as real, Served(state) as mock:
         realprom.remote_write(mock.url, series)
         diffs, accepted = [], 0
         for sel in SELECTORS:
@@ -178,7 +184,7 @@ def test_federate_takes_and_refuses_selectors_exactly_as_a_real_prometheus():
         want = requests.get(real.url + "/federate", params=params)
         got = requests.get(mock.url + "/federate", params=params)
     assert diffs == []
-    assert accepted == 33 and len(SELECTORS) - accepted == 51
+    assert len(SELECTORS) == 84 and accepted == ACCEPTED[release.line]
     assert got.status_code == want.status_code == 200 and got.text == want.text
     # {job=""}: and, on, start, up{}; up: 3 series; s.*: start, sum (once each)
     assert want.text.count("# TYPE") == 5 and want.text.count("\n") == 5 + 7

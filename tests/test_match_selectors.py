@@ -20,7 +20,7 @@ from mockprom.ingest.exposition import SelectorError, parse_selector as federate
 from mockprom.promql.errors import ParseError
 from mockprom.promql.parse import parse_metric_selector
 from mockprom.scenario.labels import Matcher
-from realprom import prometheus_binaries  # noqa: F401  (a fixture)
+from realprom import release  # noqa: F401  (a fixture)
 from test_ingest_federate import SELECTORS
 
 T0 = 1_700_000_000
@@ -106,14 +106,15 @@ def test_api_and_federate_read_selectors_with_the_same_parser(text):
         assert tuple(api_parse(text)) == federate_parse(text) == want
 
 
-# -- against a real Prometheus 2.42 -----------------------------------------------------------
+# -- against a real Prometheus (2.42 and 3.5.3) -----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def servers(prometheus_binaries):  # noqa: F811
+def servers(release):  # noqa: F811
     from mockprom.server import MockPrometheus
 
-    with MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0, version="2.42.0") as mock, \
-            realprom.RealPrometheus(DATA) as real:
+    with MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0,
+                        version=release.version) as mock, \
+            realprom.RealPrometheus(DATA, line=release.line) as real:
         yield real, mock
 
 
@@ -124,7 +125,7 @@ def _answer(url: str, path: str, params) -> tuple:
 
 @pytest.mark.realprom
 @pytest.mark.parametrize("path", ENDPOINTS)
-def test_match_selectors_answered_as_a_real_prometheus(servers, path):
+def test_match_selectors_answered_as_a_real_prometheus(servers, release, path):
     real, mock = servers
     diffs, accepted, non_empty = [], 0, 0
     for sel in SELECTORS + MORE_SELECTORS:
@@ -135,9 +136,11 @@ def test_match_selectors_answered_as_a_real_prometheus(servers, path):
         accepted += want[0] == 200
         non_empty += want[0] == 200 and want[2] != '{"status":"success","data":[]}'
     assert diffs == []
-    # of the 84: 33 parse, and 5 of those match the empty label set (refused here but
-    # taken by /federate); 23 of the more parse, 1 of them empty-matching
-    assert accepted == 33 - 5 + 23 - 1
+    # of the 84: 33 parse (3.5: 34, with the quoted name {"up"}), and 5 of those match the
+    # empty label set (refused here but taken by /federate); 23 of the more parse, 1 of
+    # them empty-matching
+    parsed = {"2.42": 33, "3.5": 34}[release.line]
+    assert accepted == parsed - 5 + 23 - 1
     assert non_empty >= 20, non_empty  # answers with data, not only empty lists
 
 

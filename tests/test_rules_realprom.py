@@ -1,5 +1,5 @@
 """``/api/v1/rules``, ``/api/v1/alerts`` and rule output series compared with a real
-Prometheus 2.42 holding the same data and rules. A real server's alert times depend on
+Prometheus (2.42 and 3.5.3) holding the same data and rules. A real server's alert times depend on
 when it started, so shapes, states, labels, annotations and values are compared, not
 timestamps."""
 
@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from realprom import RealPrometheus, require_binaries
+from realprom import RealPrometheus, release  # noqa: F401  (a fixture)
 
 RULES = [
     {"record": "job:up:sum", "expr": "sum by (job) (up)", "labels": {"team": "x"}},
@@ -22,7 +22,14 @@ RULES = [
     {"alert": "DownForLong", "expr": "up == 0", "for": "1h", "labels": {"severity": "page"}},
     {"alert": "Never", "expr": "up > 5"},
     {"alert": "Ratio", "expr": "vector(1234567.5)"},
+    {"alert": "Html", "expr": "up > 0", "labels": {"severity": "<page>"},
+     "annotations": {"summary": "a<b & c>d"}},
 ]
+# a second rule file: pagination and the file[] / rule_group[] filters of 3.5
+MORE = [{"name": "h", "interval": "1s", "rules": [
+            {"record": "job:up:max", "expr": "max by (job) (up)", "labels": {"team": "y"}}]},
+        {"name": "g", "interval": "1s", "rules": [
+            {"alert": "Down", "expr": "up == 0", "labels": {"severity": "page"}}]}]
 VOLATILE = ("evaluationTime", "lastEvaluation", "activeAt", "file")
 
 
@@ -36,10 +43,10 @@ def _data(now: float) -> list[dict]:
     ]
 
 
-def _rules_yaml() -> str:
+def _rules_yaml(groups=None) -> str:
     import yaml
 
-    return yaml.safe_dump({"groups": [{"name": "g", "interval": "1s", "rules": RULES}]})
+    return yaml.safe_dump({"groups": groups or [{"name": "g", "interval": "1s", "rules": RULES}]})
 
 
 def _strip(obj):
@@ -52,18 +59,22 @@ def _strip(obj):
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    require_binaries()
+def both(tmp_path_factory, release):
     from mockprom.server import MockPrometheus
 
-    rules_file = tmp_path_factory.mktemp("rules") / "rules.yml"
+    folder = tmp_path_factory.mktemp("rules")
+    rules_file, more_file = folder / "rules.yml", folder / "more.yml"
     rules_file.write_text(_rules_yaml())
+    more_file.write_text(_rules_yaml(MORE))
     now = time.time()
     data = _data(now)
-    config = f"global: {{evaluation_interval: 1s}}\nrule_files: [{rules_file}]\n"
-    with RealPrometheus(data, config=config) as real:
+    config = (f"global: {{evaluation_interval: 1s}}\n"
+              f"rule_files: [{rules_file}, {more_file}]\n")
+    with RealPrometheus(data, config=config, line=release.line) as real:
         mock = MockPrometheus({"series": data, "rules": [
-            {"name": "g", "file": str(rules_file), "interval": "1s", "rules": RULES}]}, version="2.42.0")
+            {"name": "g", "file": str(rules_file), "interval": "1s", "rules": RULES},
+            *({**g, "file": str(more_file)} for g in MORE)]},
+            version=release.version)
         try:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:  # wait for the real server's evaluations
@@ -73,9 +84,12 @@ def both(tmp_path_factory):
                                   for r in groups[0]["rules"]):
                     break
                 time.sleep(0.2)
-            while time.monotonic() < deadline:  # ALERTS is written once "for" state is restored
-                if _get(real.url, "/api/v1/query", query="ALERTS")["data"]["result"]:
-                    break
+            def alerts(url):
+                return sorted(sorted(s["metric"].items()) for s in _get(
+                    url, "/api/v1/query", query="ALERTS or ALERTS_FOR_STATE")["data"]["result"])
+
+            # ALERTS is written once "for" state is restored, by every group in turn
+            while time.monotonic() < deadline and alerts(real.url) != alerts(mock.url):
                 time.sleep(0.2)
             yield real.url, mock.url
         finally:
@@ -122,6 +136,52 @@ def test_rule_series_match_a_real_prometheus(both, query):
     real, mock = both
     want = _get(real, "/api/v1/query", query=query)["data"]["result"]
     got = _get(mock, "/api/v1/query", query=query)["data"]["result"]
-    assert sorted(s["metric"].items() for s in got) == sorted(s["metric"].items() for s in want)
+    assert sorted(sorted(s["metric"].items()) for s in got) == \
+        sorted(sorted(s["metric"].items()) for s in want)
     if not query.startswith("ALERTS_FOR_STATE"):
         assert sorted(s["value"][1] for s in got) == sorted(s["value"][1] for s in want)
+
+
+def _filters(more_file: str) -> list[dict]:
+    return [
+        {"rule_name[]": "Down"}, {"rule_name[]": ["Down", "job:up:max"]}, {"rule_name[]": ""},
+        {"rule_group[]": "g"}, {"rule_group[]": "h"}, {"file[]": more_file}, {"file[]": "x"},
+        {"exclude_alerts": "true"}, {"exclude_alerts": "0"}, {"match[]": '{severity="page"}'},
+        {"match[]": ['{team="x"}', '{severity=~"warn.*"}']}, {"match[]": '{alertname="Down"}'},
+        {"type": "alert", "rule_group[]": "h"}, {"type": "record"},
+        {"group_limit": "1"}, {"group_limit": "2"}, {"group_limit": "3"},
+        {"group_limit": "1", "type": "record"}, {"group_limit": "1", "rule_group[]": "h"},
+        {"match[]": "{}"}, {"rule_name[]": "Down", "group_limit": "1", "exclude_alerts": "t"},
+    ]
+
+
+def test_rules_filters_and_pagination_match_a_real_prometheus(both, release):
+    """3.5's filters and pagination (2.42 ignores them all), following groupNextToken to
+    the last page."""
+    real, mock = both
+    groups = _get(real, "/api/v1/rules")["data"]["groups"]
+    more_file = next(g["file"] for g in groups if g["name"] == "h")
+    for params in _filters(more_file):
+        token, pages = None, 0
+        while True:
+            p = dict(params, **({"group_next_token": token} if token else {}))
+            want = requests.get(real + "/api/v1/rules", params=p, timeout=30)
+            got = requests.get(mock + "/api/v1/rules", params=p, timeout=30)
+            assert got.status_code == want.status_code, p
+            assert _strip(got.json()) == _strip(want.json()), p
+            token = want.json().get("data", {}).get("groupNextToken")
+            pages += 1
+            if not token or pages > 5:
+                break
+
+
+def test_rule_label_sets_escaped_as_a_real_prometheus(both):
+    """2.42 HTML-escapes labels and annotations (encoding/json), 3.5 does not (jsoniter's
+    label encoder); the rule's query, a plain string, is escaped by both."""
+    real, mock = both
+    for path in ("/api/v1/rules", "/api/v1/alerts"):
+        want = requests.get(real + path, timeout=30).content
+        got = requests.get(mock + path, timeout=30).content
+        for text in (b'"severity":"<page>"', b'"summary":"a<b & c>d"', b"\\u003cpage\\u003e",
+                     b"up \\u003e 0", b"up > 0"):
+            assert (text in got) == (text in want), (path, text)

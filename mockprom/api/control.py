@@ -101,10 +101,14 @@ def put_scenario():
                        "or name one with ?name=")
     else:
         source = text
+    from mockprom.api.notifications import RELOAD_FAILED, hub
+
     try:
         gen = state.replace_scenario(source)
     except Exception as exc:  # ScenarioError, FaultRuleError, ...: the old one stays
+        hub(state).add(RELOAD_FAILED)  # as Prometheus after a failed config reload
         return problems_response(exc)
+    hub(state).remove(RELOAD_FAILED)
     return success({"name": gen.scenario.name, "series": len(gen.store),
                     "now": clock_answer(state)["now"]})
 

@@ -127,14 +127,20 @@ def _go_control_escape(m: re.Match) -> bytes:
     return m.group(0)
 
 
+def control_compat(body: bytes) -> bytes:
+    """Rewrite orjson output into jsoniter's ``WriteString`` escaping (Prometheus 3.x's
+    label encoder): control characters as ``\\u00XX`` but no HTML escaping."""
+    if b"\\b" in body or b"\\f" in body:
+        body = _ESCAPE_SEQ.sub(_go_control_escape, body)
+    return body
+
+
 def go_compat(body: bytes) -> bytes:
     """Rewrite orjson output into Go encoding/json's string escaping (HTML-safe)."""
     for raw, esc in _GO_ESCAPES:
         if raw in body:
             body = body.replace(raw, esc)
-    if b"\\b" in body or b"\\f" in body:
-        body = _ESCAPE_SEQ.sub(_go_control_escape, body)
-    return body
+    return control_compat(body)
 
 
 def _go_default(obj):
@@ -154,15 +160,46 @@ def _go_numbers(obj):
     return obj
 
 
+class LabelSet(dict):
+    """A label set inside data given to ``dumps`` that Prometheus 3.x writes with its
+    jsoniter label encoder, so without HTML escaping (rules', alerts' and targets' labels
+    and annotations)."""
+
+
+def _hide_label_sets(obj, found: list):
+    """``obj`` with every ``LabelSet`` replaced by a placeholder string (its index in
+    ``found``), recursively."""
+    if isinstance(obj, LabelSet):
+        found.append(obj)
+        return f"\x00{len(found) - 1}\x00"
+    if isinstance(obj, dict):
+        return {k: _hide_label_sets(v, found) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_hide_label_sets(v, found) for v in obj]
+    return obj
+
+
+_PLACEHOLDER = re.compile(rb'"\\u0000(\d+)\\u0000"')
+
+
 def dumps(obj) -> bytes:
-    """Generic data (targets, rules, status...) as Go's encoding/json would write it."""
-    return go_compat(orjson.dumps(_go_numbers(obj), default=_go_default))
+    """Generic data (targets, rules, status...) as Go's encoding/json would write it;
+    ``LabelSet`` values as ``labels_json(..., html_escaped=False)``."""
+    found: list = []
+    obj = _hide_label_sets(obj, found)
+    body = go_compat(orjson.dumps(_go_numbers(obj), default=_go_default))
+    if found:
+        body = _PLACEHOLDER.sub(lambda m: labels_json(found[int(m.group(1))].items(), False),
+                                body)
+    return body
 
 
-def labels_json(labels) -> bytes:
+def labels_json(labels, html_escaped: bool = True) -> bytes:
     """A label set (sorted pairs) as a JSON object, in label order (as Go sorts keys),
-    Go-escaped."""
-    return go_compat(orjson.dumps(dict(labels)))
+    Go-escaped: HTML characters escaped as encoding/json does (Prometheus 2.x) or not, as
+    3.x's jsoniter label encoder writes them (``html_escaped=False``)."""
+    raw = orjson.dumps(dict(labels))
+    return go_compat(raw) if html_escaped else control_compat(raw)
 
 
 # -- query results -------------------------------------------------------------------
@@ -208,18 +245,20 @@ def _points_json(points, cache: dict) -> str:
     return "[" + "],[".join(map(",".join, zip(tstr, qv))) + "]"
 
 
-def result_json(value) -> bytes:
-    """``{"resultType": ..., "result": ...}`` for a query result value, Go-escaped."""
+def result_json(value, html_escaped_labels: bool = True) -> bytes:
+    """``{"resultType": ..., "result": ...}`` for a query result value, Go-escaped (label
+    sets as ``labels_json`` with ``html_escaped_labels``)."""
+    html = html_escaped_labels
     if isinstance(value, Vector):
         ts = sample_timestamp
         qv = sample_values([s.value for s in value.samples])
-        parts = [b'{"metric":' + labels_json(s.labels)
+        parts = [b'{"metric":' + labels_json(s.labels, html)
                  + f',"value":[{ts(s.t_ms)},{v}]}}'.encode()
                  for s, v in zip(value.samples, qv)]
         return b'{"resultType":"vector","result":[' + b",".join(parts) + b"]}"
     if isinstance(value, Matrix):
         cache: dict = {}
-        parts = [b'{"metric":' + labels_json(s.labels) + b',"values":['
+        parts = [b'{"metric":' + labels_json(s.labels, html) + b',"values":['
                  + _points_json(s.points, cache).encode() + b"]}"
                  for s in value.series]
         return b'{"resultType":"matrix","result":[' + b",".join(parts) + b"]}"

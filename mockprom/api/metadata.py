@@ -1,16 +1,19 @@
 """Series metadata endpoints: ``series``, ``labels``, ``label/<name>/values``,
-``metadata``, ``targets``, ``targets/metadata`` (as web/api/v1/api.go in 2.42)."""
+``metadata``, ``targets``, ``targets/metadata`` (as web/api/v1/api.go in 2.42 and 3.5;
+where they differ, ``mockprom.api.dialect`` says how)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, request
 
 from mockprom.api.context import get_state
+from mockprom.api.dialect import dialect
 from mockprom.api.envelope import ApiError, bad_data, invalid_param, success
 from mockprom.api.format import labels_json
 from mockprom.api.params import (MAX_TIME, MIN_TIME, check_label_name, form_value,
-                                 form_values, int_param, matcher_sets, parse_selector,
-                                 time_param, time_to_store_ms)
+                                 form_values, go_atoi, go_quote_bytes, int_param,
+                                 limit_param, matcher_sets, parse_selector, time_param,
+                                 time_to_store_ms, truncate)
 from mockprom.api.targets import active_targets, dropped_targets
 from mockprom.promql.errors import ParseError
 from mockprom.scenario.labels import series_matches
@@ -31,12 +34,18 @@ def series():
     matches = form_values("match[]")
     if not matches:
         raise bad_data("no match[] parameter provided")
+    limit = limit_param()
     mint, maxt = _range()
     sets = matcher_sets(matches, param="match[]")
     store = get_state().store
-    found = store.series_in_range(sets, mint, maxt) if mint <= maxt else []
-    body = b"[" + b",".join(labels_json(l) for l in found) + b"]"
-    return success(data_json=body)
+    rules = dialect()
+    # one selector: 3.5's head answers in the order it created the series (unsorted)
+    sort = len(sets) > 1 or not rules.series_in_creation_order
+    found = store.series_in_range(sets, mint, maxt, sort=sort) if mint <= maxt else []
+    found, warnings = truncate(found, limit)
+    html = rules.html_escaped_labels
+    body = b"[" + b",".join(labels_json(l, html) for l in found) + b"]"
+    return success(data_json=body, warnings=warnings)
 
 
 @bp.route("/api/v1/series", methods=("DELETE",))
@@ -47,34 +56,81 @@ def drop_series():
 
 @bp.route("/api/v1/labels", methods=BOTH)
 def labels():
+    limit = limit_param()
     mint, maxt = _range()
     sets = matcher_sets(form_values("match[]"))
     store = get_state().store
     names = store.label_names(sets, mint, maxt) if mint <= maxt else []
-    return success(names)
+    names, warnings = truncate(names, limit)
+    return success(names, warnings=warnings)
+
+
+def _raw_path() -> bytes:
+    """The request path as bytes, percent-decoded but not UTF-8-decoded: from the raw
+    request line when the server passes it on (werkzeug replaces bytes that are not UTF-8
+    in ``PATH_INFO``), else from ``PATH_INFO`` (bytes as latin-1, as WSGI carries them)."""
+    from urllib.parse import unquote_to_bytes, urlsplit
+
+    env = request.environ
+    raw = env.get("RAW_URI") or env.get("REQUEST_URI")
+    if raw:
+        return unquote_to_bytes(urlsplit(raw).path)
+    return env.get("PATH_INFO", "").encode("latin-1", "replace")
+
+
+def _label_name() -> str:
+    """The ``<name>`` of ``/api/v1/label/<name>/values``, checked: a legacy name (2.42),
+    or any non-empty UTF-8 name, ``U__``-prefixed ones decoded with the values escaping
+    (3.5). Read from the raw path, so that bytes that are not UTF-8 are reported as
+    Prometheus reports them (``invalid label name: "\\xff"``)."""
+    from mockprom.nameescaping import unescape_values
+
+    raw = _raw_path()
+    raw = raw[raw.find(b"/label/") + len(b"/label/"):-len(b"/values")]
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_data(f"invalid label name: {go_quote_bytes(raw)}") from None
+    if not dialect().utf8_label_names:
+        check_label_name(name)
+        return name
+    name = unescape_values(name)
+    if not name:
+        raise bad_data(f"invalid label name: {go_quote_bytes(name.encode())}")
+    return name
 
 
 @bp.route("/api/v1/label/<name>/values", methods=("GET",))
 def label_values(name: str):
-    check_label_name(name)
+    name = _label_name()
+    limit = limit_param()
     mint, maxt = _range()
     sets = matcher_sets(form_values("match[]"))
-    limit = int_param("limit", "limit must be a number")
     store = get_state().store
     vals = store.label_values(name, sets, mint, maxt) if mint <= maxt else []
-    warnings = []
-    if limit is not None and limit > 0 and len(vals) > limit:
-        vals = vals[:limit]
-        warnings.append("results truncated due to limit")
+    vals, warnings = truncate(vals, limit)
     return success(vals, warnings=warnings)
+
+
+def _per_metric_limit() -> int:
+    """``limit_per_metric``: checked in 3.5 (``limit_per_metric must be a number``), read
+    leniently by 2.42 (anything but an integer is no limit)."""
+    val = form_value("limit_per_metric")
+    if val == "":
+        return -1
+    try:
+        return go_atoi(val)
+    except ValueError:
+        if dialect().metadata_limit_per_metric_checked:
+            raise bad_data("limit_per_metric must be a number") from None
+        return -1
 
 
 @bp.route("/api/v1/metadata", methods=("GET",))
 def metadata():
     limit = int_param("limit")
     limit = -1 if limit is None else limit
-    per_metric = form_value("limit_per_metric")
-    per = int(per_metric) if per_metric.lstrip("+-").isdigit() else -1
+    per = _per_metric_limit()
     metric = form_value("metric")
     state = get_state()
     table = _with_written(state.current.metadata, state)

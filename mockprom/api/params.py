@@ -210,24 +210,37 @@ def parse_duration_ns(s: str) -> int:
     raise ValueError(f"cannot parse {go_quote(s)} to a valid duration")
 
 
+_GO_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r",
+                     "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
+
+
+def _go_quote_rune(ch: str) -> str:
+    short = _GO_SHORT_ESCAPES.get(ch)
+    if short is not None:
+        return short
+    if ch == " " or ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def go_quote(s: str) -> str:
-    """Go's ``%q`` for ordinary strings."""
+    """Go's ``%q`` (``strconv.Quote``) of a string: printable characters as they are,
+    others escaped."""
+    return '"' + "".join(_go_quote_rune(ch) for ch in s) + '"'
+
+
+def go_quote_bytes(b: bytes) -> str:
+    """``strconv.Quote`` of bytes that may not be UTF-8: invalid bytes as ``\\xff``."""
     out = ['"']
-    for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
+    text = b.decode("utf-8", "surrogateescape")
+    for ch in text:
+        if 0xDC80 <= ord(ch) <= 0xDCFF:  # an undecodable byte
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
         else:
-            out.append(ch)
+            out.append(_go_quote_rune(ch))
     out.append('"')
     return "".join(out)
 
@@ -261,13 +274,16 @@ def has_form_value(name: str) -> bool:
 
 def time_param(name: str, default: GoTime) -> GoTime:
     """``parseTimeParam``: an absent/empty value gives ``default``."""
+    from mockprom.api.dialect import dialect
+
     val = form_value(name)
     if val == "":
         return default
     try:
         return parse_time(val)
     except ValueError as exc:
-        raise invalid_param(name, f"Invalid time value for '{name}': {exc}") from None
+        raise invalid_param(name, dialect().time_value_error.format(name=name, err=exc)) \
+            from None
 
 
 def required_time(name: str) -> GoTime:
@@ -289,14 +305,54 @@ def duration_param(name: str) -> Optional[int]:
         raise invalid_param(name, str(exc)) from None
 
 
+def go_atoi(val: str) -> int:
+    """Go's ``strconv.Atoi``; raises ``ValueError`` with its message
+    (``strconv.Atoi: parsing "x": invalid syntax``, ``... value out of range``)."""
+    if not re.fullmatch(r"[+-]?\d+", val):
+        raise ValueError(f"strconv.Atoi: parsing {go_quote(val)}: invalid syntax")
+    if not INT64_MIN <= int(val) <= INT64_MAX:
+        raise ValueError(f"strconv.Atoi: parsing {go_quote(val)}: value out of range")
+    return int(val)
+
+
 def int_param(name: str, message: str = "limit must be a number") -> Optional[int]:
     """Go ``strconv.Atoi`` of an optional parameter."""
     val = form_value(name)
     if val == "":
         return None
-    if not re.fullmatch(r"[+-]?\d+", val) or not INT64_MIN <= int(val) <= INT64_MAX:
-        raise bad_data(message)
-    return int(val)
+    try:
+        return go_atoi(val)
+    except ValueError:
+        raise bad_data(message) from None
+
+
+def limit_param() -> Optional[int]:
+    """``limit`` as Prometheus 3's ``parseLimitParam`` reads it on query, query_range,
+    series, labels and label values: absent is None (no limit, as 0 is), not an integer
+    or negative is refused as invalid parameter "limit". None where the emulated version
+    has no such parameter (2.42 ignores it)."""
+    from mockprom.api.dialect import dialect
+
+    val = form_value("limit")
+    if not dialect().limit_param or val == "":
+        return None
+    try:
+        limit = go_atoi(val)
+    except ValueError as exc:
+        raise invalid_param("limit", str(exc)) from None
+    if limit < 0:
+        raise invalid_param("limit", "limit must be non-negative")
+    return limit or None
+
+
+TRUNCATED = "results truncated due to limit"
+
+
+def truncate(items: list, limit: Optional[int]) -> tuple[list, list[str]]:
+    """``items`` cut to ``limit`` (None: no limit), with Prometheus's warning when cut."""
+    if limit is not None and len(items) > limit:
+        return items[:limit], [TRUNCATED]
+    return items, []
 
 
 def time_to_store_ms(t: GoTime) -> int:

@@ -1,15 +1,18 @@
 """Expression queries: ``/api/v1/query``, ``query_range``, ``format_query``,
-``query_exemplars`` (as web/api/v1/api.go in Prometheus 2.42)."""
+``query_exemplars`` (as web/api/v1/api.go in Prometheus 2.42 and 3.5; where they differ,
+``mockprom.api.dialect`` says how)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, g
 
 from mockprom.api.context import get_state, now_gotime
+from mockprom.api.dialect import dialect
 from mockprom.api.envelope import ApiError, bad_data, invalid_param, no_content, success
 from mockprom.api.format import result_json
 from mockprom.api.params import (MAX_TIME, MIN_TIME, duration_param, form_value,
-                                 parse_duration_ns, required_time, time_param)
+                                 limit_param, parse_duration_ns, required_time, time_param,
+                                 truncate)
 from mockprom.promql.errors import ParseError, PromQLError
 
 bp = Blueprint("query", __name__)
@@ -25,16 +28,29 @@ def _timeout_s(gen, timeout_ns):
 
 
 def _lookback_ms():
-    """``lookback_delta`` (as Prometheus 2.43+ takes it; 2.42 ignores it)."""
-    ns = duration_param("lookback_delta")
-    if ns is None or ns <= 0:
+    """``lookback_delta`` (Prometheus 2.43+; 2.42 ignores it): a duration, refused as
+    ``error parsing lookback delta duration: ...``; zero or negative means the default."""
+    if not dialect().lookback_delta_param:
         return None
-    return ns // 1_000_000
+    val = form_value("lookback_delta")
+    if val == "":
+        return None
+    try:
+        ns = parse_duration_ns(val)
+    except ValueError as exc:
+        raise bad_data(f"error parsing lookback delta duration: {exc}") from None
+    return ns // 1_000_000 if ns > 0 else None
+
+
+def _parse_error(exc: ParseError, param_error: bool) -> ApiError:
+    return invalid_param("query", exc.message) if param_error else bad_data(exc.message)
 
 
 def _expired_timeout(text: str, timeout_ns, *, param_error: bool) -> None:
     """``timeout=0`` (or negative seconds): Prometheus's context is already done when the
-    query reaches the queue, after the query was parsed."""
+    query reaches the queue or the engine, after the query was parsed. (3.5 picks between
+    that and the context's own error at random, Go's ``select``; mockprom answers the
+    former.)"""
     if timeout_ns is None or timeout_ns > 0:
         return
     from mockprom.promql.parse import parse
@@ -42,20 +58,30 @@ def _expired_timeout(text: str, timeout_ns, *, param_error: bool) -> None:
     try:
         parse(text, get_state().settings.emulation)
     except ParseError as exc:
-        raise (invalid_param("query", exc.message) if param_error else bad_data(exc.message)) \
-            from None
-    raise ApiError("timeout", "query timed out in query queue")
+        raise _parse_error(exc, param_error) from None
+    raise ApiError("timeout", dialect().zero_timeout_instant_error)
 
 
 def _eval_error(exc: PromQLError) -> ApiError:
     return ApiError(exc.error_type, exc.message)
 
 
-def _answer(result, stats_param: str = "", per_step: bool = False):
-    data = result_json(result.value)
+def _answer(result, stats_param: str = "", per_step: bool = False, limit=None):
+    from mockprom.promql.values import Matrix, Vector
+
+    value, warnings = result.value, list(result.warnings or ())
+    if isinstance(value, Vector):
+        samples, cut = truncate(list(value.samples), limit)
+        if cut:
+            value, warnings = Vector(samples), warnings + cut
+    elif isinstance(value, Matrix):
+        series, cut = truncate(list(value.series), limit)
+        if cut:
+            value, warnings = Matrix(series), warnings + cut
+    data = result_json(value, dialect().html_escaped_labels)
     if stats_param:
         data = data[:-1] + b',"stats":' + _stats_json(result, per_step) + b"}"
-    return success(data_json=data, warnings=result.warnings, infos=result.infos)
+    return success(data_json=data, warnings=warnings, infos=result.infos)
 
 
 # -- stats (util/stats/query_stats.go of Prometheus 2.42) -----------------------------------
@@ -124,6 +150,7 @@ def _timed(run, stats_param: str):
 def query():
     state = get_state()
     gen = state.current
+    limit = limit_param()
     ts = time_param("time", now_gotime())
     timeout_ns = duration_param("timeout")
     lookback = _lookback_ms()
@@ -140,13 +167,15 @@ def query():
     except PromQLError as exc:
         raise _eval_error(exc) from None
     return _answer(result, stats_param,
-                   stats_param == "all" and _per_step_stats_enabled(gen))
+                   stats_param == "all" and _per_step_stats_enabled(gen), limit)
 
 
 @bp.route("/api/v1/query_range", methods=QUERY_METHODS)
 def query_range():
     state = get_state()
     gen = state.current
+    limit = limit_param()
+    named_errors = dialect().range_query_errors_name_query
     start = required_time("start")
     end = required_time("end")
     if end.before(start):
@@ -166,7 +195,7 @@ def query_range():
     lookback = _lookback_ms()
     text = form_value("query")
     g.mockprom_expr = text
-    _expired_timeout(text, timeout_ns, param_error=False)
+    _expired_timeout(text, timeout_ns, param_error=named_errors)
     step_ms = step_ns // 1_000_000
     start_ms, end_ms = start.engine_ms(), end.engine_ms()
     try:
@@ -181,11 +210,11 @@ def query_range():
             text, start_ms, end_ms, step_ms, lookback_ms=lookback,
             timeout_s=_timeout_s(gen, timeout_ns), stats=stats), stats_param)
     except ParseError as exc:
-        raise bad_data(exc.message) from None
+        raise _parse_error(exc, named_errors) from None
     except PromQLError as exc:
         raise _eval_error(exc) from None
     return _answer(result, stats_param,
-                   stats_param == "all" and _per_step_stats_enabled(gen))
+                   stats_param == "all" and _per_step_stats_enabled(gen), limit)
 
 
 @bp.route("/api/v1/format_query", methods=QUERY_METHODS)

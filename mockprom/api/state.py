@@ -112,6 +112,7 @@ class ServerState:
         self.on_load: List[Callable[[Any], None]] = []
         self.ingest = None  # ingestion state, created lazily by mockprom.ingest
         self.library: dict = {}  # named scenarios to switch to (a scenario directory)
+        self.notifications = None  # status notifications (mockprom.api.notifications)
         self._current: Optional[Generation] = None
         self.replace_scenario(scenario)
 

@@ -1,22 +1,34 @@
 """Status endpoints: ``status/config``, ``flags``, ``buildinfo``, ``runtimeinfo``,
-``tsdb``, and ``alertmanagers``."""
+``tsdb``, ``walreplay``, ``alertmanagers``, and ``notifications`` (3.x).
+
+What a server reports about itself differs between the emulated lines: the ``status``
+behaviour table (one ``StatusDialect`` row per line, compared with a real 2.42.0 and a
+real 3.5.3) holds the default flags, the runtime information fields, the configuration
+defaults and how the TSDB statistics count label memory."""
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
+import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
 
-from flask import Blueprint
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import NotFound
 
+from mockprom import versions
 from mockprom.api.context import get_state
-from mockprom.api.envelope import success
+from mockprom.api.dialect import dialect
+from mockprom.api.envelope import bad_data, success
 from mockprom.api.format import rfc3339_nano
 
 bp = Blueprint("status", __name__)
 
 # The flags a Prometheus 2.42 started with defaults reports (values as strings).
-DEFAULT_FLAGS = {
+FLAGS_2_42 = {
     "alertmanager.notification-queue-capacity": "10000",
     "alertmanager.timeout": "",
     "config.file": "/etc/prometheus/prometheus.yml",
@@ -72,10 +84,123 @@ DEFAULT_FLAGS = {
     "web.user-assets": "",
 }
 
+# The flags a Prometheus 3.5.3 started with defaults reports: the same names as a real
+# 3.5.3 (flags removed in 3 gone: alertmanager.timeout, storage.tsdb.retention, the
+# *.use-lockfile and allow-overlapping-blocks ones; new ones added), upstream's defaults.
+FLAGS_3_5 = {k: v for k, v in FLAGS_2_42.items() if k not in {
+    "alertmanager.timeout", "storage.agent.use-lockfile", "storage.tsdb.allow-overlapping-blocks",
+    "storage.tsdb.retention", "storage.tsdb.use-lockfile"}}
+FLAGS_3_5.update({
+    "agent": "false",
+    "alertmanager.drain-notification-queue-on-shutdown": "true",
+    "alertmanager.notification-batch-size": "256",
+    "auto-gomaxprocs": "true",
+    "auto-gomemlimit": "true",
+    "auto-gomemlimit.ratio": "0.9",
+    "config.auto-reload-interval": "30s",
+    "rules.max-concurrent-evals": "4",
+    "storage.agent.no-lockfile": "false",
+    "storage.agent.wal-compression-type": "snappy",
+    "storage.tsdb.allow-overlapping-compaction": "true",
+    "storage.tsdb.delayed-compaction.max-percent": "10",
+    "storage.tsdb.no-lockfile": "false",
+    "storage.tsdb.retention.time": "15d",
+    "storage.tsdb.samples-per-chunk": "120",
+    "storage.tsdb.wal-compression-type": "snappy",
+    "web.max-notifications-subscribers": "16",
+    "web.remote-write-receiver.accepted-protobuf-messages":
+        "prometheus.WriteRequest,io.prometheus.write.v2.Request",
+})
+FLAGS_3_5 = dict(sorted(FLAGS_3_5.items()))
+
+# 3.x reports its scrape protocols and these defaults in every configuration.
+SCRAPE_PROTOCOLS = ["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0",
+                    "PrometheusText0.0.4"]
+
+
+def _config_2_42(doc: dict) -> dict:
+    return doc
+
+
+def _config_3_5(doc: dict) -> dict:
+    """A generated configuration as Prometheus 3.5 prints it: scrape protocols, the
+    runtime and OTLP sections, and 3.x's scrape job fields."""
+    glob = dict(doc.get("global") or {})
+    g = {k: glob.pop(k) for k in ("scrape_interval", "scrape_timeout") if k in glob}
+    g["scrape_protocols"] = list(SCRAPE_PROTOCOLS)
+    g.update(glob)
+    out = {"global": g, "runtime": {"gogc": 75}}
+    jobs = []
+    for job in doc.get("scrape_configs") or []:
+        j = {"job_name": job["job_name"], "honor_timestamps": job.get("honor_timestamps", True),
+             "track_timestamps_staleness": False,
+             "scrape_interval": job.get("scrape_interval"), "scrape_timeout": job.get("scrape_timeout"),
+             "scrape_protocols": list(SCRAPE_PROTOCOLS),
+             "always_scrape_classic_histograms": False,
+             "convert_classic_histograms_to_nhcb": False,
+             "metrics_path": job.get("metrics_path", "/metrics"), "scheme": job.get("scheme", "http"),
+             "enable_compression": True, "metric_name_validation_scheme": "utf8",
+             "metric_name_escaping_scheme": "allow-utf-8", "follow_redirects": True,
+             "enable_http2": True}
+        jobs.append(j)
+    if jobs:
+        out["scrape_configs"] = jobs
+    out["otlp"] = {"translation_strategy": "UnderscoreEscapingWithSuffixes"}
+    return out
+
+
+def _label_bytes_2_42(name: str, values: Mapping[str, int]) -> int:
+    """memoryInBytesByLabelName of 2.42: the length of each distinct value."""
+    return sum(len(v.encode()) for v in values)
+
+
+def _label_bytes_3_5(name: str, values: Mapping[str, int]) -> int:
+    """memoryInBytesByLabelName of 3.5: name and value (and their two length bytes) for
+    every series holding the pair (measured against a real 3.5.3)."""
+    n = len(name.encode())
+    return sum((n + len(v.encode()) + 2) * count for v, count in values.items())
+
+
+@dataclass(frozen=True)
+class StatusDialect:
+    flags: Mapping[str, str]
+    # runtimeinfo: 3.x adds hostname, serverTime and GOMEMLIMIT, and reports GOGC
+    # (its runtime.gogc configuration, 75 by default)
+    runtime_host_and_memlimit: bool
+    gogc: str
+    config_shape: Callable[[dict], dict]
+    label_bytes: Callable[[str, Mapping[str, int]], int]
+    # /api/v1/targets: droppedTargetCounts (per scrape pool) and dropped targets' scrapePool
+    dropped_target_counts: bool
+    # prometheus_build_info in /metrics carries a "tags" label (3.x)
+    build_info_tags: bool
+
+
+STATUS = versions.table("status", {
+    "2.42": StatusDialect(FLAGS_2_42, runtime_host_and_memlimit=False, gogc="",
+                          config_shape=_config_2_42, label_bytes=_label_bytes_2_42,
+                          dropped_target_counts=False, build_info_tags=False),
+    "3.5": StatusDialect(FLAGS_3_5, runtime_host_and_memlimit=True, gogc="75",
+                         config_shape=_config_3_5, label_bytes=_label_bytes_3_5,
+                         dropped_target_counts=True, build_info_tags=True),
+})
+
+
+def status_dialect(gen=None) -> StatusDialect:
+    gen = gen or get_state().current
+    return STATUS[gen.settings.emulation]
+
 
 @bp.route("/api/v1/status/config", methods=("GET",))
 def config():
-    return success({"yaml": get_state().scenario.config_text()})
+    import yaml
+
+    gen = get_state().current
+    doc = gen.scenario.config_doc()
+    if doc is None:
+        return success({"yaml": gen.scenario.config_text()})
+    doc = status_dialect(gen).config_shape(doc)
+    return success({"yaml": yaml.safe_dump(doc, sort_keys=False)})
 
 
 @bp.route("/api/v1/status/flags", methods=("GET",))
@@ -83,7 +208,8 @@ def flags():
     from mockprom.scenario.durations import format_duration_ms
 
     gen = get_state().current
-    out = dict(DEFAULT_FLAGS)
+    out = dict(status_dialect(gen).flags)
+    out["enable-feature"] = ",".join(sorted(gen.settings.emulation.features))
     out["query.lookback-delta"] = format_duration_ms(gen.settings.lookback_ms)
     out["query.timeout"] = format_duration_ms(int(gen.settings.query_timeout_s * 1000))
     out["web.enable-admin-api"] = "true" if gen.settings.admin_api else "false"
@@ -128,22 +254,39 @@ def buildinfo():
     return success(build_info(get_state().current))
 
 
+def _memory_limit() -> int:
+    """GOMEMLIMIT as Prometheus 3 sets it by default: 90% of the machine's memory (Go's
+    "no limit", the largest int64, when it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(int(line.split()[1]) * 1024 * 0.9)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 2**63 - 1
+
+
 @bp.route("/api/v1/status/runtimeinfo", methods=("GET",))
 def runtimeinfo():
     state = get_state()
     gen = state.current
-    return success({
-        "startTime": rfc3339_nano(int(state.started_wall * 1000)),
-        "CWD": os.getcwd(),
+    row = status_dialect(gen)
+    info = {"startTime": rfc3339_nano(int(state.started_wall * 1000)), "CWD": os.getcwd()}
+    if row.runtime_host_and_memlimit:
+        info["hostname"] = socket.gethostname()
+        info["serverTime"] = rfc3339_nano(int(time.time() * 1000))
+    info.update({
         "reloadConfigSuccess": True,
         "lastConfigTime": rfc3339_nano(int(gen.loaded_wall) * 1000),
         "corruptionCount": 0,
         "goroutineCount": threading.active_count(),
         "GOMAXPROCS": os.cpu_count() or 1,
-        "GOGC": "",
-        "GODEBUG": "",
-        "storageRetention": "15d",
     })
+    if row.runtime_host_and_memlimit:
+        info["GOMEMLIMIT"] = _memory_limit()
+    info.update({"GOGC": row.gogc, "GODEBUG": "", "storageRetention": "15d"})
+    return success(info)
 
 
 def _top(counter: dict, n: int = 10) -> list[dict]:
@@ -151,15 +294,17 @@ def _top(counter: dict, n: int = 10) -> list[dict]:
     return [{"name": k, "value": int(v)} for k, v in items]
 
 
-def tsdb_stats(store, now_ms: int) -> dict:
-    """Head statistics and the top-10 cardinality lists, computed from the store."""
+def tsdb_stats(store, now_ms: int, limit: int = 10,
+               label_bytes: Callable[[str, Mapping[str, int]], int] = _label_bytes_2_42) -> dict:
+    """Head statistics and the top-``limit`` cardinality lists, computed from the store
+    (ties, which Prometheus orders at random, by name)."""
     all_labels = store.all_labels()
     by_metric = Counter()
-    values_by_name = defaultdict(set)
+    values_by_name: dict = defaultdict(Counter)
     pairs = Counter()
     for labels in all_labels:
         for k, v in labels:
-            values_by_name[k].add(v)
+            values_by_name[k][v] += 1
             pairs[f"{k}={v}"] += 1
             if k == "__name__":
                 by_metric[v] += 1
@@ -187,18 +332,37 @@ def tsdb_stats(store, now_ms: int) -> dict:
     }
     return {
         "headStats": head,
-        "seriesCountByMetricName": _top(by_metric),
-        "labelValueCountByLabelName": _top({k: len(v) for k, v in values_by_name.items()}),
-        "memoryInBytesByLabelName": _top({k: sum(len(x.encode()) for x in v)
-                                          for k, v in values_by_name.items()}),
-        "seriesCountByLabelValuePair": _top(pairs),
+        "seriesCountByMetricName": _top(by_metric, limit),
+        "labelValueCountByLabelName": _top({k: len(v) for k, v in values_by_name.items()},
+                                           limit),
+        "memoryInBytesByLabelName": _top({k: label_bytes(k, v)
+                                          for k, v in values_by_name.items()}, limit),
+        "seriesCountByLabelValuePair": _top(pairs, limit),
     }
+
+
+def _tsdb_limit() -> int:
+    """``status/tsdb?limit=`` (3.x): a positive integer, 10 when absent."""
+    from mockprom.api.params import form_value, go_atoi
+
+    val = form_value("limit")
+    if not dialect().tsdb_limit_param or val == "":
+        return 10
+    try:
+        limit = go_atoi(val)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise bad_data("limit must be a positive number")
+    return limit
 
 
 @bp.route("/api/v1/status/tsdb", methods=("GET",))
 def tsdb():
     state = get_state()
-    return success(tsdb_stats(state.store, state.clock.now_ms()))
+    limit = _tsdb_limit()
+    return success(tsdb_stats(state.store, state.clock.now_ms(), limit,
+                              status_dialect(state.current).label_bytes))
 
 
 @bp.route("/api/v1/status/walreplay", methods=("GET",))

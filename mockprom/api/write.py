@@ -15,6 +15,7 @@ import zlib
 
 from flask import Blueprint, Response, current_app, request
 
+from mockprom.api.dialect import API
 from mockprom.faults.middleware import ANSWERED_KEY
 from mockprom.ingest import exposition, remote_read
 from mockprom.ingest.errors import IngestError
@@ -181,9 +182,13 @@ def make_write_blueprint(get_state) -> Blueprint:
         except exposition.SelectorError as err:
             return _text(str(err), 400)
         state = get_state()
+        content_type, scheme = exposition.CONTENT_TYPE, None
+        if API[state.settings.emulation].federate_escaping:
+            content_type, scheme = exposition.negotiate(request.headers.get("Accept", ""))
         body = exposition.federate(state.store, matcher_sets, state.clock.now_ms(),
-                                   scenario_lookback_ms(getattr(state, "scenario", None)))
-        return Response(body, status=200, content_type=exposition.CONTENT_TYPE)
+                                   scenario_lookback_ms(getattr(state, "scenario", None)),
+                                   scheme)
+        return Response(body, status=200, content_type=content_type)
 
     @bp.route("/metrics", methods=["GET"])
     def own_metrics():

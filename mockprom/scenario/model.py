@@ -31,7 +31,6 @@ METRIC_TYPES = ("counter", "gauge", "histogram", "summary", "untyped", "unknown"
                 "stateset", "gaugehistogram")
 MetricType = Literal["counter", "gauge", "histogram", "summary", "untyped", "unknown", "info",
                      "stateset", "gaugehistogram"]
-_LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 _METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 
 
@@ -129,12 +128,11 @@ class ExplicitSeries(StrictModel):
 
 
 def _check_label_names(d: Dict[str, Any]) -> None:
+    """Names as Prometheus 3 takes them: any non-empty UTF-8 string (a real 2.42 stores
+    such series by remote write too, and selects them with ``{__name__=~...}``)."""
     for k in d:
-        if not re.match(_LABEL_NAME, k):
-            raise ValueError(f"invalid label name {k!r}")
-    name = d.get("__name__")
-    if isinstance(name, str) and name and not re.match(_METRIC_NAME, name):
-        raise ValueError(f"invalid metric name {name!r}")
+        if not k:
+            raise ValueError("invalid label name '': label names must not be empty")
 
 
 class FakerLabel(StrictModel):
@@ -533,13 +531,12 @@ class Scenario(StrictModel):
         """The fixed "now" in ms, or None for the real clock."""
         return None if self.clock == "real" else int(self.clock)
 
-    def config_text(self) -> str:
-        """The configuration YAML ``/api/v1/status/config`` returns."""
-        import yaml
-        if isinstance(self.config, str):
-            return self.config
-        if isinstance(self.config, dict):
-            return yaml.safe_dump(self.config, sort_keys=False)
+    def config_doc(self) -> Optional[Dict[str, Any]]:
+        """The configuration mockprom reports when the scenario gives none (``global`` and
+        one ``scrape_configs`` entry per target job, in Prometheus 2.42's shape), or None
+        when the scenario's own ``config`` is to be reported as it is."""
+        if self.config is not None:
+            return None
         from mockprom.scenario.durations import format_duration_ms
         iv = format_duration_ms(self.interval)
         jobs = sorted({t.labels["job"] for t in (self.targets or [])})
@@ -551,4 +548,14 @@ class Scenario(StrictModel):
             cfg["scrape_configs"] = [{"job_name": j, "honor_timestamps": True,
                                       "scrape_interval": iv, "scrape_timeout": "10s",
                                       "metrics_path": "/metrics", "scheme": "http"} for j in jobs]
-        return yaml.safe_dump(cfg, sort_keys=False)
+        return cfg
+
+    def config_text(self) -> str:
+        """The configuration YAML ``/api/v1/status/config`` returns (2.42's shape for a
+        generated one; ``mockprom.api.status`` reshapes ``config_doc`` per version)."""
+        import yaml
+        if isinstance(self.config, str):
+            return self.config
+        if isinstance(self.config, dict):
+            return yaml.safe_dump(self.config, sort_keys=False)
+        return yaml.safe_dump(self.config_doc(), sort_keys=False)

@@ -530,9 +530,11 @@ class Store:
         return len(ts) > 0
 
     def series_in_range(self, matcher_sets: Sequence[Sequence[Matcher]], mint_ms: int,
-                        maxt_ms: int) -> list[Labels]:
+                        maxt_ms: int, sort: bool = True) -> list[Labels]:
         """Label sets matching any of the matcher sets (all series if none given) that
-        have at least one sample in the window; sorted."""
+        have at least one sample in the window; sorted, or with ``sort=False`` in the
+        order the store first saw them (as a TSDB head lists series without sorting),
+        the providers' series (rule outputs) last."""
         if not matcher_sets:
             candidates = set(self._series)
         else:
@@ -544,7 +546,10 @@ class Store:
             for ms in (matcher_sets or [()]):
                 found.update(provider.label_sets(mint_ms=mint_ms, maxt_ms=maxt_ms,
                                                  matchers=tuple(ms)))
-        return sorted(found)
+        if sort:
+            return sorted(found)
+        stored = [l for l in self._series if l in found]
+        return stored + sorted(found.difference(stored))
 
     def _in_range(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
         """Whether the series has a sample in the window (for generated sources, the most
