@@ -220,6 +220,16 @@ def remote_write(url: str, series: Sequence[dict], window_ms: int = 30 * 60_000,
         for t, v in s["samples"]:
             flat.append((to_ms(t), i, value_bits(v)))
     flat.sort()
+    send_in_windows(url, flat, lambda per_series: encode_write_request(
+        [(labelsets[i], s) for i, s in per_series.items()]), window_ms, path)
+    return len(flat)
+
+
+def send_in_windows(url: str, flat: list, encode, window_ms: int = 30 * 60_000,
+                    path: str = "/api/v1/write", max_samples: int = 50_000) -> None:
+    """POST ``flat`` (``(t_ms, series index, value)``, sorted by time) in requests spanning
+    less than ``window_ms`` each (the head refuses samples older than its newest minus
+    1 h); ``encode({series index: [(t_ms, value), ...]})`` makes a request body."""
     session = requests.Session()
     headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
                "X-Prometheus-Remote-Write-Version": "0.1.0"}
@@ -227,17 +237,15 @@ def remote_write(url: str, series: Sequence[dict], window_ms: int = 30 * 60_000,
     while start < len(flat):
         end = start
         t0 = flat[start][0]
-        while end < len(flat) and flat[end][0] < t0 + window_ms and end - start < 50_000:
+        while end < len(flat) and flat[end][0] < t0 + window_ms and end - start < max_samples:
             end += 1
         per_series: dict[int, list] = {}
-        for t_ms, i, bits in flat[start:end]:
-            per_series.setdefault(i, []).append((t_ms, bits))
-        body = encode_write_request([(labelsets[i], s) for i, s in per_series.items()])
-        r = session.post(url + path, data=body, headers=headers, timeout=30)
+        for t_ms, i, v in flat[start:end]:
+            per_series.setdefault(i, []).append((t_ms, v))
+        r = session.post(url + path, data=encode(per_series), headers=headers, timeout=30)
         if r.status_code // 100 != 2:
             raise RuntimeError(f"remote write refused: {r.status_code} {r.text.strip()}")
         start = end
-    return len(flat)
 
 
 # -- OpenMetrics backfill ------------------------------------------------------------------

@@ -19,6 +19,7 @@ import math
 import struct
 from typing import Iterator, List, Optional, Sequence
 
+from mockprom.gofloat import format_g
 from mockprom.histograms.bounds import (CUSTOM_BUCKETS_SCHEMA, get_bound,
                                         get_bound_exponential, is_custom_buckets_schema,
                                         is_exponential_schema)
@@ -820,12 +821,12 @@ def _check_spans(spans, n_buckets: int, side: str) -> None:
                              "buckets than provided")
 
 
-def _check_buckets(buckets, side: str) -> None:
+def _check_buckets(buckets, side: str, fmt=format_g) -> None:
     for i, c in enumerate(buckets):
         if c < 0:
             raise HistogramError(f"{side}: bucket number {i + 1} has observation count of "
-                                 f"{c}: histogram has a bucket whose observation count is "
-                                 "negative")
+                                 f"{fmt(c)}: histogram has a bucket whose "
+                                 "observation count is negative")
 
 
 def _check_custom_bounds(bounds, spans, n_buckets: int) -> None:

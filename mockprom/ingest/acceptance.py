@@ -39,6 +39,7 @@ HEAD_HALF_RANGE_MS = 3_600_000  # half of the TSDB's 2 h block range
 OUT_OF_BOUNDS = "out of bounds"
 TOO_FAR_AHEAD = "out of bounds: timestamp is too far in the future"
 OUT_OF_ORDER = "out of order sample"
+HISTOGRAMS_DISABLED = "native histograms are disabled"
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,8 @@ class Batch:
     pairs: tuple = ()  # the labels as Prometheus prints them in 2.0 errors (sorted, all)
     created: Optional[int] = None  # a created timestamp to ingest as a zero sample
     refusal: Optional[str] = None  # (partial writes) an error line after the samples'
+    # native histograms, after the float samples: (t_ms, FloatHistogram, sent as integer)
+    hists: list = field(default_factory=list)
 
 
 def _bits(v: float) -> int:
@@ -242,17 +245,46 @@ class Outcome:
     samples: int = 0
     errors: list = field(default_factory=list)
     status: int = 400  # the status of the errors (400; 500 for 2.42's invalid samples)
+    histograms: int = 0  # native histogram samples accepted
 
 
 class Window:
     """The time limits of one request: fixed when it starts, as Prometheus's appender."""
 
-    __slots__ = ("min_valid", "max_t", "rules")
+    __slots__ = ("min_valid", "max_t", "rules", "native")
 
-    def __init__(self, head: Head, rules: Rules, now_ms: int):
+    def __init__(self, head: Head, rules: Rules, now_ms: int, native=None):
         self.min_valid = head.min_valid(now_ms)
         self.max_t = None if rules.max_ahead_ms is None else now_ms + rules.max_ahead_ms
         self.rules = rules
+        # native histograms: the line's histograms.behaviour.NativeRules when the
+        # native-histograms feature is on, None when it is off
+        self.native = native
+
+    def histogram_error(self, t: int, h, is_int: bool, src) -> Optional[tuple[str, int]]:
+        """The append error (message, status) of one native histogram sample against the
+        series' newest stored sample, in the order Prometheus checks: too far ahead,
+        disabled, out of bounds, invalid, out of order, duplicate."""
+        if self.max_t is not None and t > self.max_t:
+            return TOO_FAR_AHEAD, 400
+        if self.native is None:
+            return HISTOGRAMS_DISABLED, 500
+        if t < self.min_valid:
+            return OUT_OF_BOUNDS, 400
+        from mockprom.histograms.convert import validation_error
+
+        err = validation_error(h, is_int, self.native)
+        if err is not None:
+            return err, 500
+        last = src.last_sample()
+        if last is not None:
+            if t < last[0]:
+                return OUT_OF_ORDER, 400
+            if t == last[0]:
+                old = src.last_histogram()
+                if old is None or not old.equals(h):
+                    return "duplicate sample for timestamp", 400
+        return None
 
     def sample_error(self, t: int, v: float, last) -> Optional[str]:
         """The append error of one sample against the series' newest stored sample."""
@@ -322,33 +354,57 @@ def commit(store, head: Head, batches: list, window: Window, partial: bool = Fal
             if b.ts[0] < window.min_valid:
                 raise IngestError(OUT_OF_BOUNDS)
             raise err
-        if not b.ts:
+        if not b.ts and not b.hists:
             if b.refusal is not None and partial:
                 outcome.errors.append(b.refusal)
             continue
         src = targets[id(b)]
         last = src.last_sample()
         ts, vals = b.ts, b.vals
-        if not window.clean(ts, last):
+        if ts and not window.clean(ts, last):
             ts, vals = _checked(b, last, window, partial, outcome)
         outcome.samples += len(ts)
         if b.created is not None and ts and window.created_ok(b.created, ts[0], last):
             ts, vals = [b.created] + ts, [0.0] + vals  # not counted as written
-        if ts:
-            keep.append((src, ts, vals))
+        hists = _checked_histograms(b, src, window, partial, outcome) if b.hists else []
+        if ts or hists:
+            keep.append((src, ts, vals, hists))
         if b.refusal is not None and partial:
             outcome.errors.append(b.refusal)
     top = None
-    for src, ts, vals in keep:
+    for src, ts, vals, hists in keep:
         last = src.last_sample()
-        ts, vals = _newer(ts, vals, None if last is None else last[0])
+        if ts:
+            ts, vals = _newer(ts, vals, None if last is None else last[0])
         if ts:
             src.extend(ts, vals)
             if top is None or ts[-1] > top:
                 top = ts[-1]
+        for t, h in hists:  # after the floats, as Prometheus appends them
+            last = src.last_sample()
+            if last is None or t > last[0]:
+                src.append_histogram(t, h)
+                if top is None or t > top:
+                    top = t
     if top is not None:
         head.advance(top)
     return outcome
+
+
+def _checked_histograms(b: Batch, src, window: Window, partial: bool, outcome: Outcome) -> list:
+    """``b``'s native histograms that pass, as ``(t_ms, FloatHistogram)``; raises the first
+    error unless ``partial`` (then each refused one adds an error line)."""
+    kept = []
+    for t, h, is_int in b.hists:
+        err = window.histogram_error(t, h, is_int, src)
+        if err is None:
+            kept.append((t, h))
+        elif partial:
+            outcome.errors.append(f"{err[0]} for series {labels_string(b.pairs or b.labels)}")
+        else:
+            raise IngestError(err[0], err[1])
+    outcome.histograms += len(kept)
+    return kept
 
 
 def _checked(b: Batch, last, window: Window, partial: bool, outcome: Outcome):

@@ -58,12 +58,20 @@ def receive(state, content_type: str, encoding: str, body: bytes) -> Answer:
     return answer
 
 
+def native_rules(emulation):
+    """The line's native histogram rules when the native-histograms feature is on."""
+    from mockprom.histograms.behaviour import NATIVE
+
+    return NATIVE[emulation] if emulation.has("native-histograms") else None
+
+
 def _write_v1(state, raw: bytes, rules: Rules) -> Answer:
     ing = ingest_for(state)
     with remote_write.gc_paused():
         batches = remote_write.decode_raw(raw, policy_of(state, rules))
         with ing.lock:
-            window = Window(ing.head, rules, state.clock.now_ms())
+            window = Window(ing.head, rules, state.clock.now_ms(),
+                            native_rules(emulation_of(state)))
             outcome = commit(state.store, ing.head, batches, window)
     return Answer(204, samples=outcome.samples)
 

@@ -7,7 +7,8 @@ checked under a *policy* (``acceptance.label_problem``): ``strict`` refuses the 
 character set) or a repeated label name; ``store`` (2.42) and ``drop`` (3.5) mark such
 series with the problem and leave the verdict to the commit (2.42 stores most of them,
 3.5 drops them). Samples keep their request order: the commit checks and orders them.
-Metadata, exemplars and native histograms are not read here (the parser skips them).
+Native histograms (the ``histograms`` field) come in ``Batch.hists`` after the floats.
+Metadata and exemplars are not read here (the parser skips them).
 
 Speed: ``decode`` reads a request through a second view of the wire format in which a
 series' labels are the raw bytes of its Label messages; those bytes key a cache of
@@ -48,7 +49,8 @@ WriteRequest, TimeSeries, Label, Sample = V1.WriteRequest, V1.TimeSeries, V1.Lab
 # invalid UTF-8 reaches the label checks instead of failing the parse).
 _RAW = build("mockprom/prompb/raw.proto", "prometheus_raw", {
     "Sample": [("value", 1, "double"), ("timestamp", 2, "int64")],
-    "TimeSeries": [("labels", 1, "bytes", "repeated"), ("samples", 2, "Sample", "repeated")],
+    "TimeSeries": [("labels", 1, "bytes", "repeated"), ("samples", 2, "Sample", "repeated"),
+                   ("histograms", 4, "bytes", "repeated")],
     "WriteRequest": [("timeseries", 1, "TimeSeries", "repeated")],
     "Label": [("name", 1, "bytes"), ("value", 2, "bytes")],
 })
@@ -218,6 +220,8 @@ def _decode_fast(raw: bytes) -> list[Batch]:
     out = []
     cached = _RAW_LABELS_CACHE.get
     for series in req.timeseries:
+        if series.histograms:
+            raise _Unusual()  # native histograms: the reference path reads them
         samples = series.samples
         if not samples:
             continue
@@ -239,9 +243,10 @@ def _decode_reference(raw: bytes, policy: str = "strict") -> list[Batch]:
     if policy == "strict":
         for series in parse_request(raw).timeseries:
             labels = _series_labels(tuple([(l.name, l.value) for l in series.labels]))
-            if series.samples:
+            if series.samples or series.histograms:
                 out.append(Batch(labels, [s.timestamp for s in series.samples],
-                                 [s.value for s in series.samples]))
+                                 [s.value for s in series.samples],
+                                 hists=_histograms(series.histograms)))
         return out
     req = _RawWriteRequest()
     try:
@@ -249,14 +254,34 @@ def _decode_reference(raw: bytes, policy: str = "strict") -> list[Batch]:
     except Exception as err:
         raise IngestError(f"proto: cannot unmarshal WriteRequest: {err}") from None
     for series in req.timeseries:
-        if not series.samples:
+        if not series.samples and not series.histograms:
             continue
         pairs, utf8 = _text_pairs(series.labels)
         problem = label_problem(pairs, policy) if utf8 or policy == "store" else \
             LabelProblem("invalid", tuple(sorted(pairs, key=lambda p: p[0])))
         labels = () if problem is not None else canonical(pairs)
+        hists = []
+        for raw_h in series.histograms:
+            try:
+                hists.append(V1.Histogram.FromString(raw_h))
+            except Exception as err:
+                raise IngestError(f"proto: cannot unmarshal WriteRequest: {err}") from None
         out.append(Batch(labels, [s.timestamp for s in series.samples],
-                         [s.value for s in series.samples], problem))
+                         [s.value for s in series.samples], problem,
+                         hists=_histograms(hists)))
+    return out
+
+
+def _histograms(messages) -> list:
+    """``Batch.hists`` of a series' Histogram messages: ``(t_ms, FloatHistogram, int)``."""
+    if not messages:
+        return []
+    from mockprom.histograms.convert import from_remote
+
+    out = []
+    for m in messages:
+        h, is_int = from_remote(m)
+        out.append((int(m.timestamp), h, is_int))
     return out
 
 

@@ -17,10 +17,12 @@ from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Pla
 
 from mockprom import versions
 from mockprom.scenario import fakelabels
+from mockprom.scenario.durations import _format_sample_value, _sample_value
 from mockprom.scenario.durations import (DurationMs, SampleValue, StrictModel, TimeField,
                                          TimeSpec, TimestampMs, format_timestamp_ms,
                                          parse_duration_ms, parse_time_spec)
 from mockprom.scenario.generators import GeneratorSpec
+from mockprom.histograms import FloatHistogram, format_histogram, parse_histogram
 from mockprom.scenario.notation import expand, parse_selector
 
 __all__ = ["Scenario", "parse_duration_ms", "NotationSeries", "ExplicitSeries",
@@ -110,12 +112,43 @@ class NotationSeries(StrictModel):
         return list(self._expanded)
 
 
+def _explicit_value(v):
+    """A float sample value, or a native histogram in the series notation."""
+    if isinstance(v, FloatHistogram):
+        return v
+    if isinstance(v, str) and v.strip().startswith("{{"):
+        h, end = parse_histogram(v.strip())
+        if v.strip()[end:]:
+            raise ValueError(f"unexpected {v.strip()[end:]!r} after the histogram")
+        return h
+    return _sample_value(v)
+
+
+def _format_explicit_value(v):
+    if isinstance(v, FloatHistogram):
+        return format_histogram(v)
+    return _format_sample_value(v)
+
+
+ExplicitValue = Annotated[Any, PlainValidator(_explicit_value),
+                          PlainSerializer(_format_explicit_value),
+                          WithJsonSchema({"anyOf": [
+                              {"type": "number"},
+                              {"enum": ["NaN", "+Inf", "-Inf", "Inf", "stale"]},
+                              {"type": "string", "pattern": "^\\s*\\{\\{.*\\}\\}\\s*$",
+                               "description": "a native histogram, e.g. "
+                                              "{{schema:0 sum:5 count:4 buckets:[1 2 1]}}"}]})]
+"""A sample value of explicit samples: a number, "NaN", "+Inf", "-Inf", "stale", or a
+native histogram ``{{schema:0 sum:5 count:4 buckets:[1 2 1]}}``."""
+
+
 class ExplicitSeries(StrictModel):
     """``{labels: {__name__: x}, samples: [[t, v], ...]}``; t in unix seconds or RFC3339,
-    v a number, "NaN", "+Inf", "-Inf" or "stale"."""
+    v a number, "NaN", "+Inf", "-Inf", "stale" or a native histogram
+    ``"{{schema:0 sum:5 count:4 buckets:[1 2 1]}}"``."""
 
     labels: Dict[str, str]
-    samples: List[Tuple[TimestampMs, SampleValue]] = Field(default_factory=list)
+    samples: List[Tuple[TimestampMs, ExplicitValue]] = Field(default_factory=list)
 
     @field_validator("labels", mode="before")
     @classmethod

@@ -286,6 +286,12 @@ class AppendableSource:
             return None
         return self._ts[-1], self._vals[-1]
 
+    def last_histogram(self) -> Optional[FloatHistogram]:
+        """The newest sample's histogram when it is a native histogram, else None."""
+        if not self._ts or self._hists is None:
+            return None
+        return self._hists[len(self._ts) - 1]
+
     def extend(self, ts: list, vals: list) -> None:
         """Append many samples at once; the caller has checked that they are strictly
         increasing in time and newer than ``last_sample()``."""
