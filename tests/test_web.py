@@ -6,7 +6,7 @@ and that the wheel ships its files."""
 from __future__ import annotations
 
 import fnmatch
-import sys
+import gzip
 from pathlib import Path
 
 import pytest
@@ -67,6 +67,15 @@ def test_mockprom_goes_to_the_scenario_page(prom, http):
     assert (r.status_code, r.headers["Location"]) == (302, "/mockprom/scenario")
 
 
+def test_the_control_api_lists_itself(prom, http):
+    for path in ("/-/mockprom/", "/-/mockprom"):
+        r = http.get(prom.url + path, allow_redirects=False)
+        data = r.json()["data"]
+        assert r.status_code == 200 and data["console"] == "/mockprom/scenario"
+        for endpoint in ("scenario", "clock", "faults", "requests", "families"):
+            assert f"/-/mockprom/{endpoint}" in data["endpoints"]
+
+
 def test_assets_are_served_from_the_package_and_cached_by_build(prom, http):
     shell = http.get(prom.url + "/query").text
     build = shell.split("/mockprom/assets/", 1)[1].split("/", 1)[0]
@@ -77,6 +86,12 @@ def test_assets_are_served_from_the_package_and_cached_by_build(prom, http):
     assert r.content == (files.STATIC / "js" / "main.js").read_bytes()
     again = http.get(base + "/js/main.js", headers={"If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304 and again.content == b""
+    zipped = http.get(base + "/vendor/uPlot.iife.min.js", headers={"Accept-Encoding": "gzip"}, stream=True)
+    raw = zipped.raw.read(decode_content=False)
+    assert zipped.headers["Content-Encoding"] == "gzip" and len(raw) < 30_000
+    assert gzip.decompress(raw) == (files.STATIC / "vendor" / "uPlot.iife.min.js").read_bytes()
+    plain = http.get(base + "/vendor/uPlot.iife.min.js", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.headers["ETag"] != zipped.headers["ETag"]
     css = http.get(base + "/vendor/uPlot.min.css")
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
     stale = http.get(f"{prom.url}/mockprom/assets/0ld0ld0ld0ld/js/main.js")

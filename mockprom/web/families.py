@@ -77,7 +77,8 @@ def _range_param() -> int:
     except (ValueError, TypeError) as exc:
         raise invalid_param("range", str(exc)) from None
     if not 0 < value <= MAX_RANGE_MS:
-        raise invalid_param("range", f"must be positive and at most {format_duration_ms(MAX_RANGE_MS)}")
+        raise invalid_param("range", "must be positive and at most "
+                                     + format_duration_ms(MAX_RANGE_MS))
     return value
 
 

@@ -10,16 +10,19 @@ Every other path goes on to the app.
   version does so (``pages.ROUTES``);
 - ``/mockprom/assets/<build>/<file>``: the files under ``static/``; ``<build>`` is a hash
   of their contents, so a URL with the current build is cached for good and a new
-  version of mockprom is fetched anew.
+  version of mockprom is fetched anew; sent gzipped (compressed once) when the client
+  accepts it.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from mockprom.compression import handler_encoding
 from mockprom.web.pages import UiRoutes, found_body
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,18 +51,23 @@ SHELL_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
                 "base-uri 'none'; form-action 'self'")
 
 
+GZIP_MIN_BYTES = 1024
+
+
 class Bundle:
-    """The static files, read once: ``{relative path: (bytes, content type)}`` and the
-    build id (a hash of every path and content)."""
+    """The static files, read once: ``{relative path: (bytes, content type, gzipped bytes
+    or None)}`` and the build id (a hash of every path and content)."""
 
     def __init__(self, root: Path = STATIC, shell: Path = SHELL):
-        files: dict[str, tuple[bytes, str]] = {}
+        files: dict[str, tuple[bytes, str, Optional[bytes]]] = {}
         digest = hashlib.sha256()
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = path.relative_to(root).as_posix()
             data = path.read_bytes()
             digest.update(rel.encode() + b"\0" + data + b"\0")
-            files[rel] = (data, TYPES.get(path.suffix, "application/octet-stream"))
+            content_type = TYPES.get(path.suffix, "application/octet-stream")
+            packed = gzip.compress(data, 9, mtime=0) if len(data) >= GZIP_MIN_BYTES else None
+            files[rel] = (data, content_type, packed)
         self.files = files
         self.build = digest.hexdigest()[:12]
         prefix = ASSETS + self.build
@@ -114,16 +122,20 @@ class ConsoleFiles:
             return _not_found(start_response)
         if not _readable(environ, start_response):
             return [b"Method Not Allowed\n"]
-        data, content_type = found
+        data, content_type, packed = found
         current = bundle().build
-        etag = f'"{current}"'
+        accepted = handler_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        zipped = packed is not None and accepted == "gzip"
+        etag = f'"{current}{"-gzip" if zipped else ""}"'
         cache = "public, max-age=31536000, immutable" if build == current else "no-cache"
         headers = [("Content-Type", content_type), ("Cache-Control", cache), ("ETag", etag),
-                   *SECURITY_HEADERS]
+                   ("Vary", "Accept-Encoding"), *SECURITY_HEADERS]
+        if zipped:
+            headers.append(("Content-Encoding", "gzip"))
         if environ.get("HTTP_IF_NONE_MATCH") == etag:
-            start_response("304 Not Modified", headers[1:3])
+            start_response("304 Not Modified", headers[1:4])
             return []
-        return _send(environ, start_response, "200 OK", headers, data)
+        return _send(environ, start_response, "200 OK", headers, packed if zipped else data)
 
 
 def _readable(environ, start_response) -> bool:

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 
 from mockprom import versions
 from mockprom.api.context import get_state
+from mockprom.api.envelope import success
 from mockprom.web import families
 
 
@@ -53,15 +54,34 @@ def root():
 # The console's own control endpoint: under /-/mockprom/, so the control API's checks apply.
 bp.add_url_rule(families.PATH, view_func=families.families, methods=("GET",))
 
+CONTROL_API = {  # what GET /-/mockprom/ lists
+    "scenario": "GET the scenario (?format=yaml); PUT a new one (YAML or JSON, or ?name=)",
+    "scenarios": "GET the names PUT scenario?name= takes",
+    "reset": "POST: rebuild from the scenario",
+    "clock": 'GET the mock\'s now; PUT {"now": ...} or {"advance": "5m"}',
+    "faults": "GET the fault rules; POST one (or a list); DELETE all",
+    "faults/<id>": "DELETE one fault rule",
+    "timeline": "GET where the timeline is",
+    "requests": "GET the request journal (endpoint, expr, method, fault, since, limit); DELETE it",
+    "families": "GET the scenario's series families with previews (range, points)",
+}
+
+
+@bp.route("/-/mockprom/", methods=("GET",), strict_slashes=False)
+def control_index():
+    """The control API's endpoints, and where the console is."""
+    return success({"console": "/mockprom/scenario",
+                    "endpoints": {f"/-/mockprom/{k}": v for k, v in CONTROL_API.items()}})
+
 
 @bp.after_request
 def _explain_refusal(resp: Response) -> Response:
     """A browser refused at ``/`` (bearer auth: it cannot send the token itself) gets a
     page pointing to the console, which asks for the credentials; the status and the
     challenge stay what a client would see."""
+    accept = request.accept_mimetypes
     if (request.path == "/" and resp.status_code == 401 and request.method == "GET"
-            and request.accept_mimetypes.accept_html
-            and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"):
+            and accept.best_match(["application/json", "text/html"]) == "text/html"):
         home = ROUTES[get_state().settings.emulation].home
         resp.set_data(
             "<!doctype html><title>mockprom: credentials needed</title>"

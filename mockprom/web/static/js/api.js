@@ -40,6 +40,12 @@ function authHeader(control) {
   return apiAuth(creds);
 }
 
+// A 401: ask for credentials (the challenge tells which kind: Bearer or Basic).
+function authNeeded(resp, control) {
+  const scheme = (resp.headers.get('WWW-Authenticate') || '').split(' ')[0].toLowerCase();
+  window.dispatchEvent(new CustomEvent('mockprom:auth-needed', { detail: { control, scheme } }));
+}
+
 async function request(method, url, { params, body, type, control = false, signal } = {}) {
   const headers = { Accept: 'application/json', 'X-Mockprom-Console': '1' };
   const auth = authHeader(control);
@@ -64,9 +70,7 @@ async function request(method, url, { params, body, type, control = false, signa
   const text = await resp.text();
   let doc = null;
   try { doc = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  if (resp.status === 401) {
-    window.dispatchEvent(new CustomEvent('mockprom:auth-needed', { detail: { control } }));
-  }
+  if (resp.status === 401) authNeeded(resp, control);
   if (doc && doc.status === 'error') {
     throw new ApiError(doc.errorType || 'error', doc.error || `HTTP ${resp.status}`, resp.status, doc);
   }
@@ -101,7 +105,7 @@ export const control = {
     const resp = await fetch(`/-/mockprom/${path}?${new URLSearchParams(params)}`,
       { headers, credentials: 'same-origin', cache: 'no-store' });
     const text = await resp.text();
-    if (resp.status === 401) window.dispatchEvent(new CustomEvent('mockprom:auth-needed', { detail: { control: true } }));
+    if (resp.status === 401) authNeeded(resp, true);
     if (!resp.ok) {
       let msg = text;
       try { msg = JSON.parse(text).error || text; } catch { /* plain text */ }

@@ -126,12 +126,13 @@ window.addEventListener('mockprom:scenario-changed', () => showVersion(true));
 
 // -- credentials ------------------------------------------------------------------------
 
-function openCredentials(reason) {
+function openCredentials(reason, scheme) {
   const dlg = document.getElementById('credentials');
   if (dlg.open) return;
   const creds = credentials();
   const a = creds.api || {};
-  const type = h('select', { name: 'type', value: a.type || 'none' },
+  const asked = scheme === 'bearer' || scheme === 'basic' ? scheme : null;
+  const type = h('select', { name: 'type', value: a.type || asked || 'none' },
     h('option', { value: 'none' }, 'none'), h('option', { value: 'bearer' }, 'Bearer token'),
     h('option', { value: 'basic' }, 'Basic (user and password)'));
   const token = h('input', { name: 'token', type: 'password', autocomplete: 'off', value: a.token || '' });
@@ -173,9 +174,11 @@ function openCredentials(reason) {
 }
 
 window.addEventListener('mockprom:auth-needed', (e) => {
-  openCredentials(e.detail.control
+  const { control, scheme } = e.detail;
+  openCredentials(control
     ? 'The control API asked for credentials: give the control token (or the API\'s credentials when no control token is set).'
-    : 'The server asked for credentials.');
+    : `The server asked for credentials (${scheme === 'basic' ? 'Basic: user and password' : 'a bearer token'}).`,
+  control ? null : scheme);
 });
 
 // -- router -----------------------------------------------------------------------------
