@@ -216,8 +216,10 @@ def test_a_fault_added_from_the_page_fails_the_next_query(chrome, prom):
     execute(chrome)  # times: 1, so the next one is answered
     assert not chrome.find_all(".messages .alert.error") and len(table_rows(chrome)) == 3
     chrome.open(prom.url + "/mockprom/faults")
-    row = chrome.wait(lambda: chrome.find("table.faults tbody tr"), "the rule")
-    assert (row.find_element("css selector", ".matched").text, row.find_element("css selector", ".hits").text) == ("2", "1")
+    counts = chrome.wait(lambda: chrome.js(
+        "const r = document.querySelector('table.faults tbody tr');"
+        "return r && [r.querySelector('.matched').innerText, r.querySelector('.hits').innerText]"), "the rule")
+    assert counts == ["2", "1"]
 
 
 def test_a_rule_pasted_as_yaml_is_added_and_removed(chrome, prom):
@@ -241,16 +243,16 @@ def test_the_journal_lists_requests_with_the_fault_that_answered(chrome, prom):
     requests.get(prom.url + "/api/v1/query", params={"query": "up"})
     requests.get(prom.url + "/api/v1/query", params={"query": "rate(http_requests_total[5m])"})
     chrome.open(prom.url + "/mockprom/requests")
-    rows = lambda: chrome.find_all("table.journal tbody tr[data-id]")  # noqa: E731
+    rows = lambda: chrome.js(  # noqa: E731  (one read: the table is redrawn as requests come)
+        "return [...document.querySelectorAll('table.journal tbody tr[data-id]')]"
+        ".map(tr => [...tr.cells].map(c => c.innerText.trim()))")
     chrome.wait(lambda: len(rows()) >= 2, "the journal rows")
-    cells = {r.find_elements("css selector", "td")[3].text: [c.text for c in r.find_elements("css selector", "td")]
-             for r in rows()}
+    cells = {r[3]: r for r in rows()}
     assert cells["up"][1:3] == ["GET", "query"] and cells["up"][4] == "200" and cells["up"][6] == ""
     faulted = cells["rate(http_requests_total[5m])"]
     assert faulted[4] == "503" and faulted[6] == "OUTAGE" and faulted[5].endswith(" ms")
     chrome.find(".toolbar input[type=checkbox]").click()  # faulted only
-    chrome.wait(lambda: [r.find_elements("css selector", "td")[3].text for r in rows()]
-                == ["rate(http_requests_total[5m])"], "the filter")
+    chrome.wait(lambda: [r[3] for r in rows()] == ["rate(http_requests_total[5m])"], "the filter")
     chrome.find(".toolbar button.danger").click()  # clear
     chrome.wait(lambda: not rows(), "the cleared journal")
     assert prom.requests() == []

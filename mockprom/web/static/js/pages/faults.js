@@ -36,7 +36,7 @@ function loadYaml() {
 }
 
 export function render(root, ctx) {
-  let stopped = false, timer = null;
+  let stopped = false, timer = null, last = null;
   const timelineCard = h('section', { class: 'card', id: 'timeline' });
   const rulesCard = h('section', { class: 'card', id: 'rules' });
   const addMsg = h('div');
@@ -47,8 +47,12 @@ export function render(root, ctx) {
       [rules, tl] = await Promise.all([control.get('faults'), control.get('timeline')]);
     } catch (e) {
       clear(rulesCard, alertBox('error', 'Error loading the fault rules:', ` ${e.message}`));
+      last = null;
       return;
     }
+    const seen = JSON.stringify([rules, tl]);
+    if (seen === last) return;  // redraw only when something changed
+    last = seen;
     drawRules(rules);
     drawTimeline(tl);
   }

@@ -42,13 +42,18 @@ export function render(root, ctx) {
     try {
       const s = since();
       const list = await control.get('requests', s == null ? {} : { since: s });
-      for (const e of list) entries.set(e.id, e);
+      let changed = s == null;
+      for (const e of list) {
+        const old = entries.get(e.id);
+        if (!old || old.status !== e.status || old.duration_ms !== e.duration_ms || old.fault !== e.fault) changed = true;
+        entries.set(e.id, e);
+      }
       if (entries.size > KEEP) {
         const ids = [...entries.keys()].sort((a, b) => a - b);
         for (const id of ids.slice(0, entries.size - KEEP)) entries.delete(id);
       }
-      clear(msg);
-      draw();
+      if (msg.firstChild) { clear(msg); changed = true; }
+      if (changed) draw();  // redraw only when something changed (keeps selections)
     } catch (e) {
       clear(msg, alertBox('error', 'Error reading the journal:', ` ${e.message}`));
     }
