@@ -34,13 +34,15 @@ from mockprom.promql.syntax.durations import resolve_durations
 from mockprom.promql.syntax.golang import format_position, go_quote  # noqa: F401 (go_quote: Go's %q for other layers)
 from mockprom.promql.syntax.grammar import Parser
 from mockprom.promql.syntax.printer import Printer
+from mockprom.promql.syntax.regex import regex_error as _regex_error
 from mockprom.promql.syntax.rows import dialect_of
 from mockprom.promql.syntax.signatures import FUNCTIONS_V2_42, FUNCTIONS_V3_5  # noqa: F401
 from mockprom.promql.syntax.tree import Fail, Panic, tree_depth
 from mockprom.scenario.labels import Matcher
 
 __all__ = ["parse", "check", "format_expr", "expr_string", "ast_json",
-           "parse_metric_selector", "resolve_durations", "ParseError", "go_quote"]
+           "parse_metric_selector", "resolve_durations", "regex_error", "ParseError",
+           "go_quote"]
 
 MAX_QUERY_BYTES = 64 * 1024
 MAX_NESTING = 200  # brackets, braces and parentheses
@@ -108,6 +110,12 @@ def parse_metric_selector(text: str, emulation=None) -> tuple[Matcher, ...]:
     if node.name:
         matchers.insert(0, _matcher("__name__", "=", node.name))
     return tuple(matchers)
+
+
+def regex_error(value: str, emulation=None):
+    """Go's error for a label matcher's regex (``error parsing regexp: ...``) as the
+    emulated Prometheus words it, or None when the regex is valid."""
+    return _regex_error(value, dialect_of(emulation).syntax)
 
 
 def _message(text: str, fail: Fail, dialect) -> str:
