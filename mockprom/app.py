@@ -33,6 +33,7 @@ OWN_BLUEPRINTS = {bp.name: bp for bp in (health.bp, query.bp, metadata.bp, statu
 # Endpoints only some versions have: path -> the ApiDialect field saying whether the
 # emulated version serves it (404 otherwise, as that version's router answers).
 VERSIONED_PATHS = {path: "notifications" for path in notifications.PATHS}
+VERSIONED_PATHS["/api/v1/parse_query"] = "parse_query"
 
 TEXT = "text/plain; charset=utf-8"
 CORS_HEADERS = {

@@ -263,3 +263,33 @@ def test_verdicts_format_and_parse_query_match_a_real_prometheus_3_5(flags):
                 diffs.append(("parse_query", text, data, mine))
     assert formatted > 100
     assert diffs == [], "\n".join(map(repr, diffs))
+
+
+PARSE_QUERY_CASES = ['sum by (job) (rate(x{a=~"b"}[5m] offset 1m))', "x @ 100 offset -1m",
+                     "1 + 2", "foo(", "", '"s\\u00e9"', "x[5m:1m] @ end()", "NaN", "-Inf",
+                     '{"a.b"="c"}', "a and on(x) b", "topk(3, x)", "x[5m+1m]"]
+
+
+@pytest.mark.realprom
+@pytest.mark.parametrize("line,version", [("3.5", "3.5.3"), ("2.42", "2.42.0")])
+def test_parse_query_endpoint_answers_byte_for_byte_as_prometheus(line, version):
+    """``/api/v1/parse_query``: 3.5.3 serves it by default (no flag), 2.42 answers 404."""
+    import requests
+
+    import realprom
+    from mockprom.server import MockPrometheus
+
+    realprom.require_binaries(line)
+    diffs = []
+    with realprom.RealPrometheus(line=line) as real, \
+            MockPrometheus({"series": []}, version=version) as mock:
+        for text in PARSE_QUERY_CASES:
+            for method in ("GET", "POST"):
+                key = "params" if method == "GET" else "data"
+                want = requests.request(method, real.url + "/api/v1/parse_query",
+                                        **{key: {"query": text}})
+                got = requests.request(method, mock.url + "/api/v1/parse_query",
+                                       **{key: {"query": text}})
+                if (want.status_code, want.text) != (got.status_code, got.text):
+                    diffs.append((method, text, want.status_code, want.text, got.text))
+    assert diffs == [], "\n".join(map(repr, diffs))

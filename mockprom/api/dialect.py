@@ -52,6 +52,8 @@ class ApiDialect:
     rules_filters: bool
     # /api/v1/notifications and /api/v1/notifications/live exist (3.5)
     notifications: bool
+    # /api/v1/parse_query (the expression's syntax tree as JSON) exists (3.5)
+    parse_query: bool
     # /api/v1/series with one match[]: series in the order the head created them (3.5
     # skips sorting then), or sorted by labels (2.42 always sorts)
     series_in_creation_order: bool
@@ -76,6 +78,7 @@ API = versions.table("api", {
         tsdb_limit_param=False,
         rules_filters=False,
         notifications=False,
+        parse_query=False,
         series_in_creation_order=False,
         federate_escaping=False,
     ),
@@ -94,6 +97,7 @@ API = versions.table("api", {
         tsdb_limit_param=True,
         rules_filters=True,
         notifications=True,
+        parse_query=True,
         series_in_creation_order=True,
         federate_escaping=True,
     ),

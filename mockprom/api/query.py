@@ -229,6 +229,19 @@ def format_query():
         raise invalid_param("query", exc.message) from None
 
 
+@bp.route("/api/v1/parse_query", methods=QUERY_METHODS)
+def parse_query():
+    """The expression's syntax tree (Prometheus 3's web UI tree view; 404 in 2.42)."""
+    from mockprom.promql.parse import ast_json
+
+    text = form_value("query")
+    g.mockprom_expr = text
+    try:
+        return success(ast_json(text, get_state().settings.emulation))
+    except ParseError as exc:
+        raise invalid_param("query", exc.message) from None
+
+
 @bp.route("/api/v1/query_exemplars", methods=QUERY_METHODS)
 def query_exemplars():
     from mockprom.promql.parse import parse

@@ -34,15 +34,15 @@ def ast_json(node: Node):
         matching = None
         if node.lhs.type == n.VECTOR and node.rhs.type == n.VECTOR:
             card = "many-to-many" if node.op.lower() in n.SET_OPS else node.card
-            matching = {"card": card, "labels": list(node.labels), "on": node.on,
-                        "include": list(node.include)}
+            matching = {"card": card, "include": list(node.include),
+                        "labels": list(node.labels), "on": node.on}
         out = {"type": "binaryExpr", "op": node.op.lower(), "lhs": ast_json(node.lhs),
                "rhs": ast_json(node.rhs), "matching": matching, "bool": node.bool}
     elif kind == "call":
         sig = node.sig
         out = {"type": "call",
-               "func": {"name": node.name, "argTypes": list(sig.arg_types),
-                        "variadic": sig.variadic, "returnType": sig.return_type},
+               "func": {"argTypes": list(sig.arg_types), "name": node.name,
+                        "returnType": sig.return_type, "variadic": sig.variadic},
                "args": [ast_json(a) for a in node.args]}
     elif kind == "matrix":
         vs = node.vs
