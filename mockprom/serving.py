@@ -35,7 +35,7 @@ from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, WSGITask
 
-from mockprom import gohttp
+from mockprom import gohttp, limits
 from mockprom.faults.transport import SOCKET_KEY
 
 # waitress logs a warning per request queued behind busy workers; under load that is the
@@ -107,6 +107,7 @@ class HttpServer:
             connection_limit=options.max_connections + 2, backlog=1024,
             channel_timeout=idle, cleanup_interval=max(1, min(30, idle // 2)),
             max_request_header_size=gohttp.MAX_HEADER_BYTES,
+            max_request_body_size=limits.MAX_REQUEST_BYTES,  # 413 beyond, unread
             ident="", clear_untrusted_proxy_headers=False, log_socket_errors=False,
             asyncore_use_poll=True, expose_tracebacks=False)
         self._wsgi = _WSGIServer(app, adj=adj, sockinfo=adj.listen[0])

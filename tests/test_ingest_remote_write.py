@@ -106,7 +106,7 @@ def _raw_request(serialized: bytes) -> bytes:
     (b"", "snappy: corrupt input"),
     (b"certainly not snappy \xff\xff\xff", "snappy: corrupt input"),
     (_raw_request(b"\xff\xff\xff garbage"), "proto: cannot unmarshal WriteRequest"),
-    (b"\x80\x80\x80\x40" + b"\x00" * 10, "decoded block is too large"),
+    (b"\x80\x80\x80\x40" + b"\x00" * 10, "snappy: decoded length 134217728 exceeds limit 33554432"),
 ], ids=["empty", "not-snappy", "not-protobuf", "too-large"])
 def test_bad_bodies_get_400_naming_the_problem_and_the_server_keeps_answering(served, body, expected):
     r = _post(served.url, body)

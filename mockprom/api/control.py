@@ -19,9 +19,11 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Response, current_app, request
 
+from mockprom import limits
 from mockprom.api.context import get_state
 from mockprom.api.envelope import ApiError, bad_data, json_response, success
 from mockprom.api.format import dumps
+from mockprom.scenario.loader import ScenarioText
 
 bp = Blueprint("control", __name__)
 
@@ -90,7 +92,7 @@ def list_scenarios():
 def put_scenario():
     state = get_state()
     name = request.args.get("name")
-    text = request.get_data(as_text=True)
+    text = limited_body(limits.MAX_SCENARIO_BYTES, "scenario").decode("utf-8", "replace")
     if name is not None:
         if name not in state.library:
             known = ", ".join(sorted(state.library)) or "none"
@@ -100,7 +102,7 @@ def put_scenario():
         raise bad_data("empty scenario body: send the scenario as YAML or JSON, "
                        "or name one with ?name=")
     else:
-        source = text
+        source = ScenarioText(text)  # the body is a scenario, never a path to read
     from mockprom.api.notifications import RELOAD_FAILED, hub
 
     try:
@@ -146,15 +148,43 @@ def put_clock():
     unknown = set(body) - {"now", "advance"}
     if unknown:
         raise bad_data(f"unknown field(s): {', '.join(sorted(unknown))}")
-    if "now" in body:
-        state.clock.set(parse_now_ms(body["now"]))
-    if "advance" in body:
-        state.clock.advance(parse_advance_ms(body["advance"]))
+    # every value is checked before the clock moves: a refused change changes nothing
+    now = parse_now_ms(body["now"]) if "now" in body else None
+    step = parse_advance_ms(body["advance"]) if "advance" in body else 0
+    _check_clock_range((now if now is not None else state.clock.now_ms()) + step)
+    if now is not None:
+        state.clock.set(now)
+    if step:
+        state.clock.advance(step)
     return success(clock_answer(state))
 
 
+# the times an RFC3339 answer can show: years 0001 to 9999
+MIN_CLOCK_MS = -62_135_596_800_000
+MAX_CLOCK_MS = 253_402_300_799_999
+
+
+def _check_clock_range(t_ms: int) -> None:
+    if not MIN_CLOCK_MS <= t_ms <= MAX_CLOCK_MS:
+        raise bad_data(f"clock out of range: {t_ms / 1000:.6g} s since 1970; the clock "
+                       "stays between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z")
+
+
+def limited_body(limit: int, what: str) -> bytes:
+    """The request body, refused with 413 when over ``limit`` bytes (read no further)."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise ApiError("bad_data", f"{what} body too large: {length} bytes; the limit is "
+                                   f"{limit} bytes", status=413)
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError("bad_data", f"{what} body too large: over {limit} bytes",
+                       status=413)
+    return raw
+
+
 def _json_body():
-    raw = request.get_data()
+    raw = limited_body(limits.MAX_CONTROL_BYTES, "request")
     if not raw.strip():
         return None
     try:
@@ -171,10 +201,13 @@ def parse_now_ms(value) -> int:
         raise bad_data(f"invalid time {value!r}: expected RFC3339 or unix seconds")
     try:
         if isinstance(value, (int, float)):
-            return round(float(value) * 1000)
-        return parse_time(str(value)).ms()
+            ms = round(float(value) * 1000)
+        else:
+            ms = parse_time(str(value)).ms()
     except (ValueError, OverflowError) as exc:
         raise bad_data(f"invalid time: {exc}") from None
+    _check_clock_range(ms)
+    return ms
 
 
 def parse_advance_ms(value) -> int:
@@ -183,5 +216,5 @@ def parse_advance_ms(value) -> int:
 
     try:
         return parse_duration_ms(value, allow_negative=True)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise bad_data(f"invalid duration: {exc}") from None

@@ -10,11 +10,9 @@ middleware answers or alters: it counts them itself, with the status they got.
 
 from __future__ import annotations
 
-import gzip
-import zlib
-
 from flask import Blueprint, Response, current_app, request
 
+from mockprom import limits
 from mockprom.api.dialect import API
 from mockprom.faults.middleware import ANSWERED_KEY
 from mockprom.ingest import exposition, remote_read
@@ -25,7 +23,7 @@ from mockprom.ingest.selfmetrics import EXTENSION_KEY, SelfMetrics, self_metrics
 from mockprom.ingest.state import (emulation_of, ingest_for, scenario_lookback_ms,
                                    server_settings)
 
-MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_BODY_BYTES = limits.MAX_WRITE_BYTES
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
@@ -46,6 +44,21 @@ def _body() -> bytes:
     body = request.get_data(cache=False)
     if len(body) > MAX_BODY_BYTES:
         raise IngestError(f"request body too large; the limit is {MAX_BODY_BYTES} bytes", 413)
+    return body
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """A push body as the Pushgateway decodes it (``gzip`` and ``snappy`` streams; any
+    other encoding is read as it is), never more than ``limits.MAX_DECODED_BYTES``."""
+    try:
+        if encoding == "gzip":
+            return limits.gunzip(body)
+        if encoding == "snappy":
+            return limits.unsnappy_framed(body)
+    except limits.TooLarge as err:
+        raise IngestError(f"request body too large: {err}", 413) from None
+    except limits.Corrupt as err:
+        raise IngestError(str(err)) from None
     return body
 
 
@@ -137,12 +150,7 @@ def make_write_blueprint(get_state) -> Blueprint:
         if "application/vnd.google.protobuf" in ctype:
             raise IngestError("the protobuf delimited exposition format is not supported by "
                               "mockprom; push the text format (text/plain; version=0.0.4)", 415)
-        body = _body()
-        if request.headers.get("Content-Encoding", "").lower() == "gzip":
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError, zlib.error) as err:
-                raise IngestError(f"gzip: invalid body: {err}") from None
+        body = _decoded(_body(), request.headers.get("Content-Encoding", "").lower())
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as err:

@@ -11,6 +11,7 @@ import json
 from typing import Callable, Optional
 from urllib.parse import parse_qs
 
+from mockprom import limits
 from mockprom.faults.effects import JSON_TYPE, Reply, dumps
 from mockprom.faults.engine import FaultEngine
 from mockprom.faults.journal import RequestJournal
@@ -20,7 +21,7 @@ from mockprom.faults.units import parse_time_ms
 FAULTS_PATH = "/-/mockprom/faults"
 REQUESTS_PATH = "/-/mockprom/requests"
 TIMELINE_PATH = "/-/mockprom/timeline"
-MAX_BODY = 1024 * 1024
+MAX_BODY = limits.MAX_CONTROL_BYTES
 
 
 def owns(path: str) -> bool:
@@ -80,6 +81,8 @@ class ControlAPI:
             return _not_allowed("GET, POST, DELETE")
         try:
             doc = json.loads(_read_body(environ) or b"null")
+        except _TooLarge:
+            return _error(413, "bad_data", f"request body too large: the limit is {MAX_BODY} bytes")
         except ValueError as exc:
             return _error(400, "bad_data", f"invalid JSON body: {exc}")
         try:
@@ -118,16 +121,21 @@ class ControlAPI:
         return _json(200, entries)
 
 
+class _TooLarge(Exception):
+    pass
+
+
 def _read_body(environ: dict) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    """The body, up to MAX_BODY bytes (``_TooLarge`` beyond, read no further)."""
+    length = limits.content_length(environ)
     stream = environ.get("wsgi.input")
-    if stream is None:
+    if stream is None or length == 0:
         return b""
-    if length > 0:
-        return stream.read(min(length, MAX_BODY))
-    if environ.get("wsgi.input_terminated"):
-        return stream.read(MAX_BODY)
-    return b""
+    if length > MAX_BODY:
+        raise _TooLarge()
+    if length < 0 and not environ.get("wsgi.input_terminated"):
+        return b""
+    raw = stream.read(length if length > 0 else MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise _TooLarge()
+    return raw

@@ -1,7 +1,13 @@
 """The request journal: every request (but the control API's), bounded and thread-safe.
 
-Entries never hold credentials: the Authorization header is never read into them and
-parameters whose name contains ``password``, ``token`` or ``secret`` are redacted.
+Entries never hold credentials: the Authorization, Cookie and proxy headers are never
+read into them, and parameters and headers whose name looks like a secret (``auth``,
+``pass``, ``token``, ``secret``, ``key``, ``credential``, ``session``, ``signature``:
+``Grafana-Auth``, ``X-Api-Key``, ``pass=``) are redacted. Entries are bounded too: a
+value keeps its first ``MAX_VALUE_CHARS`` characters (then ``…(N more)``), at most
+``MAX_FIELDS`` parameters and headers are kept, an expression its first
+``MAX_EXPR_CHARS``, and the oldest entries go when the journal holds more than
+``MAX_BYTES`` of them.
 """
 
 from __future__ import annotations
@@ -15,31 +21,62 @@ from typing import Optional
 from mockprom.faults.request import RequestInfo
 
 REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"password|passwd|token|secret|api[_-]?key|credential", re.I)
-_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+_SECRET_NAME = re.compile(r"auth|pass|token|secret|key|credential|session|signature|cookie",
+                          re.I)
+_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
+MAX_VALUE_CHARS = 1024
+MAX_EXPR_CHARS = 64 * 1024  # the longest query the parser reads
+MAX_FIELDS = 64  # parameters (and values of one), headers
+MAX_BYTES = 32 * 1024 * 1024
+
+
+def is_secret(name: str) -> bool:
+    """Whether a parameter or header name looks like it carries a credential."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def clip(value: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """``value`` cut to ``limit`` characters, saying how much was left out."""
+    if len(value) <= limit:
+        return value
+    return value[:limit] + f"…({len(value) - limit} more)"
 
 
 def redact_params(params: dict[str, list[str]]) -> dict[str, object]:
     """Query and form parameters for the journal: one value as a string, repeated
-    parameters (``match[]``) as a list, secrets redacted."""
+    parameters (``match[]``) as a list, secrets redacted, long values cut."""
     out: dict[str, object] = {}
-    for name, values in params.items():
-        if _SECRET_NAME.search(name):
+    for name, values in list(params.items())[:MAX_FIELDS]:
+        if is_secret(name):
             values = [REDACTED for _ in values]
-        out[name] = values[0] if len(values) == 1 and not name.endswith("[]") else list(values)
+        values = [clip(v) for v in values[:MAX_FIELDS]]
+        out[clip(name)] = values[0] if len(values) == 1 and not name.endswith("[]") else values
     return out
 
 
 def safe_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {name: (REDACTED if _SECRET_NAME.search(name) else value)
-            for name, value in headers.items() if name not in _SECRET_HEADERS}
+    kept = [(name, value) for name, value in headers.items() if name not in _SECRET_HEADERS]
+    return {clip(name): (REDACTED if is_secret(name) else clip(value))
+            for name, value in kept[:MAX_FIELDS]}
+
+
+def _size(entry: dict) -> int:
+    """Roughly the characters an entry holds."""
+    n = 256 + len(entry["expr"] or "") + len(entry["path"])
+    for v in entry["params"].values():
+        n += sum(map(len, v)) if isinstance(v, list) else len(v)
+    return n + sum(len(k) + len(v) for k, v in entry["headers"].items())
 
 
 class RequestJournal:
     """A bounded, thread-safe list of request entries, oldest first."""
 
-    def __init__(self, maxlen: int = 10_000):
-        self._entries: deque[dict] = deque(maxlen=maxlen)
+    def __init__(self, maxlen: int = 10_000, max_bytes: int = MAX_BYTES):
+        self._entries: deque[dict] = deque()
+        self._sizes: deque[int] = deque()
+        self._maxlen = maxlen
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
         self._seq = 0
 
@@ -50,10 +87,10 @@ class RequestJournal:
             "time": round(time.time(), 3),
             "scenario_time": None if scenario_time_ms is None else scenario_time_ms / 1000.0,
             "method": req.method,
-            "path": req.path,
+            "path": clip(req.path),
             "endpoint": req.endpoint,
             "params": redact_params(req.params),
-            "expr": req.expr,
+            "expr": None if req.expr is None else clip(req.expr, MAX_EXPR_CHARS),
             "headers": safe_headers(req.headers),
             "status": None,
             "fault": None,
@@ -61,10 +98,17 @@ class RequestJournal:
             "fault_latency_ms": None,
             "duration_ms": None,
         }
+        size = _size(entry)
         with self._lock:
             self._seq += 1
             entry["id"] = self._seq
             self._entries.append(entry)
+            self._sizes.append(size)
+            self._bytes += size
+            while len(self._entries) > self._maxlen or (
+                    self._bytes > self._max_bytes and len(self._entries) > 1):
+                self._entries.popleft()
+                self._bytes -= self._sizes.popleft()
         return entry
 
     def update(self, entry: dict, **fields) -> None:
@@ -96,6 +140,8 @@ class RequestJournal:
         with self._lock:
             count = len(self._entries)
             self._entries.clear()
+            self._sizes.clear()
+            self._bytes = 0
             return count
 
     def __len__(self) -> int:

@@ -10,9 +10,10 @@ from functools import lru_cache
 from typing import Optional
 from urllib.parse import parse_qs
 
+from mockprom import limits
 from mockprom.faults.endpoints import classify
 
-MAX_FORM_BYTES = 16 * 1024 * 1024
+MAX_FORM_BYTES = limits.MAX_FORM_BYTES
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -71,19 +72,19 @@ def _merge(into: dict[str, list[str]], more: dict[str, list[str]]) -> None:
 
 
 def _buffer_body(environ: dict) -> bytes:
-    """Read the body (up to MAX_FORM_BYTES) and replace ``wsgi.input`` with a copy."""
+    """Read a form body and replace ``wsgi.input`` with a copy. A body over
+    ``MAX_FORM_BYTES`` is dropped unread, for the app as well: Go's ``ParseForm`` refuses
+    it and Prometheus then reads only the URL's parameters."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        length = -1
+    length = limits.content_length(environ)
     if length < 0 and not environ.get("wsgi.input_terminated"):
         return b""
-    body = stream.read(length if 0 <= length <= MAX_FORM_BYTES else MAX_FORM_BYTES)
-    if length > MAX_FORM_BYTES:
-        return b""  # too large to inspect; leave it to the app, which refuses it anyway
+    body = b"" if length > MAX_FORM_BYTES else stream.read(
+        length if length >= 0 else MAX_FORM_BYTES + 1)
+    if len(body) > MAX_FORM_BYTES:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body

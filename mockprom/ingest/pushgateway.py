@@ -87,6 +87,14 @@ def parse_grouping_key(job: str, rest: str) -> dict[str, str]:
 class StoredFamily:
     family: Family
     time_ms: int
+    # what a scrape shows of it under its group's grouping key, computed once (outside
+    # the lock): (series key, Labels, value, text line or None) per sample
+    exposed: list = None
+
+
+def _exposed(fam: Family, grouping: dict) -> list:
+    return [(_series_key(name, labels), make_labels({**labels, "__name__": name}), value, line)
+            for name, labels, value, line in _expand(fam, grouping, with_lines=True)]
 
 
 @dataclass
@@ -105,6 +113,16 @@ class Group:
 
 def _series_key(name: str, labels: dict) -> tuple:
     return (name,) + tuple(sorted(labels.items()))
+
+
+def _timestamped(families: dict) -> Optional[IngestError]:
+    """The refusal of a push whose samples carry timestamps (None when none does)."""
+    for fam in families.values():
+        for s in fam.samples:
+            if s.timestamp_ms is not None:
+                return IngestError(INCONSISTENT + "pushed metrics must not have timestamps "
+                                   f"(line {s.line})")
+    return None
 
 
 def _expand(fam: Family, grouping: dict, with_lines: bool = False) -> list[tuple]:
@@ -156,6 +174,8 @@ class PushGateway:
     def __init__(self, store, interval_ms: int, lock: Optional[threading.Lock] = None):
         self.store = store
         self.interval_ms = int(interval_ms)
+        # the gateway's own lock: pushed series have their own sources, so remote writes
+        # never wait for a push
         self.lock = lock or threading.Lock()
         self.groups: dict[tuple, Group] = {}
         self._sources: dict[Labels, PushedSource] = {}
@@ -165,11 +185,17 @@ class PushGateway:
         """Apply a push (PUT: ``replace``; POST: not). Returns the number of samples.
         Raises IngestError (400) for a body the Pushgateway refuses."""
         families = parse_text(body)  # syntax errors change nothing
+        # the costly part, linear in the body, before taking the lock
+        stamped = _timestamped(families)
+        stored = {name: StoredFamily(fam, now_ms, _exposed(fam, grouping))
+                  for name, fam in families.items()}
         with self.lock:
             key = tuple(sorted(grouping.items()))
             group = self.groups.get(key)
             try:
-                self._check(families, grouping, group, replace)
+                if stamped is not None:
+                    raise stamped
+                self._check(stored, group, replace)
             except IngestError:
                 self._failed(key, grouping, now_ms)
                 raise
@@ -179,8 +205,7 @@ class PushGateway:
                 self.groups[key] = group
             if replace:
                 group.families = {}
-            for name, fam in families.items():
-                group.families[name] = StoredFamily(fam, now_ms)
+            group.families.update(stored)
             group.push_ms = group.push_family_ms = now_ms
             self._expose(group, now_ms)
             return sum(len(f.samples) for f in families.values())
@@ -198,32 +223,31 @@ class PushGateway:
             self.groups = {}
 
     # -- checks -------------------------------------------------------------------
-    def _check(self, families: dict, grouping: dict, group: Optional[Group], replace: bool) -> None:
-        """What the Pushgateway's consistency check refuses, naming the line at fault."""
-        for fam in families.values():
-            for s in fam.samples:
-                if s.timestamp_ms is not None:
-                    raise IngestError(INCONSISTENT + "pushed metrics must not have timestamps "
-                                      f"(line {s.line})")
-        for fam in families.values():
-            for other in self.groups.values():
-                theirs = None if other is group else other.families.get(fam.name)
-                if theirs is not None and theirs.family.type != fam.type:
-                    line = f" (line {fam.samples[0].line})" if fam.samples else ""
-                    raise IngestError(INCONSISTENT + f"gathered metric family {fam.name} has type "
-                                      f"{fam.type.upper()} but should have "
-                                      f"{theirs.family.type.upper()}{line}")
-        merged = dict(families)
+    def _check(self, stored: dict, group: Optional[Group], replace: bool) -> None:
+        """What the Pushgateway's consistency check refuses (but timestamps, see
+        ``_timestamped``), naming the line at fault."""
+        types: dict = {}  # family name -> the first other group's family of that name
+        for other in self.groups.values():
+            if other is not group:
+                for name, theirs in other.families.items():
+                    types.setdefault(name, theirs.family)
+        for fam in (sf.family for sf in stored.values()):
+            theirs = types.get(fam.name)
+            if theirs is not None and theirs.type != fam.type:
+                line = f" (line {fam.samples[0].line})" if fam.samples else ""
+                raise IngestError(INCONSISTENT + f"gathered metric family {fam.name} has type "
+                                  f"{fam.type.upper()} but should have "
+                                  f"{theirs.type.upper()}{line}")
+        merged = dict(stored)
         if group is not None and not replace:
-            for name, stored in group.families.items():
-                merged.setdefault(name, stored.family)
+            for name, kept in group.families.items():
+                merged.setdefault(name, kept)
         seen = set()
-        for fam in merged.values():
-            for name, labels, _, line in _expand(fam, grouping, with_lines=True):
-                key = _series_key(name, labels)
+        for name, sf in merged.items():
+            for key, _, _, line in sf.exposed:
                 if key in seen:
-                    shown = name + "{" + ",".join(f'{a}="{b}"' for a, b in sorted(labels.items())) + "}"
-                    where = f" (line {line})" if line and fam.name in families else ""
+                    shown = key[0] + "{" + ",".join(f'{a}="{b}"' for a, b in key[1:]) + "}"
+                    where = f" (line {line})" if line and name in stored else ""
                     raise IngestError(INCONSISTENT + f"collected metric {shown} was collected "
                                       f"before with the same name and label values{where}")
                 seen.add(key)
@@ -238,29 +262,24 @@ class PushGateway:
         self._expose(group, now_ms)
 
     # -- the exposed series ---------------------------------------------------------
-    def group_samples(self, group: Group) -> list[tuple[str, dict, float]]:
-        out = []
-        for stored in group.families.values():
-            out.extend(_expand(stored.family, group.labels))
-        for name, ms in ((PUSH_TIME, group.push_ms), (PUSH_FAILURE, group.failure_ms)):
-            labels = dict(group.labels)
-            labels.setdefault("instance", "")
-            out.append((name, labels, ms / 1000.0))
-        return out
-
     def _expose(self, group: Group, now_ms: int) -> None:
         new: dict[Labels, float] = {}
-        for name, labels, value in self.group_samples(group):
-            new[make_labels({**labels, "__name__": name})] = value
+        for stored in group.families.values():
+            for _, labels, value, _ in stored.exposed:
+                new[labels] = value
+        for name, ms in ((PUSH_TIME, group.push_ms), (PUSH_FAILURE, group.failure_ms)):
+            new[make_labels({**group.labels, "__name__": name})] = ms / 1000.0
         for labels in group.series:
             if labels not in new:
                 self._sources[labels].end(now_ms)
+        added = []
         for labels, value in new.items():
             src = self._sources.get(labels)
             if src is None:
                 src = self._sources[labels] = PushedSource(self.interval_ms)
-                self.store.add(labels, src)
+                added.append((labels, src))
             src.set_value(now_ms, value)
+        self.store.add_many(added)  # one copy of the series table for all new series
         group.series = new
 
     def _end_all(self, group: Group, now_ms: int) -> None:

@@ -77,8 +77,8 @@ def decompress(body: bytes) -> bytes:
         raise IngestError("snappy: corrupt input")  # as Go answers an empty body
     size = _snappy_length(body)
     if size > MAX_DECOMPRESSED_BYTES:
-        raise IngestError(f"snappy: decoded block is too large ({size} bytes; the limit is "
-                          f"{MAX_DECOMPRESSED_BYTES} bytes)")
+        # Prometheus 3's words (2.42 has no limit: mockprom keeps 3's for both)
+        raise IngestError(f"snappy: decoded length {size} exceeds limit {MAX_DECOMPRESSED_BYTES}")
     try:
         return bytes(cramjam.snappy.decompress_raw(body))
     except Exception:  # cramjam raises its own DecompressionError

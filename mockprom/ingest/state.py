@@ -21,8 +21,8 @@ _attach_lock = threading.Lock()
 class IngestState:
     def __init__(self, store, interval_ms: int):
         self.store = store
-        self.lock = threading.Lock()  # serialises every append to this store
-        self.pushgateway = PushGateway(store, interval_ms, self.lock)
+        self.lock = threading.Lock()  # serialises remote write appends to this store
+        self.pushgateway = PushGateway(store, interval_ms)  # with its own lock
         self.head = Head()  # the newest sample time written (acceptance.Head)
         self.metadata: dict[str, dict] = {}  # metric family -> {type, help, unit} written
         self.exemplars: dict = {}  # Labels -> [(labels, value, t_ms), ...] written

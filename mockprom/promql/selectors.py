@@ -124,6 +124,7 @@ def subquery_grid(refs: np.ndarray, range_ms: int, step_ms: int) -> np.ndarray:
     if len(refs) == 0:
         return np.zeros(0, dtype=np.int64)
     first = int(refs.min()) - range_ms
+    first = (first + (1 << 63)) % (1 << 64) - (1 << 63)  # Go's int64 arithmetic wraps
     start = -((-first) // step_ms) * step_ms  # ceil to a multiple of the step
     end = int(refs.max())
     if end < start:

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mockprom.scenario.model import Scenario
+from mockprom.scenario.textsafety import alias_problem, surrogate_problem
 
 try:  # the C loader is much faster on big scenario files
     from yaml import CSafeLoader as _YamlLoader
@@ -59,6 +60,10 @@ class Problem:
         return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
 
 
+class ScenarioText(str):
+    """YAML or JSON scenario text that is never taken for a path (a request body)."""
+
+
 class ScenarioError(ValueError):
     """A scenario that cannot be loaded; ``problems`` lists every problem found."""
 
@@ -85,6 +90,8 @@ def load_scenario(source: Union[str, Path, dict, Scenario], *, filename: Optiona
         return source
     if isinstance(source, dict):
         return _validate(source, None, filename, checks)
+    if isinstance(source, ScenarioText):
+        return _load_text(str(source), filename, is_json=None, checks=checks)
     if isinstance(source, Path) or (isinstance(source, str) and _looks_like_path(source)):
         path = Path(source)
         if path.is_dir():
@@ -192,6 +199,8 @@ def _parse(text: str, filename: Optional[str], is_json: Optional[bool]):
     if is_json or (is_json is None and text.lstrip().startswith("{")):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ScenarioError([Problem(filename, None, None, _TOO_DEEP)]) from None
         except json.JSONDecodeError as e:
             if is_json:
                 raise ScenarioError([Problem(filename, e.lineno, None,
@@ -209,6 +218,8 @@ def _parse(text: str, filename: Optional[str], is_json: Optional[bool]):
         raise ScenarioError([Problem(filename, line, None, f"YAML syntax error: {msg}")]) from None
     except yaml.YAMLError as e:
         raise ScenarioError([Problem(filename, None, None, f"YAML error: {e}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(filename, None, None, _TOO_DEEP)]) from None
     return data, root
 
 
@@ -225,6 +236,9 @@ def _compose_and_construct(text: str, filename: Optional[str]):
     loader = _YamlLoader(text)
     try:
         root = loader.get_single_node()
+        problem = alias_problem(root)
+        if problem:
+            raise ScenarioError([Problem(filename, None, None, problem)])
         dupes = list(_duplicate_keys(root, filename))
         if dupes:
             raise ScenarioError(dupes)
@@ -253,7 +267,16 @@ def _duplicate_keys(node, filename, path=()):
 # -- validation and error reporting ---------------------------------------------------------
 
 
+_TOO_DEEP = "nested too deeply (lists and mappings more than a few hundred levels deep)"
+
+
 def _validate(data: dict, root, filename: Optional[str], checks: Sequence[Check] = ()) -> Scenario:
+    bad = surrogate_problem(data)
+    if bad is not None:
+        elems, message = bad
+        if callable(root):
+            root = root()
+        raise ScenarioError([_located(elems, message, root, filename)])
     errors: list = []
     scenario = None
     try:

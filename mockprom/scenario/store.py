@@ -370,15 +370,30 @@ class Store:
     # -- building -------------------------------------------------------------------
     def add(self, labels: Labels, source) -> None:
         """Add a source for the series ``labels`` (a canonical ``Labels`` tuple)."""
+        self.add_many([(labels, source)])
+
+    def add_many(self, items: Sequence[tuple[Labels, object]]) -> None:
+        """Add ``(labels, source)`` pairs with one copy of the series table (readers hold
+        the old table; adding series one by one would copy it once per series)."""
+        if not items:
+            return
         with self._lock:
-            series = dict(self._series)
-            if labels in series:
-                series[labels] = series[labels] + [source]
-            else:
-                series[labels] = [source]
+            series = self._series.copy()
+            added_names: dict[str, list] = {}
+            for labels, src in items:
+                sources = series.get(labels)
+                if sources is not None:
+                    series[labels] = sources + [src]
+                    continue
+                series[labels] = [src]
+                # the name is the first label when present, but for names sorting before it
+                name = labels[0][1] if labels and labels[0][0] == METRIC_NAME \
+                    else dict(labels).get(METRIC_NAME, "")
+                added_names.setdefault(name, []).append(labels)
+            if added_names:
                 by_name = dict(self._by_name)
-                name = dict(labels).get(METRIC_NAME, "")
-                by_name[name] = by_name.get(name, []) + [labels]
+                for name, added in added_names.items():
+                    by_name[name] = by_name.get(name, []) + added
                 self._by_name = by_name
             self._series = series
             self._version += 1
@@ -413,29 +428,7 @@ class Store:
                     if src is None:
                         src = new[labels] = AppendableSource()
                 out.append(src)
-            if new:
-                series = current.copy()
-                added_names: dict[str, list] = {}
-                for labels, src in new.items():
-                    sources = series.get(labels)
-                    if sources is not None:
-                        series[labels] = sources + [src]
-                        continue
-                    series[labels] = [src]
-                    # the name is the first label when present, but for names sorting before it
-                    name = labels[0][1] if labels and labels[0][0] == METRIC_NAME \
-                        else dict(labels).get(METRIC_NAME, "")
-                    names = added_names.get(name)
-                    if names is None:
-                        added_names[name] = [labels]
-                    else:
-                        names.append(labels)
-                by_name = dict(self._by_name)
-                for name, added in added_names.items():
-                    by_name[name] = by_name.get(name, []) + added
-                self._by_name = by_name
-                self._series = series
-                self._version += 1
+            self.add_many(list(new.items()))
             return out
 
     def remove_series(self, labels: Labels) -> None:

@@ -623,6 +623,8 @@ class Parser:
                 raise Fail(node.start, "timestamp out of bounds for @ modifier: "
                            + format_prec(value, "f", 6))  # Go's %f
             at_ms = _round_half_away(value * 1000)
+            if not -(1 << 63) <= at_ms < (1 << 63):
+                at_ms = -(1 << 63)  # Go's int64(float) beyond int64 (amd64): MinInt64
         self.context.pop()
         target = self._modified(node, "@")
         if target.at:
