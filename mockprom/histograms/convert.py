@@ -19,7 +19,8 @@ from mockprom.histograms.float_histogram import (FloatHistogram, HistogramError,
                                                  _check_spans)
 
 
-def _cumulative(deltas) -> list:
+def cumulative(deltas) -> list:
+    """Absolute bucket counts from the deltas of an integer histogram."""
     out, total = [], 0
     for d in deltas:
         total += d
@@ -42,8 +43,8 @@ def from_remote(msg) -> tuple[FloatHistogram, bool]:
     if is_int:
         h.count = float(msg.count_int)
         h.zero_count = float(msg.zero_count_int)
-        h.positive_buckets = [float(c) for c in _cumulative(msg.positive_deltas)]
-        h.negative_buckets = [float(c) for c in _cumulative(msg.negative_deltas)]
+        h.positive_buckets = [float(c) for c in cumulative(msg.positive_deltas)]
+        h.negative_buckets = [float(c) for c in cumulative(msg.negative_deltas)]
     else:
         h.count = float(msg.count_float)
         h.zero_count = float(msg.zero_count_float)

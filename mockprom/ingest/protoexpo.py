@@ -14,6 +14,7 @@ import struct
 from typing import Iterator, Optional
 
 from mockprom.histograms import GAUGE_TYPE, FloatHistogram
+from mockprom.histograms.convert import cumulative as _cumulative
 
 CONTENT_TYPE = ("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
                 "encoding=delimited")
@@ -190,17 +191,9 @@ def decode_histogram(buf: bytes) -> Optional[FloatHistogram]:
         h.positive_buckets, h.negative_buckets = f["pos"], f["neg"]
     else:
         h.count, h.zero_count = float(f.get("count_int", 0)), float(f.get("zero_int", 0))
-        h.positive_buckets = [float(c) for c in _running(f["pos_d"])]
-        h.negative_buckets = [float(c) for c in _running(f["neg_d"])]
+        h.positive_buckets = [float(c) for c in _cumulative(f["pos_d"])]
+        h.negative_buckets = [float(c) for c in _cumulative(f["neg_d"])]
     return h
-
-
-def _running(deltas) -> list:
-    out, total = [], 0
-    for d in deltas:
-        total += d
-        out.append(total)
-    return out
 
 
 def decode_families(body: bytes) -> list[dict]:
