@@ -1,14 +1,18 @@
-"""PromQL benchmark: mockprom against a real Prometheus, end to end over HTTP.
+"""PromQL benchmark: mockprom against real Prometheus 2.42 and 3.5.3, end to end over HTTP.
 
 Data: 1,000 counter series (10 jobs x 100 instances) at 15 s over 6 h 10 m, and a
 10-bucket classic histogram (3 instances, so 3 series per bucket, plus _sum/_count). The
-same explicit samples are served by mockprom (as a scenario) and, when the ``prometheus``
-program is installed, remote-written into a real Prometheus in the same run.
+same explicit samples are served by mockprom (as a scenario, emulating each version in
+turn) and remote-written into each real Prometheus that is installed (``prometheus`` on
+PATH for 2.42; 3.5.3 where ``../shared/tools/get-prometheus-3`` puts it, or
+``$MOCKPROM_PROM3_BIN``), all in the same run.
 
 Each query is a range query over the last 6 h at a 15 s step (1,441 points per series);
-the table shows the median wall time of N runs per server and the ratio.
+the table shows, per version, the median wall time of N runs of mockprom emulating it and
+of the real server, their ratio, and whether the answers agree.
 
     .venv/bin/python bench/bench_promql.py [--runs 5] [--series 1000] [--no-prometheus]
+                                           [--versions 2.42,3.5]
 """
 
 from __future__ import annotations
@@ -89,7 +93,13 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--series", type=int, default=1000)
     ap.add_argument("--no-prometheus", action="store_true", help="only time mockprom")
+    ap.add_argument("--versions", default="2.42,3.5",
+                    help="release lines to compare, comma-separated (default: 2.42,3.5)")
     args = ap.parse_args(argv)
+    lines = [v.strip() for v in args.versions.split(",") if v.strip()]
+    unknown = [v for v in lines if v not in realprom.RELEASES]
+    if unknown:
+        ap.error(f"unknown release line(s) {unknown}: known are {sorted(realprom.RELEASES)}")
 
     t = time.perf_counter()
     data = build_data(args.series)
@@ -98,36 +108,42 @@ def main(argv=None) -> int:
 
     from mockprom.server import MockPrometheus
 
-    results: dict[str, dict[str, tuple[float, dict]]] = {q: {} for q in QUERIES}
+    # results[line][query] = {"mockprom": (s, answer), "prometheus": (s, answer)}
+    results: dict[str, dict[str, dict]] = {line: {q: {} for q in QUERIES} for line in lines}
     session = requests.Session()
-    t = time.perf_counter()
-    with MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0) as mock:
-        print(f"mockprom: loaded in {time.perf_counter() - t:.1f}s")
-        for q in QUERIES:
-            results[q]["mockprom"] = time_query(session, mock.url, q, args.runs)
-
-    if not args.no_prometheus and realprom.binaries():
+    for line in lines:
+        release = realprom.RELEASES[line]
         t = time.perf_counter()
-        with realprom.RealPrometheus(data) as real:
-            print(f"prometheus: loaded by remote write in {time.perf_counter() - t:.1f}s")
+        with MockPrometheus(scenario={"series": data}, host="127.0.0.1", port=0,
+                            version=release.version) as mock:
+            print(f"mockprom {release.version}: loaded in {time.perf_counter() - t:.1f}s")
             for q in QUERIES:
-                results[q]["prometheus"] = time_query(session, real.url, q, args.runs)
-    elif not args.no_prometheus:
-        print("prometheus: not installed, only mockprom is timed")
+                results[line][q]["mockprom"] = time_query(session, mock.url, q, args.runs)
+        if args.no_prometheus:
+            continue
+        if not release.binaries():
+            print(f"prometheus {line}: not installed ({release.missing}); only mockprom is timed")
+            continue
+        t = time.perf_counter()
+        with realprom.RealPrometheus(data, line=line) as real:
+            print(f"prometheus {line}: loaded by remote write in {time.perf_counter() - t:.1f}s")
+            for q in QUERIES:
+                results[line][q]["prometheus"] = time_query(session, real.url, q, args.runs)
 
     print(f"\nrange queries over {HOURS} h at {STEP_S} s step, median of {args.runs} runs\n")
-    print(f"| {'query':<88} | series | mockprom | prometheus | ratio | same answer |")
-    print(f"|{'-' * 90}|--------|----------|------------|-------|-------------|")
+    print(f"| {'query':<88} | version | series | mockprom | prometheus | ratio | same answer |")
+    print(f"|{'-' * 90}|---------|--------|----------|------------|-------|-------------|")
     for q in QUERIES:
-        m, answer = results[q]["mockprom"]
-        n = len(answer["data"]["result"])
-        p = results[q].get("prometheus")
-        ps, ratio, same = "         -", "    -", "          -"
-        if p:
-            ps, ratio = f"{p[0] * 1000:8.0f}ms", f"{m / p[0]:5.1f}x"
-            diffs = realprom.compare_answers(200, p[1], 200, answer)
-            same = f"{'yes' if not diffs else f'NO ({len(diffs)} diffs)':>11}"
-        print(f"| {q:<88} | {n:6d} | {m * 1000:6.0f}ms | {ps} | {ratio} | {same} |")
+        for line in lines:
+            m, answer = results[line][q]["mockprom"]
+            n = len(answer["data"]["result"])
+            p = results[line][q].get("prometheus")
+            ps, ratio, same = "         -", "    -", "          -"
+            if p:
+                ps, ratio = f"{p[0] * 1000:8.0f}ms", f"{m / p[0]:5.1f}x"
+                diffs = realprom.compare_answers(200, p[1], 200, answer)
+                same = f"{'yes' if not diffs else f'NO ({len(diffs)} diffs)':>11}"
+            print(f"| {q:<88} | {line:>7} | {n:6d} | {m * 1000:6.0f}ms | {ps} | {ratio} | {same} |")
     return 0
 
 

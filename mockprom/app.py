@@ -69,6 +69,11 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
         app.register_blueprint(bp)
     app.register_blueprint(make_write_blueprint(lambda: state))
     _install_hooks(app, state, verbose)
+    from mockprom.ingest.selfmetrics import self_metrics
+
+    own = self_metrics(app)
+    if own is not None:  # /metrics says what it emulates, as Prometheus's own does
+        own.registry.register(status.BuildInfoCollector(lambda: state.current))
 
     faults = FaultEngine(seed=state.scenario.seed, now_ms=state.clock.now_ms)
     faults.load(state.scenario.faults, state.scenario.timeline, seed=state.scenario.seed)

@@ -524,14 +524,14 @@ def compare_answers(want_status: int, want: dict | None, got_status: int, got: d
 
     Always: HTTP status, ``status``, ``errorType``, and the data (``kind`` is ``query`` for
     query/query_range, ``series``, or ``list`` for labels and label values). ``strict`` also
-    compares the error text, warnings, and that equal values are printed the same way.
+    compares the error text, warnings, infos, and that equal values are printed the same way.
     """
     if got is None:
         return [f"mockprom's answer is not JSON (HTTP {got_status})"]
     diffs = []
     if want_status != got_status:
         diffs.append(f"HTTP status {want_status} != {got_status}")
-    for f in ("status", "errorType") + (("error", "warnings") if strict else ()):
+    for f in ("status", "errorType") + (("error", "warnings", "infos") if strict else ()):
         if want.get(f) != got.get(f):
             diffs.append(f"{f} {want.get(f)!r} != {got.get(f)!r}")
     if diffs or want.get("status") != "success":

@@ -149,10 +149,15 @@ def test_targets(prom, http):
     health = {t["labels"]["job"]: t["health"] for t in data["activeTargets"]}
     assert health == {"api": "up", "db": "up"}  # both read 1 at T0
     assert data["droppedTargets"] == []
+    assert data["droppedTargetCounts"] == {"api": 0, "db": 0}  # 3.x: per scrape pool
     r = http.get(prom.url + "/api/v1/targets", params={"state": "dropped"})
-    assert r.json()["data"] == {"activeTargets": [], "droppedTargets": []}
+    assert r.json()["data"] == {"activeTargets": [], "droppedTargets": [],
+                                "droppedTargetCounts": {"api": 0, "db": 0}}
     r = http.get(prom.url + "/api/v1/targets", params={"state": "Active"})
     assert len(r.json()["data"]["activeTargets"]) == len(pairs)
+    assert "droppedTargetCounts" not in r.json()["data"]
+    r = http.get(prom.url + "/api/v1/targets", params={"scrapePool": "db"})
+    assert [t["scrapePool"] for t in r.json()["data"]["activeTargets"]] == ["db"]
 
 
 def test_targets_from_the_scenario(serve, http):
@@ -164,7 +169,15 @@ def test_targets_from_the_scenario(serve, http):
     assert [t["labels"] for t in data["activeTargets"]] == [{"instance": "h:1", "job": "x"}]
     assert data["activeTargets"][0]["health"] == "down"
     assert data["activeTargets"][0]["lastError"] == "connection refused"
+    assert data["droppedTargets"] == [{"discoveredLabels": {"__address__": "h:2", "job": "y"},
+                                       "scrapePool": "y"}]
+    assert data["droppedTargetCounts"] == {"x": 0, "y": 1}
+    old = serve(basic_scenario(
+        dropped_targets=[{"discovered_labels": {"__address__": "h:2", "job": "y"}}]),
+        version="2.42.0")
+    data = http.get(old.url + "/api/v1/targets", params={"scrapePool": "y"}).json()["data"]
     assert data["droppedTargets"] == [{"discoveredLabels": {"__address__": "h:2", "job": "y"}}]
+    assert "droppedTargetCounts" not in data
 
 
 def test_targets_metadata(prom, http):

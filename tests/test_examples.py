@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from realprom import release  # noqa: F401  (a fixture)
+
 from mockprom.scenario.build import build_store, scenario_metadata, scenario_now_ms, scenario_targets
 from mockprom.scenario.labels import Matcher
 from mockprom.scenario.loader import load_scenario, load_scenarios_dir
@@ -165,14 +167,15 @@ def test_slo_burn_errors_jump_on_schedule():
 
 @pytest.mark.realprom
 @pytest.mark.parametrize("path", [DEFAULT] + [ROOT / "scenarios" / n for n in EXAMPLES])
-def test_rules_of_shipped_scenarios_pass_promtool_check(path, tmp_path):
-    """Every rule group of a shipped scenario is a valid Prometheus rule file."""
+def test_rules_of_shipped_scenarios_pass_promtool_check(release, path, tmp_path):
+    """Every rule group of a shipped scenario is a valid Prometheus rule file, for 2.42's
+    promtool and 3.5's."""
     import subprocess
 
     import yaml
     from realprom import require_binaries
 
-    _, promtool = require_binaries()
+    _, promtool = require_binaries(release.line)
     sc = load_scenario(path)
     if not sc.rules:
         return

@@ -16,7 +16,7 @@ import yaml
 
 from mockprom.api.format import rfc3339_nano
 from mockprom.server import MockPrometheus, to_ms
-from realprom import require_binaries
+from realprom import release, require_binaries  # noqa: F401  (a fixture)
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 OUTAGE = SCENARIOS / "faults-outage.yaml"
@@ -118,10 +118,16 @@ def test_outage_error_spike_is_in_the_data(fresh_outage):
     assert rate_at("12:28") == pytest.approx(0.1)
 
 
-def test_outage_alerts_agree_with_promtool(outage, tmp_path):
+def test_outage_alerts_agree_with_promtool(release, tmp_path):
     """promtool evaluates the same rules over the same series (time shifted to 0) and
-    checks the firing alerts mockprom reports at several times."""
-    _, promtool = require_binaries()
+    checks the firing alerts mockprom, emulating that promtool's version, reports at several
+    times."""
+    _, promtool = require_binaries(release.line)
+    with MockPrometheus(OUTAGE, version=release.version) as outage:
+        _outage_alerts_agree(outage, promtool, tmp_path)
+
+
+def _outage_alerts_agree(outage, promtool, tmp_path):
     doc = yaml.safe_load(OUTAGE.read_text())
     start = to_ms(doc["start"]) // 1000
     (rules_file := tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": [

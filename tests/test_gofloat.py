@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 import pytest
+
+from realprom import release  # noqa: F401  (a fixture)
 import requests
 
 from mockprom.gofloat import format_e, format_f, format_g, format_prec
@@ -311,7 +313,7 @@ def test_mockprom_count_values_labels_are_go_f():
          "NaN", "-Inf"])
 
 
-# -- against a real Prometheus 2.42 -------------------------------------------------------
+# -- against a real Prometheus (2.42 and 3.5.3) -------------------------------------------------------
 
 REAL_VALUES = [row[0] for row in KNOWN] + [
     1.5, 0.25, 42.0, -7.25, 3.141592653589793, 1e15, 1e20, 2.0 ** 70, -1e-5, 1e-4, 5e-7,
@@ -330,23 +332,25 @@ ALERT_RULES = [{"alert": "GoFloat", "expr": "gf",
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
+def both(tmp_path_factory, release):
     import yaml
 
     import realprom
     from mockprom.server import MockPrometheus
 
-    realprom.require_binaries()
     rules_file = tmp_path_factory.mktemp("gofloat") / "rules.yml"
     rules_file.write_text(yaml.safe_dump(
         {"groups": [{"name": "g", "interval": "1s", "rules": ALERT_RULES}]}))
     now = time.time()
     data = _series(now)
     config = f"global: {{evaluation_interval: 1s}}\nrule_files: [{rules_file}]\n"
-    with realprom.RealPrometheus(data, config=config) as real:
-        mock = MockPrometheus({"series": data, "rules": [
+    # 3.5: holt_winters is double_exponential_smoothing, behind the experimental flag
+    features = ["promql-experimental-functions"] if release.line == "3.5" else []
+    with realprom.RealPrometheus(data, config=config, line=release.line,
+                                 extra_args=[f"--enable-feature={f}" for f in features]) as real:
+        mock = MockPrometheus({"series": data, "server": {"features": features}, "rules": [
             {"name": "g", "file": str(rules_file), "interval": "1s", "rules": ALERT_RULES}]},
-            version="2.42.0")
+            version=release.version)
         try:
             yield real.url, mock.url, round(now, 3)
         finally:
@@ -390,14 +394,15 @@ def test_query_api_prints_marshal_value_and_count_values_go_f(both):
 
 
 @pytest.mark.realprom
-def test_errors_print_go_percent_f_and_percent_v(both):
+def test_errors_print_go_percent_f_and_percent_v(both, release):
     real, mock, now = both
+    smoothing = "holt_winters" if release.line == "2.42" else "double_exponential_smoothing"
     checked = 0
     for k, v in enumerate(REAL_VALUES):
         sel = f'scalar(gf{{i="{k:03d}"}})'
         queries = []
         if not 0 < v < 1 and v == v:  # holt_winters refuses sf with %f
-            queries.append((f'holt_winters(gf{{i="000"}}[5m], {sel}, 0.5)',
+            queries.append((f'{smoothing}(gf{{i="000"}}[5m], {sel}, 0.5)',
                             "invalid smoothing factor. Expected: 0 < sf < 1, got: "
                             + format_prec(v, "f", 6)))
         if not -2.0 ** 63 <= v <= 2.0 ** 63:  # topk's k with %v

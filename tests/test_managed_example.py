@@ -248,13 +248,15 @@ def test_doc_push_example_runs(managed):
     assert len(res["result"]) == 1 and abs(float(res["result"][0]["value"][1]) - time.time()) < 60
 
 
-def test_doc_remote_write_config_works_in_a_real_prometheus(managed):
+@pytest.mark.parametrize("line", ["2.42", "3.5"])
+def test_doc_remote_write_config_works_in_a_real_prometheus(managed, line):
     """The ``remote_write`` block of the doc, pointed at the example server, in a real
-    Prometheus that scrapes itself: its samples become queryable with the credentials."""
+    Prometheus (2.42 and 3.5.3) that scrapes itself: its samples become queryable with the
+    credentials."""
     import realprom
     from test_real_clients import ConfiguredPrometheus, wait_for
 
-    realprom.require_binaries()
+    realprom.require_binaries(line)
     block = doc_block("yaml", "remote_write").replace("http://localhost:9090", managed.url)
     assert managed.url in block
 
@@ -266,7 +268,7 @@ def test_doc_remote_write_config_works_in_a_real_prometheus(managed):
                 + block.rstrip("\n")
                 + "\n    queue_config: {batch_send_deadline: 200ms, min_backoff: 50ms}\n")
 
-    real = ConfiguredPrometheus(config_for)
+    real = ConfiguredPrometheus(config_for, line=line)
     try:
         real.start()
 

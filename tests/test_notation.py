@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from realprom import release  # noqa: F401  (a fixture)
+
 from mockprom.scenario.notation import expand, parse_selector, parse_series_line
 from mockprom.scenario.samples import is_stale
 
@@ -159,9 +161,10 @@ def _promtool_case(name: str, values: str, limit: int = 16) -> str:
 
 
 @pytest.mark.realprom
-def test_expansion_matches_promtool(tmp_path):
+def test_expansion_matches_promtool(release, tmp_path):
+    """The notation expands as 2.42's and 3.5's promtool expand it."""
     from realprom import require_binaries
-    _, promtool = require_binaries()
+    _, promtool = require_binaries(release.line)
     values = list(dict.fromkeys(TRICKY + [line.split("}", 1)[1].strip() if "}" in line
                                           else line.split(None, 1)[1]
                                           for line in corpus_load_lines()]))

@@ -23,7 +23,7 @@ from mockprom.promql.engine import Engine
 from mockprom.promql.functions_gomath import go_exp
 from mockprom.scenario.labels import make_labels
 from mockprom.scenario.store import StaticSource, Store
-from realprom import prometheus_binaries  # noqa: F401  (a fixture)
+from realprom import release  # noqa: F401  (a fixture)
 
 T0 = 1_700_000_000
 
@@ -205,11 +205,13 @@ DATA = _data()
 
 
 @pytest.fixture(scope="module")
-def servers(prometheus_binaries):
+def servers(release):
     from mockprom.server import MockPrometheus
 
-    with realprom.RealPrometheus(DATA, extra_args=["--enable-feature=promql-per-step-stats"]) \
-            as real, MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0, version="2.42.0") as mock:
+    with realprom.RealPrometheus(DATA, extra_args=["--enable-feature=promql-per-step-stats"],
+                                 line=release.line) as real, \
+            MockPrometheus(scenario={"series": DATA}, host="127.0.0.1", port=0,
+                           version=release.version) as mock:
         yield real, mock
 
 

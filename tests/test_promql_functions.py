@@ -13,6 +13,8 @@ import statistics
 import numpy as np
 import pytest
 
+from realprom import release  # noqa: F401  (a fixture)
+
 from mockprom import versions
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
@@ -719,7 +721,7 @@ def _norm_mock(value):
 
 
 @pytest.mark.realprom
-def test_functions_agree_bit_for_bit_with_real_prometheus():
+def test_functions_agree_bit_for_bit_with_real_prometheus(release):
     import realprom
     import requests
 
@@ -727,16 +729,15 @@ def test_functions_agree_bit_for_bit_with_real_prometheus():
     from mockprom.scenario.samples import parse_value
     from mockprom.scenario.store import StaticSource, Store
 
-    realprom.require_binaries()
     data = _real_data()
     store = Store()
     for s in data:
         store.add(make_labels(s["labels"]),
                   StaticSource([int(round(t * 1000)) for t, _ in s["samples"]],
                                [parse_value(v) for _, v in s["samples"]]))
-    engine = Engine(store, emulation=versions.resolve("2.42.0"))  # compared with 2.42
+    engine = Engine(store, emulation=versions.resolve(release.version))
     diffs = []
-    with realprom.RealPrometheus(data) as prom:
+    with realprom.RealPrometheus(data, line=release.line) as prom:
         for expr, t in REAL_QUERIES:
             body = requests.get(prom.url + "/api/v1/query",
                                 params={"query": expr, "time": t}, timeout=30).json()

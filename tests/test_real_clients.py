@@ -27,6 +27,7 @@ import pytest
 import requests
 
 import realprom
+from realprom import release  # noqa: F401  (a fixture)
 from conftest import T0, basic_scenario
 from mockprom.server import MockPrometheus
 
@@ -63,8 +64,8 @@ class ConfiguredPrometheus(realprom.RealPrometheus):
     """A real Prometheus on a free 127.0.0.1 port, started with the configuration that
     ``config_for(own_port)`` returns (so it can scrape itself)."""
 
-    def __init__(self, config_for):
-        super().__init__()
+    def __init__(self, config_for, line: str = "2.42"):
+        super().__init__(line=line)
         self.config_for = config_for
 
     def start(self) -> None:
@@ -161,14 +162,15 @@ remote_write:
 
 
 @pytest.fixture(scope="module")
-def live():
+def live(release):
     """``.receiver`` and ``.scraped`` mockprom servers, an ``.exporter``, and the ``.real``
-    Prometheus that connects them, all in real time."""
-    realprom.require_binaries()
-    receiver = MockPrometheus({"name": "receiver", "clock": "real", "series": []}, version="2.42.0")
-    scraped = MockPrometheus(SENSORS)
+    Prometheus (2.42, then 3.5.3; the mocks emulate the same) that connects them, all in
+    real time."""
+    receiver = MockPrometheus({"name": "receiver", "clock": "real", "series": []},
+                              version=release.version)
+    scraped = MockPrometheus(SENSORS, version=release.version)
     exporter = Exporter()
-    real = ConfiguredPrometheus(prometheus_config(receiver, scraped, exporter))
+    real = ConfiguredPrometheus(prometheus_config(receiver, scraped, exporter), line=release.line)
     try:
         real.start()
         yield SimpleNamespace(receiver=receiver, scraped=scraped, exporter=exporter, real=real)
@@ -201,7 +203,7 @@ def test_remote_write_from_a_real_prometheus_is_queryable(live):
         if expr == everything:
             assert len(got["result"]) > 100  # histograms, summaries (NaN quantiles), ...
     build = api(receiver.url, "/api/v1/query", query="prometheus_build_info", time=t)["result"]
-    assert build[0]["metric"]["version"].startswith("2.42")
+    assert build[0]["metric"]["version"].startswith(live.real.line)
     # Only what passes the write relabelling arrives.
     assert set(api(receiver.url, "/api/v1/label/job/values")) <= {SELF_JOB, EXPORTER_JOB}
 
@@ -329,10 +331,10 @@ def show_result(data: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def promtool(prom):
+def promtool(prom, release):
     """``promtool(command, *flags, arg=...)`` runs ``promtool query command flags <url> arg``
-    against the module's server."""
-    _prometheus, tool = realprom.require_binaries()
+    against the module's server, with 2.42's promtool and then 3.5's."""
+    _prometheus, tool = realprom.require_binaries(release.line)
 
     def run(command: str, *flags: str, arg: str | None = None, expect_ok: bool = True):
         argv = [tool, "query", command, *flags, prom.url] + ([arg] if arg is not None else [])
@@ -401,8 +403,8 @@ def test_promtool_reports_mockprom_errors_in_prometheus_dialect(prom, promtool):
         assert proc.stderr == f"query error: {body['errorType']}: {body['error']}\n"
 
 
-def test_promtool_check_metrics_accepts_mockprom_own_metrics(prom):
-    _prometheus, tool = realprom.require_binaries()
+def test_promtool_check_metrics_accepts_mockprom_own_metrics(prom, release):
+    _prometheus, tool = realprom.require_binaries(release.line)
     requests.get(prom.url + "/api/v1/query", params={"query": "up"}, timeout=10)
     text = requests.get(prom.url + "/metrics", timeout=10).text
     assert "mockprom_http_requests_total" in text

@@ -1,6 +1,8 @@
 """The real-world corpus: 244 requests from public dashboards and alert rules, answered by
 mockprom holding ``../shared/realworld-promql/DATA.json`` and compared with the answers of
-a real Prometheus 2.42 recorded in ``EXPECTED.json`` (see that directory's README).
+a real Prometheus 2.42 recorded in ``EXPECTED.json`` (see that directory's README), and
+with a real Prometheus 3.5.3 holding the same data, asked the same requests in the same
+run (mockprom then emulates 3.5.3).
 
 Compared: HTTP status, ``status`` and ``errorType`` exactly; the set of label sets;
 timestamps exactly; values within 1e-6 relative (NaN == NaN, ±Inf exactly); series order
@@ -107,6 +109,60 @@ def test_realworld_query(corpus_server, outcomes, qid):
     outcomes[qid] = not diffs
     assert not diffs, (f"{qid}: {req['path']} {req['params']}\n  " + "\n  ".join(diffs[:12])
                        + f"\n mockprom: {text[:500]}")
+
+
+# -- the same requests against a real Prometheus 3.5.3 --------------------------------------
+
+@pytest.fixture(scope="module")
+def corpus_pair_3_5():
+    """A real 3.5.3 and mockprom at 3.5.3, both holding DATA.json."""
+    from mockprom.server import MockPrometheus
+
+    realprom.require_binaries("3.5")
+    with open(os.path.join(CORPUS, "DATA.json"), encoding="utf-8") as f:
+        series = json.load(f)["series"]
+    with realprom.RealPrometheus(series, line="3.5") as real, \
+            MockPrometheus(scenario=os.path.join(CORPUS, "DATA.json"), host="127.0.0.1",
+                           port=0, version="3.5.3") as mock:
+        yield real.url, mock.url
+
+
+@pytest.fixture(scope="module")
+def outcomes_3_5(request):
+    results: dict[str, bool] = {}
+    yield results
+    if results:
+        line = f"real-world corpus against a real 3.5.3: {sum(results.values())} of " \
+               f"{len(results)} passed"
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            print("\n" + line)
+
+
+def _params_3_5():
+    if not EXPECTED:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=ABSENT), id="corpus-absent")]
+    return list(EXPECTED)
+
+
+@pytest.mark.realprom
+@pytest.mark.parametrize("qid", _params_3_5())
+def test_realworld_query_against_3_5(corpus_pair_3_5, outcomes_3_5, qid):
+    """The request of EXPECTED.json sent to both servers; compared as with 2.42."""
+    real_url, mock_url = corpus_pair_3_5
+    entry = EXPECTED[qid]
+    req = entry["request"]
+    params: dict[str, list[str]] = {}
+    for k, v in req["params"]:
+        params.setdefault(k, []).append(v)
+    ws, wb, wt = realprom.get(real_url, req["path"], params, req["method"])
+    gs, gb, gt = realprom.get(mock_url, req["path"], params, req["method"])
+    assert wb is not None, f"Prometheus answered non-JSON: {wt[:200]}"
+    diffs = realprom.compare_answers(ws, wb, gs, gb, kind=realprom.answer_kind(req["path"]),
+                                     ordered=_ordered(entry))
+    outcomes_3_5[qid] = not diffs
+    assert not diffs, (f"{qid}: {req['path']} {req['params']}\n  " + "\n  ".join(diffs[:12])
+                       + f"\n Prometheus: {wt[:500]}\n mockprom:   {gt[:500]}")
 
 
 def test_known_failures_name_real_queries():

@@ -60,6 +60,9 @@ class ApiDialect:
     # /federate: names escaped as the Accept header's "escaping=" asks (underscores by
     # default) and "; escaping=<scheme>" appended to the Content-Type (3.5)
     federate_escaping: bool
+    # /api/v1/targets: the scrapePool filter, dropped targets with their scrapePool, and
+    # droppedTargetCounts per pool when dropped targets are asked for (3.5)
+    targets_by_pool: bool
 
 
 API = versions.table("api", {
@@ -81,6 +84,7 @@ API = versions.table("api", {
         parse_query=False,
         series_in_creation_order=False,
         federate_escaping=False,
+        targets_by_pool=False,
     ),
     "3.5": ApiDialect(
         html_escaped_labels=False,
@@ -100,6 +104,7 @@ API = versions.table("api", {
         parse_query=True,
         series_in_creation_order=True,
         federate_escaping=True,
+        targets_by_pool=True,
     ),
 })
 

@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from mockprom.api.context import get_state
 from mockprom.api.dialect import dialect
 from mockprom.api.envelope import ApiError, bad_data, invalid_param, success
-from mockprom.api.format import labels_json
+from mockprom.api.format import LabelSet, labels_json
 from mockprom.api.params import (MAX_TIME, MIN_TIME, check_label_name, form_value,
                                  form_values, go_atoi, go_quote_bytes, int_param,
                                  limit_param, matcher_sets, parse_selector, time_param,
@@ -175,10 +175,27 @@ def targets():
     state_param = request.args.get("state", "").lower()
     show_active = state_param in ("", "any", "active")
     show_dropped = state_param in ("", "any", "dropped")
-    return success({
-        "activeTargets": active_targets() if show_active else [],
-        "droppedTargets": dropped_targets() if show_dropped else [],
-    })
+    if not dialect().targets_by_pool:
+        return success({
+            "activeTargets": active_targets() if show_active else [],
+            "droppedTargets": dropped_targets() if show_dropped else [],
+        })
+    active = [dict(t, discoveredLabels=LabelSet(t["discoveredLabels"]),
+                   labels=LabelSet(t["labels"])) for t in active_targets()]
+    dropped = [{"discoveredLabels": LabelSet(t["discoveredLabels"]),
+                "scrapePool": t["discoveredLabels"].get("job", "")} for t in dropped_targets()]
+    counts = {pool: 0 for pool in sorted({t["scrapePool"] for t in active + dropped})}
+    for t in dropped:
+        counts[t["scrapePool"]] += 1
+    pool = request.args.get("scrapePool", "")
+    if pool:
+        active = [t for t in active if t["scrapePool"] == pool]
+        dropped = [t for t in dropped if t["scrapePool"] == pool]
+    data = {"activeTargets": active if show_active else [],
+            "droppedTargets": dropped if show_dropped else []}
+    if show_dropped:
+        data["droppedTargetCounts"] = counts
+    return success(data)
 
 
 @bp.route("/api/v1/targets/metadata", methods=("GET",))
@@ -197,6 +214,7 @@ def targets_metadata():
     gen = state.current
     table = gen.metadata
     res = []
+    html = dialect().html_escaped_labels
     for t in active_targets():
         if limit >= 0 and len(res) >= limit:
             break
@@ -204,15 +222,16 @@ def targets_metadata():
         if matchers is not None and not series_matches(tl, matchers):
             continue
         names = _target_metrics(gen, t["labels"])
+        target = t["labels"] if html else LabelSet(t["labels"])
         if metric:
             if metric in names and metric in table:
                 m = _meta_entry(table[metric][0])
-                res.append({"target": t["labels"], **m})
+                res.append({"target": target, **m})
             continue
         for name in sorted(names):
             if name in table:
                 m = _meta_entry(table[name][0])
-                res.append({"target": t["labels"], "metric": name, **m})
+                res.append({"target": target, "metric": name, **m})
     return success(res)
 
 

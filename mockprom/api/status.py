@@ -8,6 +8,7 @@ defaults and how the TSDB statistics count label memory."""
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -118,13 +119,14 @@ SCRAPE_PROTOCOLS = ["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusT
                     "PrometheusText0.0.4"]
 
 
-def _config_2_42(doc: dict) -> dict:
+def _config_2_42(doc: dict, otlp=None) -> dict:
     return doc
 
 
-def _config_3_5(doc: dict) -> dict:
+def _config_3_5(doc: dict, otlp=None) -> dict:
     """A generated configuration as Prometheus 3.5 prints it: scrape protocols, the
-    runtime and OTLP sections, and 3.x's scrape job fields."""
+    runtime and OTLP sections (``otlp``: the scenario's ``server.otlp``), and 3.x's scrape
+    job fields."""
     glob = dict(doc.get("global") or {})
     g = {k: glob.pop(k) for k in ("scrape_interval", "scrape_timeout") if k in glob}
     g["scrape_protocols"] = list(SCRAPE_PROTOCOLS)
@@ -145,7 +147,18 @@ def _config_3_5(doc: dict) -> dict:
         jobs.append(j)
     if jobs:
         out["scrape_configs"] = jobs
-    out["otlp"] = {"translation_strategy": "UnderscoreEscapingWithSuffixes"}
+    out["otlp"] = _otlp_section(otlp)
+    return out
+
+
+def _otlp_section(otlp) -> dict:
+    """The ``otlp:`` block as 3.5 prints it: the translation strategy, and the settings
+    that differ from their defaults."""
+    if otlp is None:
+        return {"translation_strategy": "UnderscoreEscapingWithSuffixes"}
+    defaults = type(otlp)()
+    out = {k: v for k, v in otlp.model_dump().items() if v != getattr(defaults, k)}
+    out["translation_strategy"] = otlp.translation_strategy
     return out
 
 
@@ -168,10 +181,8 @@ class StatusDialect:
     # (its runtime.gogc configuration, 75 by default)
     runtime_host_and_memlimit: bool
     gogc: str
-    config_shape: Callable[[dict], dict]
+    config_shape: Callable[..., dict]  # (generated config, server.otlp) -> as printed
     label_bytes: Callable[[str, Mapping[str, int]], int]
-    # /api/v1/targets: droppedTargetCounts (per scrape pool) and dropped targets' scrapePool
-    dropped_target_counts: bool
     # prometheus_build_info in /metrics carries a "tags" label (3.x)
     build_info_tags: bool
 
@@ -179,10 +190,10 @@ class StatusDialect:
 STATUS = versions.table("status", {
     "2.42": StatusDialect(FLAGS_2_42, runtime_host_and_memlimit=False, gogc="",
                           config_shape=_config_2_42, label_bytes=_label_bytes_2_42,
-                          dropped_target_counts=False, build_info_tags=False),
+                          build_info_tags=False),
     "3.5": StatusDialect(FLAGS_3_5, runtime_host_and_memlimit=True, gogc="75",
                          config_shape=_config_3_5, label_bytes=_label_bytes_3_5,
-                         dropped_target_counts=True, build_info_tags=True),
+                         build_info_tags=True),
 })
 
 
@@ -199,7 +210,8 @@ def config():
     doc = gen.scenario.config_doc()
     if doc is None:
         return success({"yaml": gen.scenario.config_text()})
-    doc = status_dialect(gen).config_shape(doc)
+    otlp = getattr(getattr(gen.scenario, "server", None), "otlp", None)
+    doc = status_dialect(gen).config_shape(doc, otlp)
     return success({"yaml": yaml.safe_dump(doc, sort_keys=False)})
 
 
@@ -213,6 +225,10 @@ def flags():
     out["query.lookback-delta"] = format_duration_ms(gen.settings.lookback_ms)
     out["query.timeout"] = format_duration_ms(int(gen.settings.query_timeout_s * 1000))
     out["web.enable-admin-api"] = "true" if gen.settings.admin_api else "false"
+    accepted = "web.remote-write-receiver.accepted-protobuf-messages"
+    rw = getattr(getattr(gen.scenario, "server", None), "remote_write", None)
+    if accepted in out and rw is not None:
+        out[accepted] = ",".join(rw.accepted_protobuf_messages)
     out.update(getattr(gen.scenario, "flags", None) or {})
     return success(dict(sorted(out.items())))
 
@@ -247,6 +263,39 @@ def build_info(gen) -> dict:
     }
     info.update(getattr(gen.scenario, "buildinfo", None) or {})
     return info
+
+
+class BuildInfoCollector:
+    """``prometheus_build_info`` for the server's own ``/metrics``: what it emulates, with
+    the labels the emulated version's client_golang gives it (3.x adds ``tags``)."""
+
+    def __init__(self, current: Callable[[], object]):
+        self.current = current
+
+    def collect(self):
+        import platform
+
+        from prometheus_client.core import GaugeMetricFamily
+
+        try:
+            gen = self.current()
+        except Exception:  # no state yet (app starting): report nothing rather than fail
+            return
+        info = build_info(gen)
+        machine = platform.machine().lower()
+        labels = {"branch": info.get("branch", ""),
+                  "goarch": {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine),
+                  "goos": "linux", "goversion": info.get("goVersion", ""),
+                  "revision": info.get("revision", "")}
+        if status_dialect(gen).build_info_tags:
+            labels["tags"] = "netgo,builtinassets,stringlabels"
+        labels["version"] = info.get("version", "")
+        family = GaugeMetricFamily(
+            "prometheus_build_info", "A metric with a constant '1' value labeled by version, "
+            "revision, branch, goversion from which prometheus was built, and the goos and "
+            "goarch for the build.", labels=list(labels))
+        family.add_metric(list(labels.values()), 1)
+        yield family
 
 
 @bp.route("/api/v1/status/buildinfo", methods=("GET",))
@@ -294,6 +343,32 @@ def _top(counter: dict, n: int = 10) -> list[dict]:
     return [{"name": k, "value": int(v)} for k, v in items]
 
 
+CHUNK_RANGE_MS = 2 * 3_600_000  # the head's chunk range (the block range)
+SAMPLES_PER_CHUNK = 120
+
+
+def _head_chunks(ts) -> int:
+    """How many chunks Prometheus's head cuts for these sample times (``memSeries``'s
+    append): a new chunk at each 2 h range boundary, at twice the samples per chunk, and
+    at the end time it estimates once a chunk is a quarter full, so as to spread the
+    range's samples over chunks of about 120 (``computeChunkEndTime``)."""
+    chunks = 0
+    start = next_at = 0
+    count = 0
+    for t in ts:
+        t = int(t)
+        if chunks == 0 or t >= next_at or count >= 2 * SAMPLES_PER_CHUNK:
+            chunks += 1
+            start, count = t, 0
+            next_at = (t // CHUNK_RANGE_MS + 1) * CHUNK_RANGE_MS
+        count += 1
+        if count == SAMPLES_PER_CHUNK // 4:
+            n = (next_at - start) / ((t - start + 1) * 4)
+            if n > 1:
+                next_at = int(start + (next_at - start) / math.floor(n))
+    return chunks
+
+
 def tsdb_stats(store, now_ms: int, limit: int = 10,
                label_bytes: Callable[[str, Mapping[str, int]], int] = _label_bytes_2_42) -> dict:
     """Head statistics and the top-``limit`` cardinality lists, computed from the store
@@ -309,7 +384,9 @@ def tsdb_stats(store, now_ms: int, limit: int = 10,
             if k == "__name__":
                 by_metric[v] += 1
     mint, maxt = None, None
+    chunks = 0
     for labels in all_labels:
+        series_lo, series_hi = None, None
         for src in store._series.get(labels, ()):
             b = src.bounds()
             if b is None:
@@ -317,16 +394,23 @@ def tsdb_stats(store, now_ms: int, limit: int = 10,
             lo, hi = b
             if hi > now_ms:
                 hi = now_ms
-            if lo < now_ms - 2 * 3_600_000 and hi >= now_ms - 2 * 3_600_000:
-                lo = now_ms - 2 * 3_600_000  # an endless generator: the head's window
+            if lo < now_ms - CHUNK_RANGE_MS and hi >= now_ms - CHUNK_RANGE_MS:
+                lo = now_ms - CHUNK_RANGE_MS  # an endless generator: the head's window
             if lo > hi:
                 continue
-            mint = lo if mint is None else min(mint, lo)
-            maxt = hi if maxt is None else max(maxt, hi)
+            series_lo = lo if series_lo is None else min(series_lo, lo)
+            series_hi = hi if series_hi is None else max(series_hi, hi)
+        if series_lo is None:
+            chunks += 1
+            continue
+        mint = series_lo if mint is None else min(mint, series_lo)
+        maxt = series_hi if maxt is None else max(maxt, series_hi)
+        ts, _ = store._merged(store._series.get(labels, ()), series_lo, series_hi)
+        chunks += max(1, _head_chunks(ts))
     head = {
         "numSeries": len(all_labels),
         "numLabelPairs": len(pairs),
-        "chunkCount": len(all_labels),
+        "chunkCount": chunks,
         "minTime": mint if mint is not None else 9223372036854775807,
         "maxTime": maxt if maxt is not None else -9223372036854775808,
     }

@@ -18,13 +18,42 @@ accepts it: the rule then reports health "err" at evaluation.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
+from mockprom import versions
 from mockprom.scenario.loader import load_scenario
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _legacy_record(name: str) -> Optional[str]:
+    return None if _METRIC_NAME.match(name) else f"invalid recording rule name: {name}"
+
+
+def _utf8_record(name: str) -> Optional[str]:
+    if "{" in name or "}" in name:
+        return f"braces present in the recording rule name; should it be in expr?: {name}"
+    return None if _valid_utf8(name) else f"invalid recording rule name: {name}"
+
+
+@dataclass(frozen=True)
+class RuleNames:
+    """What ``promtool check rules`` accepts as names: recording rule names (the problem
+    or None), label and annotation names."""
+
+    record: Callable[[str], Optional[str]]
+    label: Callable[[str], bool]
+
+
+# 2.42: legacy metric and label names; 3.5: any UTF-8 name (a recording rule name with
+# braces is refused as a likely selector), checked against both promtools.
+RULE_NAMES = versions.table("rule_names", {
+    "2.42": RuleNames(record=_legacy_record, label=lambda k: bool(_LABEL_NAME.match(k))),
+    "3.5": RuleNames(record=_utf8_record, label=lambda k: bool(k) and _valid_utf8(k)),
+})
 _FAULT_PATH = re.compile(r"^((?:faults|timeline)(?:\[\d+\]|\.[A-Za-z_][A-Za-z0-9_]*)*): (.*)$", re.S)
 _PATH_ELEM = re.compile(r"\[(\d+)\]|\.?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -63,7 +92,8 @@ def check_rules(data: dict) -> Iterable[tuple[tuple, str]]:
         for ri, rule in _items(grp.get("rules")):
             if isinstance(rule, dict):
                 yield from _rule_problems(("rules", gi, "rules", ri), rule,
-                                          lambda text: check(text, emulation), ParseError)
+                                          lambda text: check(text, emulation), ParseError,
+                                          RULE_NAMES[emulation or versions.resolve()])
 
 
 def _emulation_of(data) -> object:
@@ -83,15 +113,16 @@ def _emulation_of(data) -> object:
         return None
 
 
-def _rule_problems(at: tuple, rule: dict, check, ParseError):
+def _rule_problems(at: tuple, rule: dict, check, ParseError, names: RuleNames):
     record, alert = rule.get("record"), rule.get("alert")
     if record == "" or alert == "":
         if not record and not alert:
             field = "record" if record == "" else "alert"
             yield at + (field,), "one of 'record' or 'alert' must be set"
     if isinstance(record, str) and record:
-        if not _METRIC_NAME.match(record):
-            yield at + ("record",), f"invalid recording rule name: {record}"
+        problem = names.record(record)
+        if problem:
+            yield at + ("record",), problem
     if isinstance(alert, str) and alert and not _valid_utf8(alert):
         yield at + ("alert",), f"invalid alert name: {alert!r} (not valid UTF-8)"
     expr = rule.get("expr")
@@ -109,14 +140,14 @@ def _rule_problems(at: tuple, rule: dict, check, ParseError):
     if isinstance(labels, dict):
         for k, v in labels.items():
             k = str(k)
-            if not _LABEL_NAME.match(k) or k == "__name__":
+            if not names.label(k) or k == "__name__":
                 yield at + ("labels", k), f"invalid label name: {k}"
             if isinstance(v, str) and not _valid_utf8(v):
                 yield at + ("labels", k), f"invalid label value: {v!r}"
     annotations = rule.get("annotations")
     if isinstance(annotations, dict):
         for k in annotations:
-            if not _LABEL_NAME.match(str(k)):
+            if not names.label(str(k)):
                 yield at + ("annotations", str(k)), f"invalid annotation name: {k}"
     if isinstance(alert, str) and alert:
         for field, kind in (("labels", "label"), ("annotations", "annotation")):

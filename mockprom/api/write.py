@@ -190,11 +190,12 @@ def make_write_blueprint(get_state) -> Blueprint:
         except exposition.SelectorError as err:
             return _text(str(err), 400)
         state = get_state()
-        content_type, fmt, scheme = exposition.negotiate(
-            request.headers.get("Accept", ""), API[state.settings.emulation].federate_escaping)
+        content_type, scheme = exposition.CONTENT_TYPE, None
+        if API[state.settings.emulation].federate_escaping:
+            content_type, scheme = exposition.negotiate(request.headers.get("Accept", ""))
         body = exposition.federate(state.store, matcher_sets, state.clock.now_ms(),
                                    scenario_lookback_ms(getattr(state, "scenario", None)),
-                                   scheme, fmt)
+                                   scheme)
         return Response(body, status=200, content_type=content_type)
 
     @bp.route("/metrics", methods=["GET"])

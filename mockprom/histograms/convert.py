@@ -19,8 +19,7 @@ from mockprom.histograms.float_histogram import (FloatHistogram, HistogramError,
                                                  _check_spans)
 
 
-def cumulative(deltas) -> list:
-    """Absolute bucket counts from the deltas of an integer histogram."""
+def _cumulative(deltas) -> list:
     out, total = [], 0
     for d in deltas:
         total += d
@@ -43,8 +42,8 @@ def from_remote(msg) -> tuple[FloatHistogram, bool]:
     if is_int:
         h.count = float(msg.count_int)
         h.zero_count = float(msg.zero_count_int)
-        h.positive_buckets = [float(c) for c in cumulative(msg.positive_deltas)]
-        h.negative_buckets = [float(c) for c in cumulative(msg.negative_deltas)]
+        h.positive_buckets = [float(c) for c in _cumulative(msg.positive_deltas)]
+        h.negative_buckets = [float(c) for c in _cumulative(msg.negative_deltas)]
     else:
         h.count = float(msg.count_float)
         h.zero_count = float(msg.zero_count_float)
