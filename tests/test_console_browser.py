@@ -106,6 +106,23 @@ def test_a_query_typed_in_the_box_shows_the_api_answer_in_the_table(chrome, prom
     assert table_rows(chrome) == want
     assert "g0.expr=up" in chrome.driver.current_url
     assert "Result series: 3" in chrome.text(".stats")
+    before = runs(chrome)
+    chrome.find('.tabs button[data-tab="graph"]').click()
+    chrome.wait(lambda: runs(chrome) > before, "the graph")
+    assert int(chart(chrome).get_attribute("data-series")) == 3
+    assert len(chrome.find_all(".chart .u-legend tr.u-series")) == 1 + 3  # time + one per series
+
+
+@pytest.mark.parametrize("version, home", [("3.5.3", "/query"), ("2.42.0", "/graph")])
+def test_links_made_for_prometheus_open_the_query_page(chrome, serve, version, home):
+    prom = serve(SCENARIO, version=version)
+    chrome.open(prom.url + "/")
+    assert chrome.driver.current_url == prom.url + home
+    # Prometheus 2.x's own links: /graph?g0.expr=...&g0.tab=1 (1: the Table tab)
+    chrome.open(prom.url + "/graph?g0.expr=up&g0.tab=1&g0.range_input=1h")
+    assert chrome.driver.current_url.startswith(prom.url + home + "?")
+    chrome.wait(lambda: runs(chrome) >= 1, "the query")
+    assert len(table_rows(chrome)) == 3
 
 
 def test_enter_runs_the_query_and_an_error_shows_as_prometheus_shows_it(chrome, prom):
@@ -236,6 +253,23 @@ def test_a_rule_pasted_as_yaml_is_added_and_removed(chrome, prom):
     chrome.wait(lambda: not chrome.find_all("table.faults tbody tr"), "the empty table")
 
 
+def test_the_faults_page_shows_where_the_timeline_is(chrome, serve):
+    import requests
+
+    prom = serve(dict(SCENARIO, faults=[{"name": "outage", "error": "unavailable"}],
+                      timeline=[{"at": "0s", "faults": [], "name": "healthy"},
+                                {"after_requests": 2, "faults": ["outage"], "name": "down"}]))
+    chrome.open(prom.url + "/mockprom/faults")
+    step = lambda: chrome.js(  # noqa: E731
+        "return [document.querySelector('#timeline .badge').innerText,"
+        " [...document.querySelectorAll('#timeline tr.faulted td')].map(td => td.innerText)]")
+    assert step() == ["STEP 0", ["▶ 0", "healthy", "at +0s", "healthy"]]
+    for _ in range(2):
+        requests.get(prom.url + "/api/v1/query", params={"query": "up"})
+    chrome.wait(lambda: step()[0] == "STEP 1", "the page to follow the timeline")
+    assert step()[1] == ["▶ 1", "down", "after 2 requests", "outage"]
+
+
 def test_the_journal_lists_requests_with_the_fault_that_answered(chrome, prom):
     import requests
 
@@ -273,6 +307,11 @@ def test_advancing_the_clock_moves_the_graph(chrome, prom):
     form_input.send_keys("1h\n")
     chrome.wait(lambda: prom.now_ms() == (T0 + 3900) * 1000, "the clock to move")
     chrome.wait(lambda: chrome.text("#mocknow").startswith("2023-11-14 23:18:20"), "the new time shown")
+    set_to = chrome.find('input[aria-label="New time"]')
+    set_to.clear()
+    set_to.send_keys("2024-01-02 03:04:05\n")
+    chrome.wait(lambda: prom.now_ms() == 1704164645000, "the clock to be set")
+    assert chrome.text("#mocknow").startswith("2024-01-02 03:04:05")
 
 
 # -- scenario, alerts, rules, targets, status --------------------------------------------------

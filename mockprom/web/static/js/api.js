@@ -72,7 +72,8 @@ async function request(method, url, { params, body, type, control = false, signa
   try { doc = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (resp.status === 401) authNeeded(resp, control);
   if (doc && doc.status === 'error') {
-    throw new ApiError(doc.errorType || 'error', doc.error || `HTTP ${resp.status}`, resp.status, doc);
+    const hint = resp.status === 401 ? ' (give the credentials with the key button, top right)' : '';
+    throw new ApiError(doc.errorType || 'error', (doc.error || `HTTP ${resp.status}`) + hint, resp.status, doc);
   }
   if (!resp.ok) {
     const detail = text && !doc ? `: ${text.trim().slice(0, 300)}` : '';

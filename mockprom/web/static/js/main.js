@@ -65,7 +65,7 @@ function buildHeader() {
     h('div', { class: 'right' },
       clockBtn,
       h('span', { class: 'version', id: 'version' }),
-      h('button', { class: 'iconbtn', title: 'Credentials', 'aria-label': 'Credentials', onClick: () => openCredentials() }, keyIcon())));
+      h('button', { class: 'iconbtn', title: 'Credentials', 'aria-label': 'Credentials', onClick: () => { dismissed = false; openCredentials(); } }, keyIcon())));
   // close the Status menu after a choice or a click elsewhere
   document.addEventListener('click', (e) => {
     if (!status.contains(e.target)) status.open = false;
@@ -159,6 +159,7 @@ function openCredentials(reason, scheme) {
       h('button', { value: 'cancel', formnovalidate: true }, 'Cancel')));
   clear(dlg, form);
   dlg.onclose = () => {
+    dismissed = dlg.returnValue === 'cancel' || dlg.returnValue === '';
     if (dlg.returnValue === 'save') {
       const api = type.value === 'bearer' ? { type: 'bearer', token: token.value }
         : type.value === 'basic' ? { type: 'basic', username: user.value, password: pass.value } : null;
@@ -170,10 +171,15 @@ function openCredentials(reason, scheme) {
     showVersion(true);
     render();
   };
+  dlg.returnValue = '';
   dlg.showModal();
 }
 
+// Ask at most once until the user opens the dialog again (the header's clock polls the
+// control API every few seconds: a refused poll must not reopen a dismissed dialog).
+let dismissed = false;
 window.addEventListener('mockprom:auth-needed', (e) => {
+  if (dismissed) return;
   const { control, scheme } = e.detail;
   openCredentials(control
     ? 'The control API asked for credentials: give the control token (or the API\'s credentials when no control token is set).'

@@ -54,7 +54,7 @@ export function render(root, ctx) {
     if (seen === last) return;  // redraw only when something changed
     last = seen;
     drawRules(rules);
-    drawTimeline(tl);
+    drawTimeline(tl, rules);
   }
 
   function drawRules(rules) {
@@ -78,7 +78,8 @@ export function render(root, ctx) {
         : h('p', { class: 'empty' }, 'No fault rules: every request is answered normally.'));
   }
 
-  function drawTimeline(tl) {
+  function drawTimeline(tl, rules) {
+    const label = Object.fromEntries(rules.map(r => [r.id, r.name || r.id]));
     if (!tl.steps || !tl.steps.length) {
       clear(timelineCard, h('header', null, h('h2', null, 'Timeline')), h('p', { class: 'muted' }, 'The scenario has no timeline.'));
       return;
@@ -94,7 +95,7 @@ export function render(root, ctx) {
           h('td', null, s.name || ''),
           h('td', { class: 'mono small' }, s.at_ms != null ? `at +${fmtDuration(s.at_ms)}` : s.at_time_ms != null
             ? `at ${new Date(s.at_time_ms).toISOString()}` : `after ${s.after_requests} requests`),
-          h('td', { class: 'mono small' }, s.faults.length ? s.faults.join(', ') : 'healthy'))))));
+          h('td', { class: 'mono small' }, s.faults.length ? s.faults.map(id => label[id] || id).join(', ') : 'healthy'))))));
   }
 
   async function add(doc) {
