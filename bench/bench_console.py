@@ -82,6 +82,7 @@ def main() -> int:
         b = browser.Browser(width=1400, height=900)
         try:
             if args.cold:
+                b.driver.execute_cdp_cmd("Network.enable", {})
                 b.driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
             b.open(prom.url + "/query")  # warm up the browser and the server
             print(f"{'page':<18} {'load ms':>8} {'data ms':>8} {'KB':>7}")

@@ -4,11 +4,11 @@ One family per entry of the scenario's ``series:`` list (a generator, a notation
 or explicit samples): its metric name, type, help, how it is made (the generator's
 settings, or notation/explicit), the values each label takes, how many series it
 expands to, and a preview of what those series hold over the last ``range`` (default
-6h) as ``points`` evenly spaced values per series, exactly as ``query_range`` answers
-the series' selector, to 6 significant digits (null where there is no value, for NaN and
-infinities).
-Histograms and summaries preview their ``_count`` series. At most ``MAX_PREVIEW_SERIES``
-series per family are previewed.
+6h, ending at the mock's now rounded down to the step, so that an answer can be reused)
+as ``points`` evenly spaced values per series, exactly as ``query_range`` answers the
+series' selector, to 6 significant digits (null where there is no value, for NaN and
+infinities). Histograms and summaries preview their ``_count`` series. At most
+``MAX_PREVIEW_SERIES`` series per family are previewed.
 
 Parameters: ``range`` (a duration, at most 7d), ``points`` (10 to 500). Errors answer in
 Prometheus's dialect (400 ``bad_data``).
@@ -38,6 +38,7 @@ MIN_POINTS, MAX_POINTS = 10, 500
 MAX_PREVIEW_SERIES = 8
 PREVIEW_DIGITS = 6  # significant digits of a preview value (a plot needs no more)
 PREVIEW_SUFFIX = "_count"  # what a histogram or summary family previews
+CACHE_KEY = "web.families"  # the last answer, in the generation's cache
 
 
 def families():
@@ -45,9 +46,17 @@ def families():
     points = _points_param()
     state = get_state()
     gen = state.current
-    end = state.clock.now_ms()
     step = max(1, range_ms // (points - 1))
+    end = state.clock.now_ms() // step * step  # on the step grid: the answer can be reused
     start = end - step * (points - 1)
+    key = (start, end, step, gen.store.data_version())
+    cached = gen.cache.get(CACHE_KEY)
+    if cached is None or cached[0] != key:
+        cached = gen.cache[CACHE_KEY] = (key, _answer(gen, start, end, step, points))
+    return success(data_json=cached[1])
+
+
+def _answer(gen, start: int, end: int, step: int, points: int) -> bytes:
     scenario = gen.scenario
     out = []
     for index, spec in enumerate(scenario.series):
@@ -65,7 +74,7 @@ def families():
         out.append(family)
     data = {"name": scenario.name, "start": int(start), "end": int(end), "step": int(step),
             "points": points, "families": out, "total_series": len(gen.store)}
-    return success(data_json=orjson.dumps(data))  # plain floats and None: no Go formatting
+    return orjson.dumps(data)  # plain floats and None: no Go formatting
 
 
 def _range_param() -> int:
