@@ -190,12 +190,20 @@ FORMATS = {
     "1m + 1": "1m + 1",
     "1e6": "1000000",
     "foo[90d]": "foo[90d]",
+    # \x escapes are bytes, as in Go: not UTF-8, printed back as \x
+    'count_values("a\\xc5z", x)': 'count_values("a\\xc5z", x)',
+    'x{a="\\xc3\\xa9"}': 'x{a="é"}',
 }
 
 
 @pytest.mark.parametrize("text", sorted(FORMATS))
 def test_format_query_prints_as_prometheus_3_5(text):
     assert adapter.format_expr(text, V3_FLAGS) == FORMATS[text]
+
+
+def test_byte_escapes_reach_the_engine_as_go_sees_them():
+    assert parse('x{a="\\xc3\\xa9"}').matchers[1].value == "é"
+    assert parse('"a\\xc5z"').value == "a\ufffdz"  # as Go's JSON encoder shows it
 
 
 def test_parse_query_tree():
@@ -293,3 +301,32 @@ def test_parse_query_endpoint_answers_byte_for_byte_as_prometheus(line, version)
                 if (want.status_code, want.text) != (got.status_code, got.text):
                     diffs.append((method, text, want.status_code, want.text, got.text))
     assert diffs == [], "\n".join(map(repr, diffs))
+
+
+def test_every_upstream_3_5_corpus_expression_parses():
+    """The 3.5 corpus (``../shared/prometheus-3.5/promql-testdata``), with the feature
+    flags its harness turns on: every expression parses (its eval_fail lines fail in
+    evaluation, not in the parser)."""
+    import glob
+    import os
+    import re
+
+    corpus = os.path.join(os.path.dirname(__file__), "..", "..", "shared",
+                          "prometheus-3.5", "promql-testdata")
+    if not os.path.isdir(corpus):
+        pytest.skip(f"3.5 corpus not found at {corpus}")
+    line_re = re.compile(r"^\s*eval\S*\s+(?:instant\s+at\s+\S+|range\s+from\s+\S+\s+to\s+\S+"
+                         r"\s+step\s+\S+)\s+(.*)$")
+    failures, count = [], 0
+    for path in sorted(glob.glob(os.path.join(corpus, "*.test"))):
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                found = line_re.match(line.rstrip("\n"))
+                if not found:
+                    continue
+                count += 1
+                problem = adapter.check(found.group(1), V3_FLAGS)
+                if problem:
+                    failures.append((os.path.basename(path), number, problem))
+    assert count > 1000
+    assert failures == []

@@ -28,7 +28,7 @@ import sys
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import ParseError
 from mockprom.promql.syntax.ast_json import ast_json as _ast_json
-from mockprom.promql.syntax.build import Builder, matcher as _matcher
+from mockprom.promql.syntax.build import Builder
 from mockprom.promql.syntax.checks import Checker
 from mockprom.promql.syntax.durations import resolve_durations
 from mockprom.promql.syntax.golang import format_position, go_quote  # noqa: F401 (go_quote: Go's %q for other layers)
@@ -105,11 +105,7 @@ def parse_metric_selector(text: str, emulation=None) -> tuple[Matcher, ...]:
         node = Parser(text, dialect).parse_metric_selector()
     except Fail as fail:
         raise ParseError(_message(text, fail, dialect)) from None
-    matchers = [_matcher(label, op, value, dialect.syntax.regex)
-                for label, op, value, _ in node.matchers]
-    if node.name:
-        matchers.insert(0, _matcher("__name__", "=", node.name))
-    return tuple(matchers)
+    return Builder(text, dialect.syntax.regex).selector(node).matchers
 
 
 def regex_error(value: str, emulation=None):

@@ -5,7 +5,7 @@ encoder sorts a map's."""
 from __future__ import annotations
 
 from mockprom.promql import nodes as n
-from mockprom.promql.syntax.golang import format_float_f
+from mockprom.promql.syntax.golang import format_float_f, valid_utf8 as _u
 from mockprom.promql.syntax.tree import Node
 
 
@@ -13,7 +13,8 @@ def _matchers(node: Node) -> list:
     found = [(label, op, value) for label, op, value, _ in node.matchers]
     if node.name:
         found.append(("__name__", "=", node.name))
-    return [{"name": label, "type": op, "value": value} for label, op, value in found]
+    return [{"name": _u(label), "type": op, "value": _u(value)}
+            for label, op, value in found]
 
 
 def _at(node: Node) -> dict:
@@ -28,14 +29,14 @@ def ast_json(node: Node):
     kind = node.kind
     if kind == "agg":
         out = {"type": "aggregation", "op": node.op, "expr": ast_json(node.expr),
-               "param": ast_json(node.param), "grouping": list(node.grouping),
+               "param": ast_json(node.param), "grouping": list(map(_u, node.grouping)),
                "without": node.without}
     elif kind == "bin":
         matching = None
         if node.lhs.type == n.VECTOR and node.rhs.type == n.VECTOR:
             card = "many-to-many" if node.op.lower() in n.SET_OPS else node.card
-            matching = {"card": card, "include": list(node.include),
-                        "labels": list(node.labels), "on": node.on}
+            matching = {"card": card, "include": list(map(_u, node.include)),
+                        "labels": list(map(_u, node.labels)), "on": node.on}
         out = {"type": "binaryExpr", "op": node.op.lower(), "lhs": ast_json(node.lhs),
                "rhs": ast_json(node.rhs), "matching": matching, "bool": node.bool}
     elif kind == "call":
@@ -56,7 +57,7 @@ def ast_json(node: Node):
     elif kind == "paren":
         out = {"type": "parenExpr", "expr": ast_json(node.expr)}
     elif kind == "str":
-        out = {"type": "stringLiteral", "val": node.value}
+        out = {"type": "stringLiteral", "val": _u(node.value)}
     elif kind == "unary":
         out = {"type": "unaryExpr", "op": node.op, "expr": ast_json(node.expr)}
     else:  # vs

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mockprom import goregex
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import ParseError
+from mockprom.promql.syntax.golang import valid_utf8 as _u
 from mockprom.promql.syntax.tree import Node
 from mockprom.scenario.labels import Matcher
 
@@ -29,7 +30,7 @@ class Builder:
         return getattr(self, "_" + node.kind)(node)
 
     def selector(self, node: Node) -> n.VectorSelector:
-        matchers = [matcher(label, op, value, self.regex)
+        matchers = [matcher(_u(label), op, _u(value), self.regex)
                     for label, op, value, _ in node.matchers]
         if node.name:
             matchers.insert(0, matcher("__name__", "=", node.name))
@@ -50,7 +51,7 @@ class Builder:
         return n.NumberLiteral(float(node.value), bool(node.duration))
 
     def _str(self, node):
-        return n.StringLiteral(node.value)
+        return n.StringLiteral(_u(node.value))
 
     def _vs(self, node):
         return self.selector(node)
@@ -78,14 +79,14 @@ class Builder:
         matching = None
         if lhs.type == n.VECTOR and rhs.type == n.VECTOR:
             card = "many-to-many" if op in n.SET_OPS else node.card
-            matching = n.VectorMatching(card, node.on, tuple(node.labels),
-                                        tuple(node.include))
+            matching = n.VectorMatching(card, node.on, tuple(map(_u, node.labels)),
+                                        tuple(map(_u, node.include)))
         return n.BinaryExpr(op, lhs, rhs, node.bool, matching)
 
     def _agg(self, node):
         param = self.build(node.param) if node.param is not None else None
         return n.AggregateExpr(node.op, self.build(node.expr), param,
-                               tuple(node.grouping), node.without)
+                               tuple(map(_u, node.grouping)), node.without)
 
     def _call(self, node):
         return n.Call(node.name, tuple(self.build(a) for a in node.args),

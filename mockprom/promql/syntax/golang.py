@@ -18,6 +18,8 @@ def go_quote(s: str, quote: str = '"') -> str:
             out.append("\\" + c)
         elif c in _GO_ESCAPES:
             out.append(_GO_ESCAPES[c])
+        elif "\udc80" <= c <= "\udcff":  # a byte that is not UTF-8 (see unquote)
+            out.append(f"\\x{ord(c) - 0xdc00:02x}")
         elif c.isprintable():
             out.append(c)
         elif ord(c) < 0x10000:
@@ -246,25 +248,38 @@ _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "
 
 
 def unquote(token: str) -> str:
-    """The value of a (lexer-validated) string literal."""
+    """The value of a (lexer-validated) string literal. As in Go, ``\\xNN`` and octal
+    escapes are bytes: bytes that are not UTF-8 come back as surrogate escapes
+    (``\\udcNN``; ``go_quote`` prints them ``\\xNN``, ``valid_utf8`` replaces them)."""
     if token[0] == "`":
         return token[1:-1]
-    body, out, i = token[1:-1], [], 0
+    body, out, i = token[1:-1], bytearray(), 0
     while i < len(body):
         c = body[i]
         if c != "\\":
-            out.append(c)
+            out += c.encode("utf-8", "surrogatepass")
             i += 1
             continue
         e = body[i + 1]
         if e in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[e])
+            out += _SIMPLE_ESCAPES[e].encode()
             i += 2
         elif e in "01234567":
-            out.append(chr(int(body[i + 1:i + 4], 8)))
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+        elif e == "x":
+            out.append(int(body[i + 2:i + 4], 16))
             i += 4
         else:
-            width = {"x": 2, "u": 4, "U": 8}[e]
-            out.append(chr(int(body[i + 2:i + 2 + width], 16)))
+            width = 4 if e == "u" else 8
+            out += chr(int(body[i + 2:i + 2 + width], 16)).encode("utf-8", "surrogatepass")
             i += 2 + width
-    return "".join(out)
+    return out.decode("utf-8", "surrogateescape")
+
+
+def valid_utf8(s: str) -> str:
+    """``s`` with the bytes that are not UTF-8 as U+FFFD (what Go's JSON encoder and
+    Prometheus's label handling see)."""
+    if not any("\udc80" <= c <= "\udcff" for c in s):
+        return s
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

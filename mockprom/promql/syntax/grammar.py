@@ -12,7 +12,8 @@ import math
 import re
 
 from mockprom.gofloat import format_prec
-from mockprom.promql.syntax.golang import duration_ms, go_number, go_quote, unquote
+from mockprom.promql.syntax.golang import (duration_ms, go_number, go_quote, unquote,
+                                           valid_utf8)
 from mockprom.promql.syntax.lexer import KEYWORDS, Lexer, OPERATOR_WORDS, PREPROCESSORS
 from mockprom.promql.syntax.regex import regex_error
 from mockprom.promql.syntax.rows import Dialect
@@ -342,7 +343,7 @@ class Parser:
                 self.context[-1] = ("label matching", "string")
                 value = unquote(self.expect("STRING")[2])
                 if op in ("=~", "!~"):
-                    problem = regex_error(value, self.syntax)
+                    problem = regex_error(valid_utf8(value), self.syntax)
                     if problem:
                         raise Fail(label[1], problem)
                 matchers.append((name, op, value, label[1]))
