@@ -27,5 +27,9 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
 
 # MOCKPROM_SCENARIO (a file or a directory under /scenarios) selects the scenario;
 # unset, the embedded default demo is served. SIGTERM (docker stop) stops it cleanly.
+# The image listens on 0.0.0.0: set MOCKPROM_CONTROL_TOKEN (docker run -e
+# MOCKPROM_CONTROL_TOKEN=s3cret ...) so that the control API (/-/mockprom/) asks for
+# "Authorization: Bearer s3cret"; MOCKPROM_ALLOWED_HOSTS (comma-separated) limits the Host
+# names it answers. Without a token the server prints a warning at start.
 STOPSIGNAL SIGTERM
 CMD ["mockprom", "serve"]

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from mockprom.api import (admin, control, health, metadata, notifications, query, rules,
                           status)
 from mockprom.api.auth import check_request
+from mockprom.api.guard import ControlGuard, HostPolicy
 from mockprom.api.context import STATE_KEY
 from mockprom.api.dialect import API
 from mockprom.api.envelope import ApiError, error_response, no_content
@@ -45,13 +46,18 @@ CORS_HEADERS = {
 
 
 def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = None,
-               library: dict | None = None, version: str | None = None) -> Flask:
+               library: dict | None = None, version: str | None = None,
+               control_token: str | None = None, bind_host: str | None = None,
+               allowed_hosts=()) -> Flask:
     """A Flask app serving ``scenario`` (a path, YAML/JSON text, dict or ``Scenario``;
     None: the embedded default). ``library``: named scenarios the control API can switch
     to (``PUT /-/mockprom/scenario?name=...``), e.g. a scenario directory's.
     ``version``: the Prometheus version to emulate whatever the scenario says (None: the
-    scenario's ``server.version``). Raises ``ScenarioError`` for a bad scenario and
-    ``versions.VersionError`` for a version mockprom does not emulate."""
+    scenario's ``server.version``). ``control_token``: what the control API asks for
+    (None: the scenario's ``server.control_token``); ``bind_host`` and ``allowed_hosts``:
+    which ``Host`` names reach the control API (``mockprom.api.guard``). Raises
+    ``ScenarioError`` for a bad scenario and ``versions.VersionError`` for a version
+    mockprom does not emulate."""
     from mockprom.api.write import make_write_blueprint
     from mockprom.compression import CompressionMiddleware
     from mockprom.faults.engine import FaultEngine
@@ -59,7 +65,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
     from mockprom.faults.middleware import FaultMiddleware
     from mockprom.ingest.selfmetrics import record_answer, record_fault
 
-    state = ServerState(scenario, clock=clock, version=version)
+    state = ServerState(scenario, clock=clock, version=version, control_token=control_token)
     state.library = dict(library or {})
     app = Flask("mockprom")
     app.extensions[STATE_KEY] = state
@@ -82,20 +88,15 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
     app.extensions["mockprom.faults"] = faults
     app.extensions["mockprom.journal"] = journal
 
-    def authorize(environ) -> bool:
-        token = state.settings.control_token
-        if not token:
-            return True
-        from mockprom.api.auth import check_bearer
-
-        return check_bearer(environ.get("HTTP_AUTHORIZATION", ""), token) is None
-
-    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, journal, authorize=authorize,
+    # the control API's checks (Host, Origin, content type, credentials) are the guard's
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, journal,
                                    on_fault=lambda info: record_fault(app),
                                    on_answer=lambda environ, code: record_answer(app, environ, code))
     app.extensions["mockprom.fault_middleware"] = app.wsgi_app
     app.wsgi_app = CompressionMiddleware(app.wsgi_app, lambda: state.settings.emulation)
     app.wsgi_app = web.ConsoleFiles(app.wsgi_app, lambda: web.ROUTES[state.settings.emulation])
+    app.wsgi_app = ControlGuard(app.wsgi_app, lambda: (state.scenario, state.control_token),
+                                HostPolicy(bind_host, allowed_hosts))
     if verbose:
         _enable_logging()
     return app
@@ -130,7 +131,7 @@ def _install_hooks(app: Flask, state: ServerState, verbose: bool) -> None:
                 resp.headers["Allow"] = ", ".join(allowed)
                 return resp
         err = check_request(path, request.headers.get("Authorization", ""),
-                            state.scenario, state.settings.control_token)
+                            state.scenario, state.control_token)
         if err is not None:
             return error_response(err)
         return None

@@ -26,12 +26,14 @@ environment (used when the option is not given):
   MOCKPROM_HOST      address to listen on (default 127.0.0.1)
   MOCKPROM_PORT      port (default 9090)
   MOCKPROM_VERBOSE   1/true: log one line per request
+  MOCKPROM_CONTROL_TOKEN  the control API's token (as --control-token)
+  MOCKPROM_ALLOWED_HOSTS  Host names the control API answers (as --allowed-hosts)
   MOCKPROM_PROMETHEUS_VERSION  the Prometheus version to emulate
   MOCKPROM_THREADS, MOCKPROM_MAX_CONNECTIONS, MOCKPROM_IDLE_TIMEOUT  the server's limits
 
 examples:
   mockprom serve
-  mockprom serve --scenario scenarios/checkout.yaml --host 0.0.0.0 --port 9090
+  mockprom serve --scenario scenarios/checkout.yaml --host 0.0.0.0 --control-token s3cret
   mockprom serve --scenario scenarios/ --name checkout
 """
 
@@ -114,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--verbose", "-v", action="store_true",
                    default=_truthy(os.environ.get("MOCKPROM_VERBOSE")),
                    help="log one line per request (never credentials)")
+    s.add_argument("--control-token", metavar="TOKEN",
+                   default=os.environ.get("MOCKPROM_CONTROL_TOKEN") or None,
+                   help="require 'Authorization: Bearer TOKEN' on the control API "
+                        "(/-/mockprom/); a scenario's auth credentials work there too")
+    s.add_argument("--allowed-hosts", metavar="NAMES",
+                   default=os.environ.get("MOCKPROM_ALLOWED_HOSTS", ""),
+                   help="comma-separated Host names the control API answers besides "
+                        "localhost and the listen address ('*': any); with --host 0.0.0.0 "
+                        "and none given, any")
     _version_option(s)
 
     v = sub.add_parser("validate", help="check scenario files, listing every problem",
@@ -213,7 +224,9 @@ def cmd_serve(args) -> int:
     try:
         scenario, library = _pick_scenario(args.scenario, args.name)
         app = create_app(scenario, verbose=args.verbose, library=library,
-                         version=args.prometheus_version)
+                         version=args.prometheus_version, control_token=args.control_token,
+                         bind_host=args.host,
+                         allowed_hosts=[h for h in args.allowed_hosts.split(",") if h.strip()])
     except ScenarioError as exc:
         _print_problems(exc)
         return 2
@@ -235,6 +248,8 @@ def cmd_serve(args) -> int:
           f"on http://{host}:{server.port}",
           file=sys.stderr, flush=True)
 
+    _warn_if_open(args.host, state)
+
     def _stop(signum, frame):
         raise KeyboardInterrupt
 
@@ -247,6 +262,19 @@ def cmd_serve(args) -> int:
         release_held_requests(app)
         server.stop()
     return 0
+
+
+def _warn_if_open(host: str, state) -> None:
+    """Listening beyond loopback with an open control API: say so, once, loudly."""
+    if host in ("127.0.0.1", "localhost", "::1") or host.startswith("127."):
+        return
+    auth = getattr(state.scenario, "auth", None)
+    if state.control_token or getattr(auth, "type", "none") != "none":
+        return
+    print(f"mockprom: WARNING: listening on {host} with no control token: anyone who can "
+          "reach this port can replace the scenario, read the request journal and add "
+          "faults under /-/mockprom/. Set --control-token (or MOCKPROM_CONTROL_TOKEN), or "
+          "listen on 127.0.0.1.", file=sys.stderr, flush=True)
 
 
 # -- validate ------------------------------------------------------------------------

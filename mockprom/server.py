@@ -25,12 +25,18 @@ class MockPrometheus:
     """A running mock server. ``scenario``: a path, YAML/JSON text, dict, ``Scenario``, or
     None for the embedded default. ``version``: the Prometheus version to emulate
     (``"3.5.3"``, ``"2.42.0"``), overriding the scenario's ``server.version``.
-    ``options``: the server's worker threads, connection cap and idle timeout."""
+    ``options``: the server's worker threads, connection cap and idle timeout.
+    ``control_token``: what ``/-/mockprom/`` asks for over HTTP (the methods of this
+    object need none); ``allowed_hosts``: further ``Host`` names the control API answers
+    (``mockprom.api.guard``)."""
 
     def __init__(self, scenario=None, *, host: str = "127.0.0.1", port: int = 0,
                  verbose: bool = False, version: Optional[str] = None,
-                 options: ServerOptions = ServerOptions()):
-        self.app = create_app(scenario, verbose=verbose, version=version)
+                 options: ServerOptions = ServerOptions(),
+                 control_token: Optional[str] = None, allowed_hosts=()):
+        self.app = create_app(scenario, verbose=verbose, version=version,
+                              control_token=control_token, bind_host=host,
+                              allowed_hosts=allowed_hosts)
         self.state = self.app.extensions["mockprom.state"]
         self._server = HttpServer(self.app, host, port, options)
         self.host = host

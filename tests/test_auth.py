@@ -70,12 +70,13 @@ def test_credentials_never_logged(serve, caplog):
     assert TOKEN not in text and "guess-123" not in text
 
 
-def test_control_api_uses_its_own_token(serve, http):
+def test_control_api_takes_its_token_or_the_scenario_credentials(serve, http):
     prom = serve(basic_scenario(server={"control_token": "ctl"},
                                 auth={"type": "bearer", "token": TOKEN}))
     url = prom.url + "/-/mockprom/clock"
     assert http.get(url).status_code == 401
-    assert http.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
+    assert http.get(url, headers={"Authorization": "Bearer guess"}).status_code == 401
+    assert http.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     assert http.get(url, headers={"Authorization": "Bearer ctl"}).status_code == 200
     r = http.post(prom.url + "/-/mockprom/reset", headers={"Authorization": "Bearer ctl"})
     assert r.status_code == 200

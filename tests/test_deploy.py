@@ -84,6 +84,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _compose_value(value: str, env: dict) -> str:
+    """Compose's interpolation of ``${NAME:-default}`` and ``${NAME}`` in a value."""
+    import re
+
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}",
+                  lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+
+
 def test_the_container_command_starts_a_server_that_answers(tmp_path):
     """Run the Dockerfile's CMD with the image's environment (host narrowed to loopback)
     and the compose file's scenario, as the container would."""
@@ -95,7 +103,7 @@ def test_the_container_command_starts_a_server_that_answers(tmp_path):
                 key, _, value = item.partition("=")
                 env[key] = value
     service_env = _compose()["services"]["mockprom"]["environment"]
-    env.update({k: str(v) for k, v in service_env.items()})
+    env.update({k: _compose_value(str(v), env) for k, v in service_env.items()})
     env["MOCKPROM_SCENARIO"] = str(ROOT / "scenarios" / service_env["MOCKPROM_SCENARIO"][len("/scenarios/"):])
     env["MOCKPROM_HOST"] = "127.0.0.1"
     port = _free_port()

@@ -5,7 +5,8 @@ The scenario's ``auth``: ``none``; ``bearer`` (``Authorization: Bearer <token>``
 as password). A refused request gets 401, a JSON error envelope and a
 ``WWW-Authenticate`` header. Secrets are compared with ``hmac.compare_digest`` and never
 logged. ``/-/healthy`` and ``/-/ready`` stay open; the control API under ``/-/mockprom/``
-answers to its own ``server.control_token`` (open when none is set).
+answers to the server's control token (``--control-token``) or the scenario's own
+credentials (open when neither is set).
 """
 
 from __future__ import annotations
@@ -75,15 +76,42 @@ def check_basic(header: str, username: str, password: str) -> Optional[ApiError]
     return None
 
 
+def check_control(authorization: str, scenario, control_token: Optional[str]
+                  ) -> Optional[ApiError]:
+    """The control API's credentials: the server's control token (a bearer token) or the
+    scenario's own credentials when it sets auth; open when neither is set."""
+    kind = _kind(scenario)
+    if not control_token and kind == "none":
+        return None
+    if control_token:
+        got = _bearer(authorization)
+        if got is not None and _same(got, control_token):
+            return None
+    if kind != "none":
+        refused = _scenario_auth(authorization, scenario)
+        if refused is None or not control_token:
+            return refused
+    what = "control token" if kind == "none" else "control token or credentials"
+    verdict = "missing" if not authorization else "invalid"
+    return _refuse("Bearer", f"control API: {verdict} {what}")
+
+
+def _kind(scenario) -> str:
+    auth = getattr(scenario, "auth", None)
+    return getattr(auth, "type", "none") if auth is not None else "none"
+
+
 def check_request(path: str, authorization: str, scenario, control_token: Optional[str]
                   ) -> Optional[ApiError]:
     """The error to answer, or None when the request may proceed."""
     if path in OPEN_PATHS:
         return None
     if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
-        if control_token:
-            return check_bearer(authorization, control_token)
-        return None
+        return check_control(authorization, scenario, control_token)
+    return _scenario_auth(authorization, scenario)
+
+
+def _scenario_auth(authorization: str, scenario) -> Optional[ApiError]:
     auth = getattr(scenario, "auth", None)
     kind = getattr(auth, "type", "none") if auth is not None else "none"
     if kind == "bearer":

@@ -103,8 +103,12 @@ class ServerState:
     validates its rules this way)."""
 
     def __init__(self, scenario=None, *, clock: Optional[Clock] = None,
-                 version: Optional[str] = None):
+                 version: Optional[str] = None, control_token: Optional[str] = None):
         self._lock = threading.RLock()
+        # the server's control token: given (serve --control-token) or the first
+        # scenario's server.control_token; no later scenario changes it
+        self.control_token: Optional[str] = control_token or None
+        self._token_fixed = control_token is not None
         # the server's own version pin (overrides every scenario's server.version)
         self.version = None if version is None else versions.resolve(version).version
         self.clock = clock or Clock()
@@ -146,7 +150,26 @@ class ServerState:
         Raises ``ScenarioError`` (or a hook's error) and keeps the old scenario."""
         scenario = coerce_scenario(source)
         with self._lock:
+            self._check_control_token(scenario)
             return self._install(scenario)
+
+    def _check_control_token(self, scenario) -> None:
+        """The first scenario may set the server's control token; a later one may repeat
+        it or leave it out, never change it (a PUT could otherwise lock the owner out or
+        let itself in)."""
+        server = getattr(scenario, "server", None)
+        token = getattr(server, "control_token", None) or None
+        if self._current is None and not self._token_fixed:
+            self.control_token = token
+            return
+        if token is not None and token != self.control_token:
+            from mockprom.scenario.loader import Problem, ScenarioError
+
+            raise ScenarioError([Problem(None, None, "server.control_token",
+                                         "a running server's control token cannot be changed "
+                                         "by a scenario; leave server.control_token out (or "
+                                         "equal to the server's), or restart the server with "
+                                         "--control-token")])
 
     def reset(self) -> Generation:
         """Rebuild everything from the current scenario."""

@@ -12,27 +12,19 @@ value keeps its first ``MAX_VALUE_CHARS`` characters (then ``…(N more)``), at 
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
 from typing import Optional
 
 from mockprom.faults.request import RequestInfo
+from mockprom.redact import REDACTED, is_secret
 
-REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"auth|pass|token|secret|key|credential|session|signature|cookie",
-                          re.I)
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
 MAX_VALUE_CHARS = 1024
 MAX_EXPR_CHARS = 64 * 1024  # the longest query the parser reads
 MAX_FIELDS = 64  # parameters (and values of one), headers
 MAX_BYTES = 32 * 1024 * 1024
-
-
-def is_secret(name: str) -> bool:
-    """Whether a parameter or header name looks like it carries a credential."""
-    return bool(_SECRET_NAME.search(name))
 
 
 def clip(value: str, limit: int = MAX_VALUE_CHARS) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from mockprom.redact import is_secret
 from mockprom.scenario.model import Scenario
 from mockprom.scenario.textsafety import alias_problem, surrogate_problem
 
@@ -412,15 +413,27 @@ def _problem(err: dict, data, root, filename) -> Problem:
         pass
     else:
         inp = err.get("input")
-        if isinstance(inp, (str, int, float, bool)) or inp is None:
+        if _secret_field(path_elems):
+            msg = f"{msg} (got a {_yaml_type(inp)}; the value is not shown)"
+        elif isinstance(inp, (str, int, float, bool)) or inp is None:
             msg = f"{msg} (got {inp!r})"
         else:
             msg = f"{msg} (got a {_yaml_type(inp)})"
+    if etype in ("value_error", "assertion_error") and _secret_field(path_elems):
+        msg = "invalid value (not shown: the field holds a secret)"
     return Problem(filename, _line(root, path_elems), _format_path(path_elems) or None, msg)
 
 
+def _secret_field(path_elems: tuple) -> bool:
+    """A credential field (``auth.password``, ``server.control_token``): its value is
+    never echoed in a problem."""
+    return (bool(path_elems) and isinstance(path_elems[-1], str)
+            and is_secret(path_elems[-1]) and path_elems[-1] != "auth")
+
+
 def _yaml_type(v) -> str:
-    return {dict: "mapping", list: "list"}.get(type(v), type(v).__name__)
+    return {dict: "mapping", list: "list", int: "number", float: "number",
+            bool: "boolean", str: "string"}.get(type(v), type(v).__name__)
 
 
 def _suggest(name: str, choices) -> str:
