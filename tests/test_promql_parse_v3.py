@@ -330,3 +330,32 @@ def test_every_upstream_3_5_corpus_expression_parses():
                     failures.append((os.path.basename(path), number, problem))
     assert count > 1000
     assert failures == []
+
+
+@pytest.mark.realprom
+def test_duration_errors_reach_the_api_as_prometheus_3_5_words_them():
+    """Duration arithmetic is computed after parsing (and, for a range query, after its
+    type check): its errors carry byte offsets, not line:col."""
+    import requests
+
+    import realprom
+    from mockprom.server import MockPrometheus
+
+    realprom.require_binaries("3.5")
+    series = [{"labels": {"__name__": "x"}, "samples": [[900, 1], [960, 2]]}]
+    texts = ["x[5m-10m]", "x[1m/(1m-1m)]", "sum_over_time(x[2m-3m:1m])", "x offset (1h*2)",
+             "count_over_time(x[(2^2)*1m] offset 1h)", "x[5m+1m]"]
+    diffs = []
+    with realprom.RealPrometheus(series, line="3.5", extra_args=[
+            f"--enable-feature={f}" for f in FLAGS]) as real, \
+            MockPrometheus({"series": series, "server": {"version": "3.5.3",
+                                                         "features": list(FLAGS)}}) as mock:
+        for text in texts:
+            for path, params in (("/api/v1/query", {"query": text, "time": "1000"}),
+                                 ("/api/v1/query_range", {"query": text, "start": "900",
+                                                          "end": "1000", "step": "15"})):
+                want = requests.post(real.url + path, data=params)
+                got = requests.post(mock.url + path, data=params)
+                if (want.status_code, want.text) != (got.status_code, got.text):
+                    diffs.append((path, text, want.text, got.text))
+    assert diffs == [], "\n".join(map(repr, diffs))

@@ -56,7 +56,7 @@ class Engine:
                       timeout_s: Optional[float] = None, stats: bool = False) -> Result:
         """``stats``: also count samples as Prometheus's engine does (``result.stats``, a
         ``promql.stats.SampleStats``)."""
-        expr = _parse(query, self.emulation)
+        expr = _resolve(_parse(query, self.emulation), 0)
         t_ms = int(t_ms)
         ctx = EvalContext(steps=np.array([t_ms], dtype=np.int64), start_ms=t_ms, end_ms=t_ms,
                           interval_ms=0, lookback_ms=self._lookback(lookback_ms))
@@ -78,6 +78,7 @@ class Engine:
             kind = "range vector" if expr.type == n.MATRIX else expr.type
             raise ParseError(f'invalid expression type "{kind}" for range query, '
                              "must be Scalar or instant Vector")
+        expr = _resolve(expr, step_ms)  # after the type check, as Prometheus's engine
         start_ms, end_ms, step_ms = int(start_ms), int(end_ms), int(step_ms)
         if step_ms <= 0:
             raise ParseError("zero or negative query resolution step widths are not accepted. "
@@ -108,10 +109,17 @@ class Engine:
 
 def _parse(query, emulation=None):
     if isinstance(query, str):
-        # the adapter; imported late on purpose
-        from mockprom.promql.parse import parse, resolve_durations
-        return resolve_durations(parse(query, emulation))
+        from mockprom.promql.parse import parse  # the adapter; imported late on purpose
+        return parse(query, emulation)
     return query
+
+
+def _resolve(expr, step_ms: int):
+    """Prometheus 3's duration arithmetic (``x[5m+1m]``) computed, as its engine's
+    ``PreprocessExpr`` does before evaluation (errors are the query's: bad_data)."""
+    from mockprom.promql.parse import resolve_durations
+
+    return resolve_durations(expr, int(step_ms))
 
 
 def unwrap_parens(expr):
