@@ -155,7 +155,7 @@ def test_targets(prom, http):
                                 "droppedTargetCounts": {"api": 0, "db": 0}}
     r = http.get(prom.url + "/api/v1/targets", params={"state": "Active"})
     assert len(r.json()["data"]["activeTargets"]) == len(pairs)
-    assert "droppedTargetCounts" not in r.json()["data"]
+    assert r.json()["data"]["droppedTargetCounts"] is None
     r = http.get(prom.url + "/api/v1/targets", params={"scrapePool": "db"})
     assert [t["scrapePool"] for t in r.json()["data"]["activeTargets"]] == ["db"]
 
@@ -172,6 +172,8 @@ def test_targets_from_the_scenario(serve, http):
     assert data["droppedTargets"] == [{"discoveredLabels": {"__address__": "h:2", "job": "y"},
                                        "scrapePool": "y"}]
     assert data["droppedTargetCounts"] == {"x": 0, "y": 1}
+    assert http.get(prom.url + "/api/v1/scrape_pools").json()["data"] == {
+        "scrapePools": ["x", "y"]}
     old = serve(basic_scenario(
         dropped_targets=[{"discovered_labels": {"__address__": "h:2", "job": "y"}}]),
         version="2.42.0")

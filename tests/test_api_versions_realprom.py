@@ -126,6 +126,15 @@ def _cases():
         ("GET", "/api/v1/rules", {"match[]": "{"}),
         ("GET", "/api/v1/rules", {"match[]": '{a="b"}', "rule_name[]": "x"}),
         ("GET", "/api/v1/rules", {"type": "x", "group_limit": "x"}),
+        # targets (none configured): 3.5 adds droppedTargetCounts, null unless dropped
+        # targets are asked for
+        ("GET", "/api/v1/targets", {}),
+        ("GET", "/api/v1/targets", {"state": "active"}),
+        ("GET", "/api/v1/targets", {"state": "DROPPED"}),
+        ("GET", "/api/v1/targets", {"state": "x"}),
+        ("GET", "/api/v1/targets", {"scrapePool": "x"}),
+        ("GET", "/api/v1/scrape_pools", {}),
+        ("POST", "/api/v1/scrape_pools", {}),
         # notifications (3.x)
         ("GET", "/api/v1/notifications", {}),
         ("POST", "/api/v1/notifications", {}),
@@ -175,7 +184,7 @@ def servers(release):
     from mockprom.server import MockPrometheus
 
     with realprom.RealPrometheus(SERIES, line=release.line) as real, \
-            MockPrometheus({"series": SERIES}, version=release.version) as mock:
+            MockPrometheus({"series": SERIES, "targets": []}, version=release.version) as mock:
         yield real.url, mock.url
 
 

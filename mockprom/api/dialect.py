@@ -61,7 +61,7 @@ class ApiDialect:
     # default) and "; escaping=<scheme>" appended to the Content-Type (3.5)
     federate_escaping: bool
     # /api/v1/targets: the scrapePool filter, dropped targets with their scrapePool, and
-    # droppedTargetCounts per pool when dropped targets are asked for (3.5)
+    # droppedTargetCounts per pool, null when dropped targets are not asked for (3.5)
     targets_by_pool: bool
 
 

@@ -191,11 +191,17 @@ def targets():
     if pool:
         active = [t for t in active if t["scrapePool"] == pool]
         dropped = [t for t in dropped if t["scrapePool"] == pool]
-    data = {"activeTargets": active if show_active else [],
-            "droppedTargets": dropped if show_dropped else []}
-    if show_dropped:
-        data["droppedTargetCounts"] = counts
-    return success(data)
+    return success({"activeTargets": active if show_active else [],
+                    "droppedTargets": dropped if show_dropped else [],
+                    "droppedTargetCounts": counts if show_dropped else None})
+
+
+@bp.route("/api/v1/scrape_pools", methods=("GET",))
+def scrape_pools():
+    """The scrape pools (jobs) of the scenario's targets, active or dropped, sorted."""
+    pools = {t["scrapePool"] for t in active_targets()}
+    pools.update(t["discoveredLabels"].get("job", "") for t in dropped_targets())
+    return success({"scrapePools": sorted(p for p in pools if p)})
 
 
 @bp.route("/api/v1/targets/metadata", methods=("GET",))
