@@ -260,3 +260,22 @@ def test_json_shape_and_boundary_rules():
     nhcb = h("{{schema:-53 count:2 custom_values:[1] buckets:[1 1]}}")
     assert histogram_dict(nhcb, sample_value)["buckets"] == [[3, "-Inf", "1", "1"],
                                                              [0, "1", "+Inf", "1"]]
+
+
+def test_query_results_carry_histograms_as_the_api_shows_them():
+    from mockprom.api.format import result_json
+    from mockprom.promql.values import Matrix, Sample, Series, Vector
+    x = h("{{count:2 sum:3 buckets:[2]}}")
+    vec = Vector([Sample((("__name__", "a"),), 1000, 1.5),
+                  Sample((("__name__", "b"),), 1000, 0.0, histogram=x)])
+    assert result_json(vec) == (
+        b'{"resultType":"vector","result":[{"metric":{"__name__":"a"},"value":[1,"1.5"]},'
+        b'{"metric":{"__name__":"b"},"histogram":[1,{"count":"2","sum":"3","buckets":'
+        b'[[0,"0.5","1","2"]]}]}]}')
+    mat = Matrix([Series((("__name__", "a"),), [(1000, 1.0)], [(2000, x)]),
+                  Series((("__name__", "b"),), [], [(1500, x)])])
+    assert result_json(mat) == (
+        b'{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"values":[[1,"1"]],'
+        b'"histograms":[[2,{"count":"2","sum":"3","buckets":[[0,"0.5","1","2"]]}]]},'
+        b'{"metric":{"__name__":"b"},"histograms":[[1.500,{"count":"2","sum":"3","buckets":'
+        b'[[0,"0.5","1","2"]]}]]}]}')

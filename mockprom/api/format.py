@@ -28,6 +28,7 @@ from typing import Iterable
 import orjson
 
 from mockprom.gofloat import format_e, format_f
+from mockprom.histograms.wire import histogram_json
 from mockprom.promql.values import Matrix, Scalar, String, Vector
 
 
@@ -245,6 +246,19 @@ def _points_json(points, cache: dict) -> str:
     return "[" + "],[".join(map(",".join, zip(tstr, qv))) + "]"
 
 
+def _series_values(s, cache: dict) -> bytes:
+    """``,"values":[...]`` and/or ``,"histograms":[...]`` of a matrix series (each key
+    only when the series has such samples; ``values`` always for a float series)."""
+    out = b""
+    if s.points or not s.histograms:
+        out += b',"values":[' + _points_json(s.points, cache).encode() + b"]"
+    if s.histograms:
+        out += (',"histograms":[' + ",".join(
+            f"[{sample_timestamp(t)},{histogram_json(h, sample_value)}]"
+            for t, h in s.histograms) + "]").encode()
+    return out
+
+
 def result_json(value, html_escaped_labels: bool = True) -> bytes:
     """``{"resultType": ..., "result": ...}`` for a query result value, Go-escaped (label
     sets as ``labels_json`` with ``html_escaped_labels``)."""
@@ -253,13 +267,14 @@ def result_json(value, html_escaped_labels: bool = True) -> bytes:
         ts = sample_timestamp
         qv = sample_values([s.value for s in value.samples])
         parts = [b'{"metric":' + labels_json(s.labels, html)
-                 + f',"value":[{ts(s.t_ms)},{v}]}}'.encode()
+                 + (f',"value":[{ts(s.t_ms)},{v}]}}' if s.histogram is None else
+                    f',"histogram":[{ts(s.t_ms)},{histogram_json(s.histogram, sample_value)}]}}'
+                    ).encode()
                  for s, v in zip(value.samples, qv)]
         return b'{"resultType":"vector","result":[' + b",".join(parts) + b"]}"
     if isinstance(value, Matrix):
         cache: dict = {}
-        parts = [b'{"metric":' + labels_json(s.labels, html) + b',"values":['
-                 + _points_json(s.points, cache).encode() + b"]}"
+        parts = [b'{"metric":' + labels_json(s.labels, html) + _series_values(s, cache) + b"}"
                  for s in value.series]
         return b'{"resultType":"matrix","result":[' + b",".join(parts) + b"]}"
     if isinstance(value, Scalar):

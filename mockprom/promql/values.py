@@ -1,13 +1,14 @@
 """Query results as the API returns them: ``Scalar``, ``String``, ``Vector``, ``Matrix``.
 
-Timestamps are integer milliseconds; values are floats (NaN and ±Inf allowed). The API
-layer turns these into Prometheus's JSON (``resultType`` / ``result``).
+Timestamps are integer milliseconds; values are floats (NaN and ±Inf allowed) or native
+histograms (``mockprom.histograms.FloatHistogram``). The API layer turns these into
+Prometheus's JSON (``resultType`` / ``result``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from mockprom.scenario.labels import Labels
 
@@ -31,6 +32,7 @@ class Sample:
     labels: Labels
     t_ms: int
     value: float
+    histogram: Optional[object] = None  # a FloatHistogram instead of the float value
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Vector:
 class Series:
     labels: Labels
     points: List[Tuple[int, float]] = field(default_factory=list)  # (t_ms, value), ascending
+    # (t_ms, FloatHistogram), ascending: the native histogram samples
+    histograms: List[Tuple[int, object]] = field(default_factory=list)
 
 
 @dataclass
