@@ -21,6 +21,9 @@ one; ``PROMETHEUS_2`` is 2.42's, ``PROMETHEUS_3`` 3.x's):
   ``\\p{Cn}``) rather than Go 1.19's (Unicode 13).
 - ``size_error``: how a pattern over Go's size limit is refused (Go 1.19 reports an
   internal error, later releases ``expression too large``).
+- ``literal_shortcut``: 3.x takes a matcher made of literals alone (``a|b|c``, nothing
+  ``regexp.QuoteMeta`` would escape) as a set of strings without parsing it, so even
+  bytes that are no UTF-8 pass there.
 """
 
 from __future__ import annotations
@@ -43,11 +46,12 @@ class Dialect:
     angle_names: bool = False
     newer_unicode: bool = False
     size_error: str = "regexp/syntax: internal error"
+    literal_shortcut: bool = False
 
 
 PROMETHEUS_2 = Dialect()
 PROMETHEUS_3 = Dialect(dotall=True, anchored_check=False, angle_names=True, newer_unicode=True,
-                       size_error="expression too large")
+                       size_error="expression too large", literal_shortcut=True)
 DEFAULT = PROMETHEUS_2
 
 
@@ -250,6 +254,16 @@ class _Parser:
         self.out: list[str] = []
         self.unsupported: Optional[str] = None  # valid Go that RE2 cannot run
         self.height = 0
+        # the first character that is no UTF-8 (a lone surrogate, or a byte the PromQL
+        # string held as a surrogate escape): Go fails when its parser reaches it
+        self.bad = _first_bad(s)
+
+    def utf8(self, i: int, end: Optional[int] = None) -> None:
+        """Go's ``nextRune``/``checkUTF8``: fail when ``[i, end)`` (or ``i``) holds the
+        first non-UTF-8 character."""
+        if i <= self.bad < (i + 1 if end is None else end):
+            # checkUTF8 of a name (or \Q's literal) quotes the rest of that name only
+            raise _Fail(_INVALID_UTF8, self.s[self.bad:end])
 
     # -- stack ----------------------------------------------------------------------------
     def push(self, re: _Re) -> _Re:
@@ -327,15 +341,12 @@ class _Parser:
     def parse(self) -> _Re:
         s, out = self.s, self.out
         n = len(s)
-        try:
-            s.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate is no UTF-8 at all
-            raise _Fail(_INVALID_UTF8, s[exc.start:]) from None
         t = 0
         last_repeat: Optional[int] = None
         while t < n:
             repeat = None
             c = s[t]
+            self.utf8(t)
             if c == "(":
                 if t + 1 < len(s) and s[t + 1] == "?":
                     t = self.perl_flags(t)
@@ -438,6 +449,7 @@ class _Parser:
             if end < 0:
                 raise _Fail(_INVALID_NAMED_CAPTURE, s[i:])
             name = s[start:end]
+            self.utf8(start, end)
             if not name or not all(ch == "_" or _isalnum(ch) for ch in name):
                 raise _Fail(_INVALID_NAMED_CAPTURE, s[i:end + 1])
             self.num_cap += 1
@@ -448,6 +460,7 @@ class _Parser:
         t = i + 2
         sign, saw_flag = 1, False
         while t < n:
+            self.utf8(t)
             c = s[t]
             t += 1
             if c in "imsU":
@@ -481,6 +494,7 @@ class _Parser:
             if c == "Q":
                 end = s.find(r"\E", t + 2)
                 lit = s[t + 2:] if end < 0 else s[t + 2:end]
+                self.utf8(t + 2, t + 2 + len(lit))
                 for _ in lit:
                     self.literal()
                 out.append(r"\Q" + lit + r"\E" if lit else "")
@@ -504,6 +518,7 @@ class _Parser:
         t = i + 1
         if t >= n:
             raise _Fail(_TRAILING_BACKSLASH, "")
+        self.utf8(t)
         c = s[t]
         t += 1
         if ord(c) < 0x80 and not _isalnum(c):
@@ -559,6 +574,7 @@ class _Parser:
             return None
         sign = -1 if s[t + 1] == "P" else 1
         u = t + 2
+        self.utf8(u)
         c = s[u] if u < n else None
         if u < n:
             u += 1
@@ -571,6 +587,7 @@ class _Parser:
                 raise _Fail(_INVALID_CHAR_RANGE, s[t:])
             seq, u = s[t:end + 1], end + 1
             name = s[t + 3:end]
+            self.utf8(t + 3, end)
         if name.startswith("^"):
             sign, name = -sign, name[1:]
         if name not in self.names:
@@ -600,6 +617,7 @@ class _Parser:
         first = True
         while t >= n or s[t] != "]" or first:
             first = False
+            self.utf8(t)
             if n - t > 2 and s[t] == "[" and s[t + 1] == ":":
                 close = s.find(":]", t + 2)
                 if close >= 0:
@@ -634,9 +652,19 @@ class _Parser:
         s = self.s
         if t >= len(s):
             raise _Fail(_MISSING_BRACKET, s[class_start:])
+        self.utf8(t)
         if s[t] == "\\":
             return self.escape(t)
         return ord(s[t]), t + 1
+
+
+def _first_bad(s: str) -> int:
+    """The index of the first character that is no UTF-8 (past the end when none)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return len(s) + 1
 
 
 def _collapse(subs: list, op: int) -> _Re:
@@ -781,8 +809,30 @@ class Regex:
 
 
 
+_QUOTE_META = frozenset("\\.+*?()[]{}^$")
+
+
+class LiteralSet:
+    """A matcher regex of literals only, as 3.x's ``optimizeAlternatingLiterals`` keeps
+    it: the strings it matches, compared as they are."""
+
+    groups = 0
+    groupindex: dict = {}
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        self.strings = frozenset(pattern.split("|"))
+
+    def matches(self, value: str) -> bool:
+        return value in self.strings
+
+    fullmatch = matches
+
+
 @lru_cache(maxsize=128)
 def _compiled(pattern: str, dialect: Dialect, anchored: bool) -> Regex:
+    if anchored and dialect.literal_shortcut and not _QUOTE_META.intersection(pattern):
+        return LiteralSet(pattern)
     try:
         if anchored:
             parser = _check(pattern, dialect)

@@ -122,8 +122,12 @@ def _promtools() -> list[tuple[str, goregex.Dialect]]:
 
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") \
-        .replace("\t", "\\t") + '"'
+    """A PromQL string literal of ``value``; bytes that are no UTF-8 (held as surrogate
+    escapes, as the parser holds them) become ``\\xNN``."""
+    text = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") \
+        .replace("\t", "\\t")
+    return '"' + "".join(f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else c
+                         for c in text) + '"'
 
 
 CURATED = [
@@ -140,6 +144,9 @@ CURATED = [
     r"[\d-\w]", "\\é", "é", r"a\Q)|(\E", r"[\r-\n]", "x{1001,}", "x{0,1001}",
     "x{99999999999}", "(" * 999 + "a" + ")" * 999, "(" * 1001 + "a" + ")" * 1001,
     "a{1000}" * 4000,
+    # bytes that are no UTF-8 (\xff in the PromQL string): where Go's parser meets them
+    "\udcff.*", "a|\udcff", "\udcff|b.", "**\udcff", "[a\udcff]", "\udcff", "a-\udcff",
+    "(?P<a\udcff>x)", "(?i\udcff)", "x{2\udcff}", "[\udcff-a]", "\\p{L\udcff}",
 ]
 
 
@@ -162,7 +169,7 @@ def _promtool_errors(promtool: str, patterns: list[str], tmp_path) -> dict[int, 
     path.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": rules}]},
                                    allow_unicode=True))
     out = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True,
-                         text=True, timeout=300)
+                         text=True, errors="surrogateescape", timeout=300)
     found = {}
     for m in re.finditer(r'rule (\d+), "r\d+": could not parse expression: 1:\d+: parse error: '
                          r"(error parsing regexp: .*?`)(?=\n\S|\n?\Z)", out.stdout + out.stderr,

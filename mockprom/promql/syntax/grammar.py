@@ -343,9 +343,9 @@ class Parser:
                 self.context[-1] = ("label matching", "string")
                 value = unquote(self.expect("STRING")[2])
                 if op in ("=~", "!~"):
-                    problem = regex_error(valid_utf8(value), self.syntax)
-                    if problem:
-                        raise Fail(label[1], problem)
+                    problem = regex_error(value, self.syntax)  # bytes as Go sees them
+                    if problem:  # shown as Go's JSON shows bytes that are no UTF-8
+                        raise Fail(label[1], valid_utf8(problem))
                 matchers.append((name, op, value, label[1]))
                 self.matcher_list_next(matchers)
                 if self.peek()[0] == "}":
