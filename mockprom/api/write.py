@@ -15,10 +15,8 @@ from flask import Blueprint, Response, current_app, request
 from mockprom import limits
 from mockprom.api.dialect import API
 from mockprom.faults.middleware import ANSWERED_KEY
-from mockprom.ingest import exposition, remote_read
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.pushgateway import parse_grouping_key
-from mockprom.ingest.receive import receive
 from mockprom.ingest.selfmetrics import EXTENSION_KEY, SelfMetrics, self_metrics
 from mockprom.ingest.state import (emulation_of, ingest_for, scenario_lookback_ms,
                                    server_settings)
@@ -94,6 +92,8 @@ def make_write_blueprint(get_state) -> Blueprint:
             return _not_allowed()
         state = get_state()
         body = _body()
+        from mockprom.ingest.receive import receive  # protobuf, loaded on first use
+
         answer = receive(state, request.headers.get("Content-Type", ""),
                          request.headers.get("Content-Encoding", ""), body)
         _record("remote_write", answer.samples)
@@ -110,6 +110,8 @@ def make_write_blueprint(get_state) -> Blueprint:
         if request.method != "POST":
             return _not_allowed()
         state = get_state()
+        from mockprom.ingest import remote_read  # protobuf, loaded on first use
+
         req = remote_read.decode_request(_body())
         kind = remote_read.response_type(req.accepted_response_types,
                                          server_settings(state).remote_read.streamed_chunks)
@@ -183,6 +185,8 @@ def make_write_blueprint(get_state) -> Blueprint:
     # -- scrape faces ----------------------------------------------------------------
     @bp.route("/federate", methods=["GET", "POST"])
     def federate():
+        from mockprom.ingest import exposition
+
         try:
             emulation = getattr(getattr(get_state(), "settings", None), "emulation", None)
             matcher_sets = [exposition.parse_selector(s, emulation)

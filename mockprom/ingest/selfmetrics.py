@@ -10,19 +10,61 @@ real body, its own control endpoints), and a connection dropped without an answe
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Callable
-
-from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
 
 EXTENSION_KEY = "mockprom.self_metrics"
 
+_COUNTERS = (  # name (without _total), help, label names
+    ("mockprom_http_requests", "HTTP requests answered, by endpoint and status code.",
+     ("endpoint", "code")),
+    ("mockprom_faults_injected", "Requests a fault rule acted on.", ()),
+    ("mockprom_samples_ingested", "Samples stored by remote write and pushes.", ("source",)),
+)
 
-class _SeriesCollector:
+
+class SelfMetrics:
+    """Counters kept as plain numbers under a lock (counting costs a dict update per
+    request); ``prometheus_client`` renders them, loaded on the first ``/metrics``."""
+
     def __init__(self, count_series: Callable[[], int]):
         self.count_series = count_series
+        self._lock = threading.Lock()
+        # per counter: label values -> [value, created (unix seconds)]
+        self._values: dict[str, dict[tuple, list]] = {name: {} for name, _, _ in _COUNTERS}
+        self._values["mockprom_faults_injected"][()] = [0.0, time.time()]
+        self._registry = None
+
+    def _inc(self, name: str, labels: tuple, n: float = 1.0) -> None:
+        with self._lock:
+            cell = self._values[name].get(labels)
+            if cell is None:
+                self._values[name][labels] = [float(n), time.time()]
+            else:
+                cell[0] += n
+
+    def record_request(self, endpoint: str, code: int) -> None:
+        self._inc("mockprom_http_requests", (endpoint, str(code)))
+
+    def record_fault(self) -> None:
+        self._inc("mockprom_faults_injected", ())
+
+    def record_samples(self, source: str, n: int) -> None:
+        if n:
+            self._inc("mockprom_samples_ingested", (source,), n)
 
     def collect(self):
+        """Metric families for prometheus_client (the registry's collector)."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        with self._lock:
+            snapshot = {name: sorted(cells.items()) for name, cells in self._values.items()}
+        for name, doc, label_names in _COUNTERS:
+            family = CounterMetricFamily(name, doc, labels=label_names)
+            for labels, (value, created) in snapshot[name]:
+                family.add_metric(list(labels), value, created=created)
+            yield family
         try:
             n = self.count_series()
         except Exception:  # no state yet (app starting): report nothing rather than fail
@@ -30,32 +72,14 @@ class _SeriesCollector:
         yield GaugeMetricFamily("mockprom_series", "Series in the store (scenario, "
                                 "remote-written and pushed).", value=n)
 
-
-class SelfMetrics:
-    def __init__(self, count_series: Callable[[], int]):
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.http_requests = Counter(
-            "mockprom_http_requests", "HTTP requests answered, by endpoint and status code.",
-            ["endpoint", "code"], registry=self.registry)
-        self.faults_injected = Counter(
-            "mockprom_faults_injected", "Requests a fault rule acted on.", registry=self.registry)
-        self.samples_ingested = Counter(
-            "mockprom_samples_ingested", "Samples stored by remote write and pushes.",
-            ["source"], registry=self.registry)
-        self.registry.register(_SeriesCollector(count_series))
-
-    def record_request(self, endpoint: str, code: int) -> None:
-        self.http_requests.labels(endpoint=endpoint, code=str(code)).inc()
-
-    def record_fault(self) -> None:
-        self.faults_injected.inc()
-
-    def record_samples(self, source: str, n: int) -> None:
-        if n:
-            self.samples_ingested.labels(source=source).inc(n)
-
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        if self._registry is None:
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(self)
+            self._registry = registry
+        return generate_latest(self._registry)
 
 
 def self_metrics(app) -> SelfMetrics | None:
