@@ -6,19 +6,24 @@
     .venv/bin/python bench/bench_http.py --line 3.5        # against Prometheus 3.5.3
     .venv/bin/python bench/bench_http.py --no-prometheus   # only mockprom
 
-Data: ``up`` for 20 targets (4 jobs x 5 instances) and ``http_requests_total`` for the
-same targets x 3 status codes (60 counters), every 15 s over 2 h. mockprom serves them as a
+Data, shaped like the embedded demo scenario: ``up`` for 10 targets (5 jobs x 2
+instances) and ``http_requests_total`` of one service (job ``api``: 2 instances x 2
+methods x 2 handlers x 3 status codes, 24 counters), every 15 s over 2 h. mockprom serves them as a
 scenario from its own process (``mockprom serve``, the production server, default
 settings); the same samples are remote-written into a real Prometheus (``tests/realprom.py``).
 
 Load: ``wrk -t2 -cN -dS --latency`` (keep-alive) on
 - ``/api/v1/status/buildinfo``: no PromQL, the HTTP layer's own ceiling;
-- ``/api/v1/query?query=up&time=END``: an instant query, 20 series out;
+- ``/api/v1/query?query=up&time=END``: an instant query, 10 series out;
 - ``/api/v1/query_range?query=sum by (job) (rate(http_requests_total[5m]))`` over the last
-  hour at a 15 s step: 4 series x 241 points.
+  hour at a 15 s step: 24 series in, 1 series x 241 points out.
 The two servers take turns for each query and connection count. It prints req/s, p50 and
-p99 latency and timeouts of each, and the ratios mockprom/Prometheus (req/s: higher is
-better; goal: at least 1/3 of Prometheus for ``up``, 1/2 for the range query, no timeouts).
+p99 latency, CPU time per request (from /proc, all threads of the server process) and
+timeouts of each, and the ratios mockprom/Prometheus (req/s: higher is better; goal: at
+least 1/3 of Prometheus for ``up``, 1/2 for the range query, no timeouts). On a shared
+machine req/s swings with the other load (and a Go server, with runnable threads on both
+cores, gets a larger share of a contended machine than one Python process); the CPU per
+request is the steadier measure of the work each server does.
 """
 
 from __future__ import annotations
@@ -46,22 +51,31 @@ T0 = 1_700_000_000
 STEP_S = 15
 SAMPLES = 2 * 240 + 1
 END = T0 + STEP_S * (SAMPLES - 1)
-JOBS, INSTANCES, CODES = 4, 5, ("200", "404", "500")
+JOBS, INSTANCES = ("api", "node", "db", "cache", "gateway"), 2
+METHODS, HANDLERS, CODES = ("GET", "POST"), ("/api/orders", "/api/users"), ("200", "404", "500")
 RANGE_EXPR = "sum by (job) (rate(http_requests_total[5m]))"
 
 
 def build_data() -> list[dict]:
     times = [T0 + STEP_S * i for i in range(SAMPLES)]
     out = []
-    for j in range(JOBS):
+    for j, job in enumerate(JOBS):
         for i in range(INSTANCES):
-            target = {"job": f"job-{j}", "instance": f"10.0.{j}.{i}:9100"}
+            target = {"job": job, "instance": f"{job}-{i}:9100"}
             out.append({"labels": {"__name__": "up", **target},
                         "samples": [[t, 1 if (k + i) % 97 else 0] for k, t in enumerate(times)]})
-            for c, code in enumerate(CODES):
-                rate = (j + 1) * (i + 1) * (3 - c)
-                out.append({"labels": {"__name__": "http_requests_total", **target, "code": code},
-                            "samples": [[t, float(rate * k)] for k, t in enumerate(times)]})
+    n = 0
+    for i in range(INSTANCES):
+        for method in METHODS:
+            for handler in HANDLERS:
+                for c, code in enumerate(CODES):
+                    n += 1
+                    labels = {"__name__": "http_requests_total", "job": "api",
+                              "instance": f"api-{i}:8080", "method": method, "handler": handler,
+                              "code": code}
+                    rate = (n % 7 + 1) * (3 - c)
+                    out.append({"labels": labels,
+                                "samples": [[t, float(rate * k)] for k, t in enumerate(times)]})
     return out
 
 
@@ -121,12 +135,23 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
 
-def wrk(url: str, connections: int, seconds: int, gzip: bool) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, connections: int, seconds: int, gzip: bool, pid: int) -> dict:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s", "--latency"]
     if gzip:
         cmd += ["-H", "Accept-Encoding: gzip"]
+    cpu = cpu_seconds(pid)
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu
+    done = int(re.search(r"(\d+) requests in", out).group(1))
     res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+           "cpu_us": cpu / done * 1e6 if done else float("nan"),
            "timeouts": 0, "errors": 0, "non2xx": 0}
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
@@ -151,9 +176,9 @@ def check_same_answers(mock: str, real: str) -> None:
 
 def fmt(r: dict | None) -> list[str]:
     if r is None:
-        return ["-"] * 4
+        return ["-"] * 5
     bad = r["timeouts"] + r["errors"] + r["non2xx"]
-    return [f"{r['rps']:,.0f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}",
+    return [f"{r['rps']:,.0f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}", f"{r['cpu_us']:,.0f}",
             f"{r['timeouts']}" + (f" (+{bad - r['timeouts']} err)" if bad > r["timeouts"] else "")]
 
 
@@ -189,8 +214,8 @@ def main() -> int:
             if args.load and name not in args.load:
                 continue
             for c in args.connections:
-                m = wrk(mock.url + path, c, args.seconds, args.gzip)
-                p = wrk(real.url + path, c, args.seconds, args.gzip) if real else None
+                m = wrk(mock.url + path, c, args.seconds, args.gzip, mock.proc.pid)
+                p = wrk(real.url + path, c, args.seconds, args.gzip, real.proc.pid) if real else None
                 rows.append((name, c, m, p))
                 print(f"# {name} c={c}: mockprom {m['rps']:.0f} req/s"
                       + (f", Prometheus {p['rps']:.0f} req/s" if p else ""), file=sys.stderr)
@@ -199,13 +224,14 @@ def main() -> int:
         if real is not None:
             real.__exit__(None, None, None)
     who = f"Prometheus {version}"
-    print(f"\nwrk -t2 -d{args.seconds}s{' (gzip)' if args.gzip else ''}; "
-          f"latency in ms; ratio = mockprom / Prometheus\n")
-    print(f"| load | conns | mockprom req/s | p50 | p99 | timeouts | {who} req/s | p50 | p99 "
-          f"| timeouts | req/s ratio | p50 ratio |")
-    print("| --- " * 12 + "|")
+    print(f"\nwrk -t2 -d{args.seconds}s{' (gzip)' if args.gzip else ''}; latency in ms; CPU: "
+          f"the server process's CPU time per answered request, in us (all threads; steadier "
+          f"than req/s on a busy machine); ratios mockprom / Prometheus\n")
+    print(f"| load | conns | mockprom req/s | p50 | p99 | CPU | timeouts | {who} req/s | p50 "
+          f"| p99 | CPU | timeouts | req/s ratio | CPU ratio |")
+    print("| --- " * 14 + "|")
     for name, c, m, p in rows:
-        ratio = [f"{m['rps'] / p['rps']:.2f}x", f"{m['p50'] / p['p50']:.1f}x"] if p else ["-", "-"]
+        ratio = [f"{m['rps'] / p['rps']:.2f}x", f"{m['cpu_us'] / p['cpu_us']:.1f}x"] if p else ["-", "-"]
         print("| " + " | ".join([name, str(c), *fmt(m), *fmt(p), *ratio]) + " |")
     return 0
 
