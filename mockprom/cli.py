@@ -103,10 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=int(os.environ.get("MOCKPROM_PORT", "9090")),
                    help="port to listen on (default 9090; 0 picks a free one)")
-    s.add_argument("--threads", type=_positive, default=_env_int("MOCKPROM_THREADS", 16),
+    s.add_argument("--threads", type=_positive, metavar="N",
+                   default=_env_int("MOCKPROM_THREADS", 16),
                    help="worker threads answering requests (default 16); a request held by "
                         "a latency or hang fault holds one")
-    s.add_argument("--max-connections", type=_positive, default=_env_int("MOCKPROM_MAX_CONNECTIONS", 512),
+    s.add_argument("--max-connections", type=_positive, metavar="N",
+                   default=_env_int("MOCKPROM_MAX_CONNECTIONS", 512),
                    help="open connections at most; more wait to be accepted (default 512, "
                         "as Prometheus's --web.max-connections)")
     s.add_argument("--idle-timeout", type=_positive, metavar="SECONDS",
