@@ -79,7 +79,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
 
     own = self_metrics(app)
     if own is not None:  # /metrics says what it emulates, as Prometheus's own does
-        own.registry.register(status.BuildInfoCollector(lambda: state.current))
+        own.register(status.BuildInfoCollector(lambda: state.current))
 
     faults = FaultEngine(seed=state.scenario.seed, now_ms=state.clock.now_ms)
     faults.load(state.scenario.faults, state.scenario.timeline, seed=state.scenario.seed)

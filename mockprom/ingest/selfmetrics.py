@@ -34,7 +34,12 @@ class SelfMetrics:
         # per counter: label values -> [value, created (unix seconds)]
         self._values: dict[str, dict[tuple, list]] = {name: {} for name, _, _ in _COUNTERS}
         self._values["mockprom_faults_injected"][()] = [0.0, time.time()]
+        self._extra: list = []
         self._registry = None
+
+    def register(self, collector) -> None:
+        """Add a prometheus_client collector (an object with ``collect()``) to /metrics."""
+        self._extra.append(collector)
 
     def _inc(self, name: str, labels: tuple, n: float = 1.0) -> None:
         with self._lock:
@@ -65,6 +70,8 @@ class SelfMetrics:
             for labels, (value, created) in snapshot[name]:
                 family.add_metric(list(labels), value, created=created)
             yield family
+        for collector in self._extra:
+            yield from collector.collect()
         try:
             n = self.count_series()
         except Exception:  # no state yet (app starting): report nothing rather than fail
