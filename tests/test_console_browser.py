@@ -138,6 +138,33 @@ def test_enter_runs_the_query_and_an_error_shows_as_prometheus_shows_it(chrome, 
     assert body["error"] in error
 
 
+def test_panels_come_from_the_url_and_can_be_added_and_removed(chrome, prom):
+    chrome.open(prom.url + "/query?g0.expr=up&g0.tab=table&g1.expr=http_requests_total&g1.tab=table")
+    chrome.wait(lambda: all(p.get_attribute("data-runs") != "0" for p in chrome.find_all(".panel")), "both panels")
+    rows = chrome.js("return [...document.querySelectorAll('.panel')].map(p => p.querySelectorAll('table.result tbody tr').length)")
+    assert rows == [3, 2]
+    chrome.find("button.add-panel").click()
+    panels = chrome.find_all(".panel")
+    assert len(panels) == 3 and "g2.expr=" in chrome.driver.current_url
+    panels[0].find_element("css selector", ".remove-panel").click()
+    assert [p.find_element("css selector", "textarea").get_attribute("value") for p in chrome.find_all(".panel")] \
+        == ["http_requests_total", ""]
+    assert "g0.expr=http_requests_total" in chrome.driver.current_url and "g2." not in chrome.driver.current_url
+
+
+def test_format_rewrites_the_expression_as_the_api_formats_it(chrome, prom):
+    import requests
+
+    chrome.open(prom.url + "/query")
+    box = chrome.find("textarea.expr")
+    messy = "sum(rate(http_requests_total{job='api'}[5m]))by(code)"
+    box.send_keys(messy)
+    chrome.find(".exprbox button.format").click()
+    want = requests.get(prom.url + "/api/v1/format_query", params={"query": messy}).json()["data"]
+    chrome.wait(lambda: box.get_attribute("value") == want, "the formatted expression")
+    assert want != messy
+
+
 def test_the_graph_plots_one_line_per_series(chrome, prom):
     expr = "rate(http_requests_total[5m])"
     chrome.open(query_url(prom, expr, tab="graph", range_input="30m"))

@@ -192,6 +192,7 @@ def test_family_previews_hold_what_an_instant_query_sees(serve, http):
 
 @pytest.mark.parametrize("params, message", [
     ({"range": "soon"}, 'invalid parameter "range"'),
+    ({"range": "1e400"}, 'invalid parameter "range"'),
     ({"range": "30d"}, 'invalid parameter "range": must be positive and at most 1w'),
     ({"points": "x"}, 'invalid parameter "points": cannot parse'),
     ({"points": "5"}, 'invalid parameter "points": must be between 10 and 500'),

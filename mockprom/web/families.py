@@ -83,7 +83,7 @@ def _range_param() -> int:
         return DEFAULT_RANGE_MS
     try:
         value = parse_duration_ms(raw)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise invalid_param("range", str(exc)) from None
     if not 0 < value <= MAX_RANGE_MS:
         raise invalid_param("range", "must be positive and at most "

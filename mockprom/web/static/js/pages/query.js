@@ -1,8 +1,8 @@
-// The expression page: a PromQL box with completion, Table and Graph tabs, the query's
-// errors, warnings and infos as Prometheus shows them. The URL keeps the panel's state in
-// Prometheus's own parameters (g0.expr, g0.tab, g0.range_input, g0.end_input,
-// g0.moment_input, g0.step_input, g0.display_mode; 2.x's g0.tab=0|1 and g0.stacked too),
-// so links made for Prometheus open here.
+// The expression page: panels of a PromQL box with completion, Table and Graph tabs, the
+// query's errors, warnings and infos as Prometheus shows them. The URL keeps each panel's
+// state in Prometheus's own parameters (g0.expr, g0.tab, g0.range_input, g0.end_input,
+// g0.moment_input, g0.step_input, g0.display_mode, then g1...; 2.x's g0.tab=0|1 and
+// g0.stacked too), so links made for Prometheus open here.
 import { h, clear, alertBox, seriesNode, labelsText, fmtTime, parseTime, parseDuration, fmtDuration } from '../dom.js';
 import { api } from '../api.js';
 import { attachCompletion } from '../complete.js';
@@ -11,37 +11,79 @@ import { timeChart, loadUPlot } from '../chart.js';
 const RANGES = ['1m', '5m', '15m', '30m', '1h', '2h', '3h', '6h', '12h', '1d', '2d', '1w', '2w', '4w'].map(parseDuration);
 const MAX_ROWS = 1000;
 
-function readState(search) {
-  const q = new URLSearchParams(search);
-  const tab = q.get('g0.tab');
+// One panel's state from the URL's g<i>.* parameters.
+function readPanel(q, i) {
+  const get = (k) => q.get(`g${i}.${k}`);
+  const tab = get('tab');
   return {
-    expr: q.get('g0.expr') || '',
+    expr: get('expr') || '',
     tab: tab === '0' || tab === 'graph' ? 'graph' : 'table',
-    range: parseDuration(q.get('g0.range_input') || '1h') || 3600e3,
-    end: q.get('g0.end_input') ? parseTime(q.get('g0.end_input')) : null,
-    moment: q.get('g0.moment_input') ? parseTime(q.get('g0.moment_input')) : null,
-    step: q.get('g0.step_input') ? parseDuration(q.get('g0.step_input')) : null,
-    stacked: q.get('g0.display_mode') === 'stacked' || q.get('g0.stacked') === '1',
+    range: parseDuration(get('range_input') || '1h') || 3600e3,
+    end: get('end_input') ? parseTime(get('end_input')) : null,
+    moment: get('moment_input') ? parseTime(get('moment_input')) : null,
+    step: get('step_input') ? parseDuration(get('step_input')) : null,
+    stacked: get('display_mode') === 'stacked' || get('stacked') === '1',
   };
 }
 
-function writeState(st) {
+// Every panel given in the URL (g0, g1, ...), at least one.
+function readPanels(search) {
+  const q = new URLSearchParams(search);
+  const indices = new Set();
+  for (const k of q.keys()) {
+    const m = /^g(\d+)\./.exec(k);
+    if (m) indices.add(Number(m[1]));
+  }
+  const sorted = [...indices].sort((a, b) => a - b);
+  return sorted.length ? sorted.map(i => readPanel(q, i)) : [readPanel(q, 0)];
+}
+
+function writePanels(states) {
   const q = new URLSearchParams();
-  q.set('g0.expr', st.expr);
-  q.set('g0.tab', st.tab);
-  q.set('g0.range_input', fmtDuration(st.range));
-  if (st.end != null) q.set('g0.end_input', fmtTime(st.end));
-  if (st.moment != null) q.set('g0.moment_input', fmtTime(st.moment));
-  if (st.step != null) q.set('g0.step_input', fmtDuration(st.step));
-  q.set('g0.display_mode', st.stacked ? 'stacked' : 'lines');
+  states.forEach((st, i) => {
+    q.set(`g${i}.expr`, st.expr);
+    q.set(`g${i}.tab`, st.tab);
+    q.set(`g${i}.range_input`, fmtDuration(st.range));
+    if (st.end != null) q.set(`g${i}.end_input`, fmtTime(st.end));
+    if (st.moment != null) q.set(`g${i}.moment_input`, fmtTime(st.moment));
+    if (st.step != null) q.set(`g${i}.step_input`, fmtDuration(st.step));
+    q.set(`g${i}.display_mode`, st.stacked ? 'stacked' : 'lines');
+  });
   history.replaceState(null, '', `${location.pathname}?${q}`);
 }
 
 // Prometheus's UI: resolution = range / 250, at least 1s (whole seconds).
 const autoStep = (range) => Math.max(Math.floor(range / 250 / 1000), 1) * 1000;
 
+// The query page: one panel per g<i> in the URL, and a button to add one.
 export function render(root, ctx) {
-  const st = readState(location.search);
+  const panels = [];
+  const list = h('div', { class: 'stack' });
+  const save = () => writePanels(panels.map(p => p.state));
+  const add = (st, focus) => {
+    const p = panel(st, ctx, {
+      save,
+      remove: () => {
+        if (panels.length < 2) return;
+        panels.splice(panels.indexOf(p), 1);
+        p.destroy();
+        p.el.remove();
+        save();
+      },
+    });
+    panels.push(p);
+    list.append(p.el);
+    p.start(focus);
+  };
+  clear(root, list, h('div', { style: { marginTop: '12px' } },
+    h('button', { class: 'add-panel', onClick: () => { add(readPanel(new URLSearchParams(), 0), true); save(); } }, '+ Add query')));
+  readPanels(location.search).forEach((st, i) => add(st, i === 0 && !st.expr));
+  loadUPlot().catch(() => {});
+  const unsubscribe = ctx.clock.subscribe(({ jumped }) => { if (jumped) for (const p of panels) p.follow(); });
+  return () => { unsubscribe(); for (const p of panels) p.destroy(); };
+}
+
+function panel(st, ctx, hooks) {
   let chart = null;
   let runSeq = 0;
   let hasRun = false;
@@ -117,7 +159,7 @@ export function render(root, ctx) {
 
   async function run() {
     st.expr = input.value.trim();
-    writeState(st);
+    hooks.save();
     if (!st.expr) { clear(output); clear(messages); clear(stats); done(); return; }
     const mine = ++runSeq;
     hasRun = true;
@@ -212,17 +254,30 @@ export function render(root, ctx) {
   const card = h('div', { class: 'card panel', 'data-runs': '0' },
     h('div', { class: 'exprbox' }, exprWrap, execBtn),
     tabs, messages, controls, output);
-  clear(root, card);
+  const formatBtn = h('button', { class: 'format', title: 'Format the expression (/api/v1/format_query)', onClick: async () => {
+    if (!input.value.trim()) return;
+    try {
+      input.value = (await api('format_query', { query: input.value })).data;
+      grow();
+      clear(messages);
+    } catch (e) { showMessages(e, e.body); }
+  } }, 'Format');
+  execBtn.before(formatBtn);
+  execBtn.after(h('button', { class: 'remove-panel', title: 'Remove this query', 'aria-label': 'Remove this query',
+    onClick: hooks.remove }, '×'));
   attachCompletion(input, { onExecute: () => run() });
   showTabs();
-  grow();
-  loadUPlot().catch(() => {});
-  const unsubscribe = ctx.clock.subscribe(({ jumped }) => {
+  return {
+    el: card,
+    state: st,
+    start(focus) {
+      grow();
+      if (st.expr) run(); else { if (focus) input.focus(); done(); }
+    },
     // The mock's clock was moved: a panel following "now" follows it.
-    if (jumped && hasRun && (st.tab === 'graph' ? st.end == null : st.moment == null)) run();
-  });
-  if (st.expr) run(); else { input.focus(); ctx.ready(); }
-  return () => { unsubscribe(); if (chart) chart.destroy(); runSeq++; };
+    follow() { if (hasRun && (st.tab === 'graph' ? st.end == null : st.moment == null)) run(); },
+    destroy() { if (chart) chart.destroy(); runSeq++; },
+  };
 }
 
 function histogramText(hv) {
