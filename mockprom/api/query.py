@@ -59,7 +59,7 @@ def _expired_timeout(text: str, timeout_ns, *, param_error: bool) -> None:
         parse(text, get_state().settings.emulation)
     except ParseError as exc:
         raise _parse_error(exc, param_error) from None
-    raise ApiError("timeout", dialect().zero_timeout_instant_error)
+    raise ApiError("timeout", dialect().zero_timeout_error)
 
 
 def _eval_error(exc: PromQLError) -> ApiError:

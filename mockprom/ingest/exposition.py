@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from mockprom.ingest.gofloat import format_go_g
-from mockprom.nameescaping import ALLOW_UTF8, SCHEMES, UNDERSCORES, escape_name, is_legacy_metric_name
+from mockprom.nameescaping import SCHEMES, UNDERSCORES, escape_name, is_legacy_metric_name
 from mockprom.promql.errors import ParseError
 from mockprom.promql.parse import parse_metric_selector
 from mockprom.scenario.labels import METRIC_NAME, Matcher
