@@ -262,13 +262,14 @@ def test_a_fault_added_from_the_page_fails_the_next_query(chrome, prom):
     chrome.open(prom.url + "/mockprom/faults")
     counts = chrome.wait(lambda: chrome.js(
         "const r = document.querySelector('table.faults tbody tr');"
-        "return r && [r.querySelector('.matched').innerText, r.querySelector('.hits').innerText]"), "the rule")
-    assert counts == ["2", "1"]
+        "return r && [r.querySelector('.matched').innerText, r.querySelector('.hits').innerText,"
+        " r.querySelector('.badge.warn').innerText]"), "the rule")
+    assert counts == ["2", "1", "USED UP"]
 
 
 def test_a_rule_pasted_as_yaml_is_added_and_removed(chrome, prom):
     chrome.open(prom.url + "/mockprom/faults")
-    chrome.find("textarea.code").send_keys(
+    chrome.find("textarea.paste").send_keys(
         "name: slow-range\nmatch: {endpoint: query_range, expr: 'rate\\('}\nlatency: 250ms\nprobability: 0.5\n")
     chrome.find_all("button.mockbtn")[-1].click()
     chrome.wait(lambda: chrome.find_all("table.faults tbody tr"), "the pasted rule")

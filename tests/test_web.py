@@ -217,3 +217,19 @@ def test_scenario_as_yaml_round_trips_with_secrets_redacted(serve, http):
     assert yaml.safe_load(r.text) == as_json
     bad = http.get(prom.url + "/-/mockprom/scenario", params={"format": "xml"}, headers=headers)
     assert bad.status_code == 400 and bad.json()["errorType"] == "bad_data"
+
+
+def test_a_native_histogram_previews_its_count():
+    from types import SimpleNamespace
+
+    from mockprom.histograms.float_histogram import FloatHistogram
+    from mockprom.promql.values import Matrix, Series
+    from mockprom.scenario.labels import make_labels
+    from mockprom.web.families import _preview
+
+    labels = {"__name__": "lat_seconds", "job": "api"}
+    series = Series(make_labels(labels), points=[(1000, 2.5)],
+                    histograms=[(2000, FloatHistogram(count=7.0, sum=3.0))])
+    engine = SimpleNamespace(range_query=lambda *a, **k: SimpleNamespace(value=Matrix([series])))
+    (got,) = _preview(engine, [labels], 0, 3000, 1000)
+    assert got == {"labels": labels, "values": [None, 2.5, 7.0, None]}

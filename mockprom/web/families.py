@@ -7,8 +7,8 @@ expands to, and a preview of what those series hold over the last ``range`` (def
 6h, ending at the mock's now rounded down to the step, so that an answer can be reused)
 as ``points`` evenly spaced values per series, exactly as ``query_range`` answers the
 series' selector, to 6 significant digits (null where there is no value, for NaN and
-infinities). Histograms and summaries preview their ``_count`` series. At most
-``MAX_PREVIEW_SERIES`` series per family are previewed.
+infinities). Histograms and summaries preview their ``_count`` series, native histograms
+their count. At most ``MAX_PREVIEW_SERIES`` series per family are previewed.
 
 Parameters: ``range`` (a duration, at most 7d), ``points`` (10 to 500). Errors answer in
 Prometheus's dialect (400 ``bad_data``).
@@ -172,7 +172,8 @@ def _preview(engine, label_sets: list[dict], start: int, end: int, step: int) ->
         for series in engine.range_query(node, start, end, step).value.series:
             if series.labels != want:
                 continue
-            for t, v in series.points:
+            counts = [(t, getattr(h, "count", None)) for t, h in getattr(series, "histograms", ())]
+            for t, v in [*series.points, *counts]:  # a native histogram shows its count
                 if isinstance(v, float) and math.isfinite(v):
                     values[(t - start) // step] = float(f"{v:.{PREVIEW_DIGITS}g}")
         out.append({"labels": labels, "values": values})

@@ -16,6 +16,14 @@ match: {endpoint: query_range}
 error: unavailable
 times: 2`;
 
+// active (fires on a match), used up (its `times` are spent) or inactive (another
+// timeline step's)
+function ruleState(r) {
+  if (!r.active) return badge('inactive', '');
+  if (r.rule.times != null && r.hits >= r.rule.times) return badge('used up', 'warn');
+  return badge('active', 'firing');
+}
+
 function summary(obj, keys) {
   return keys.filter(k => obj[k] != null).map(k => `${k}: ${typeof obj[k] === 'object' ? JSON.stringify(obj[k]) : obj[k]}`).join(', ');
 }
@@ -73,7 +81,7 @@ export function render(root, ctx) {
           h('td', { class: 'mono small' }, summary(r.rule, ['times', 'after', 'every', 'probability', 'window']) || 'always'),
           h('td', { class: 'num matched' }, String(r.matched)),
           h('td', { class: 'num hits' }, String(r.hits)),
-          h('td', null, badge(r.active ? 'active' : 'inactive', r.active ? 'firing' : '')),
+          h('td', null, ruleState(r)),
           h('td', null, r.source === 'timeline' ? null : h('button', { class: 'danger', onClick: () => remove(r.id) }, 'Remove')))))))
         : h('p', { class: 'empty' }, 'No fault rules: every request is answered normally.'));
   }
@@ -173,7 +181,7 @@ export function render(root, ctx) {
     field('Every', f.every), field('Probability', f.probability), field('Name', f.name)),
   h('div', { class: 'row' }, h('button', { class: 'mockbtn', type: 'submit' }, 'Add rule')));
 
-  const paste = h('textarea', { class: 'code', rows: 8, spellcheck: 'false', placeholder: EXAMPLE, 'aria-label': 'Fault rule as YAML or JSON' });
+  const paste = h('textarea', { class: 'paste', rows: 9, spellcheck: 'false', placeholder: EXAMPLE, 'aria-label': 'Fault rule as YAML or JSON' });
   const pasteBtn = h('button', { class: 'mockbtn', onClick: async () => {
     const text = paste.value.trim();
     if (!text) return;
