@@ -79,7 +79,8 @@ class ConfiguredPrometheus(realprom.RealPrometheus):
             with open(os.path.join(self.workdir, "prometheus.log"), "w") as log:
                 self.proc = subprocess.Popen(
                     [self.prometheus, f"--config.file={config}", f"--storage.tsdb.path={data}",
-                     f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                     f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+                     *self.extra_args],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
             if self._wait_ready(30):
                 return
