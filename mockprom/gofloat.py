@@ -132,3 +132,15 @@ def format_prec(v: float, fmt: str, prec: int) -> str:
     if v != v or v == _INF or v == -_INF:
         return _special(v)
     return format(v, f".{int(prec)}{fmt}")
+
+
+def format_json(v: float) -> str:
+    """Go's ``encoding/json`` form of a finite float64 (JavaScript's number formatting:
+    shortest digits, 'f' unless tiny or huge, ``1e-7`` rather than ``1e-07``)."""
+    a = abs(v)
+    if a != 0 and (a < 1e-6 or a >= 1e21):
+        s = format_e(v)
+        if len(s) >= 4 and s[-4] == "e" and s[-3] == "-" and s[-2] == "0":
+            s = s[:-2] + s[-1]
+        return s
+    return format_f(v)

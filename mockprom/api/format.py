@@ -27,7 +27,7 @@ from typing import Iterable
 
 import orjson
 
-from mockprom.gofloat import format_e, format_f
+from mockprom.gofloat import format_e, format_f, format_json
 from mockprom.histograms.wire import histogram_json
 from mockprom.promql.values import Matrix, Scalar, String, Vector
 
@@ -74,14 +74,7 @@ def json_float(v: float) -> str:
     """Go's encoding/json form of a float64 (shortest digits, 'f' unless tiny or huge)."""
     if v != v or v in (math.inf, -math.inf):
         raise ValueError("JSON has no NaN or Inf")
-    a = abs(v)
-    if a != 0 and (a < 1e-6 or a >= 1e21):
-        s = format_e(v)
-        # encoding/json trims a leading zero of a negative two-digit exponent: 1e-07 -> 1e-7
-        if len(s) >= 4 and s[-4] == "e" and s[-3] == "-" and s[-2] == "0":
-            s = s[:-2] + s[-1]
-        return s
-    return format_f(v)
+    return format_json(v)
 
 
 def alert_value(v: float) -> str:

@@ -11,6 +11,7 @@ middleware answers or alters: it counts them itself, with the status they got.
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import NotFound
 
 from mockprom import limits
 from mockprom.api.dialect import API
@@ -102,6 +103,26 @@ def make_write_blueprint(get_state) -> Blueprint:
         else:
             resp = Response(status=answer.status)
         resp.headers.update(answer.headers)
+        return resp
+
+    # -- OTLP ----------------------------------------------------------------------------
+    @bp.route("/api/v1/otlp/v1/metrics", methods=ALL_METHODS)
+    def otlp_handler():
+        from mockprom.ingest.acceptance import RULES
+        from mockprom.ingest.receive import receive_otlp  # protobuf, loaded on first use
+
+        state = get_state()
+        if not RULES[emulation_of(state)].otlp:
+            raise NotFound()  # 2.42 has no OTLP receiver
+        if request.method != "POST":
+            return _not_allowed()
+        answer = receive_otlp(state, request.headers.get("Content-Type", ""),
+                              request.headers.get("Content-Encoding", ""), _body())
+        _record("otlp", answer.samples)
+        if answer.status >= 400:
+            return _text(answer.text.rstrip("\n"), answer.status)
+        resp = Response(status=answer.status)
+        del resp.headers["Content-Type"]  # Prometheus writes the status alone
         return resp
 
     # -- remote read -------------------------------------------------------------------

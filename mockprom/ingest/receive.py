@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mockprom.ingest import remote_write, remote_write_v2
-from mockprom.ingest.acceptance import RULES, Rules, Window, commit, labels_string
+from mockprom.ingest.acceptance import (RULES, Rules, Window, canonical, commit,
+                                         labels_string)
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.negotiation import V1_MESSAGE, V2_MESSAGE, refusals
 from mockprom.ingest.state import emulation_of, ingest_for, server_settings
@@ -97,9 +98,7 @@ def _write_v2(state, raw: bytes, rules: Rules, emulation) -> Answer:
         for s in valid:
             exemplars += len(s.exemplars)
             if s.exemplars:
-                kept = ing.exemplars.setdefault(s.batch.labels, [])
-                kept.extend(s.exemplars)
-                del kept[:-EXEMPLARS_PER_SERIES]
+                _keep_exemplars(ing, s.batch.labels, s.exemplars)
             if s.metadata is not None:
                 name = remote_write_v2.metric_of(s)
                 if name:
@@ -113,6 +112,45 @@ def _write_v2(state, raw: bytes, rules: Rules, emulation) -> Answer:
 
 
 EXEMPLARS_PER_SERIES = 100
+
+
+def _keep_exemplars(ing, labels, exemplars: list) -> None:
+    kept = ing.exemplars.setdefault(labels, [])
+    kept.extend(exemplars)
+    del kept[:-EXEMPLARS_PER_SERIES]
+
+
+def receive_otlp(state, content_type: str, encoding: str, body: bytes) -> Answer:
+    """An OTLP export request (``otlp``): 200 with an empty body when written."""
+    from mockprom.ingest import otlp
+    from mockprom.ingest.state import scenario_lookback_ms
+
+    emulation = emulation_of(state)
+    rules = RULES[emulation]
+    try:
+        req = otlp.decode(body, content_type, encoding)
+    except IngestError as err:
+        return Answer(err.status, err.message + "\n")
+    ing = ingest_for(state)
+    settings = otlp.Settings.of(server_settings(state).otlp, emulation,
+                                scenario_lookback_ms(getattr(state, "scenario", None)))
+    tr = otlp.translate(req, settings, ing.deltas)
+    if tr.histograms:
+        if not settings.native_histograms:
+            return Answer(500, HISTOGRAMS_DISABLED + "\n")
+        return Answer(400, HISTOGRAMS_UNSUPPORTED + "\n")
+    batches = tr.batches(policy_of(state, rules))
+    try:
+        with remote_write.gc_paused(), ing.lock:
+            outcome = commit(state.store, ing.head, batches, Window(ing.head, rules,
+                                                                   state.clock.now_ms()))
+            for key, exemplars in tr.exemplars:
+                _keep_exemplars(ing, canonical(key), exemplars)
+            for name, meta in tr.metadata.items():
+                ing.metadata[name] = meta
+    except IngestError as err:
+        return Answer(err.status, err.message + "\n")
+    return Answer(200, samples=outcome.samples)
 
 
 def _written(samples: int, histograms: int, exemplars: int) -> dict:

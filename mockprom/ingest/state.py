@@ -10,6 +10,7 @@ import threading
 
 from mockprom import versions
 from mockprom.ingest.acceptance import Head
+from mockprom.ingest.otlp import DeltaState
 from mockprom.ingest.pushgateway import PushGateway
 
 DEFAULT_INTERVAL_MS = 15_000
@@ -26,6 +27,7 @@ class IngestState:
         self.head = Head()  # the newest sample time written (acceptance.Head)
         self.metadata: dict[str, dict] = {}  # metric family -> {type, help, unit} written
         self.exemplars: dict = {}  # Labels -> [(labels, value, t_ms), ...] written
+        self.deltas = DeltaState()  # OTLP delta streams summed (otlp-deltatocumulative)
 
 
 def ingest_for(state) -> IngestState:
