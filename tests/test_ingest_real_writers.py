@@ -42,15 +42,21 @@ def test_prometheus_3_5_writes_remote_write_2_into_mockprom():
             def received_up():
                 return api(receiver.url, "/api/v1/query", query='timestamp(up{job="self"})')["result"]
 
-            up = wait_for("`up` to arrive by remote write 2.0", received_up)
-            t = up[0]["value"][1]
-            # at that time, mockprom holds what the real Prometheus holds, series by series
-            for expr in ('{job="self"}', 'count({job="self"})',
-                         '{job="self", __name__=~"up|prometheus_build_info|scrape_samples_scraped"}[1m]'):
-                want = api(real.url, "/api/v1/query", query=expr, time=t)
-                got = api(receiver.url, "/api/v1/query", query=expr, time=t)
-                assert want["result"], expr
-                assert realprom.compare_result(want, got) == [], expr
+            def same_as_real():
+                # at the newest `up` mockprom holds, it holds what the real Prometheus holds
+                up = received_up()
+                if not up:
+                    return None
+                t = up[0]["value"][1]
+                for expr in ('{job="self"}', 'count({job="self"})',
+                             '{job="self", __name__=~"up|prometheus_build_info|scrape_samples_scraped"}[1m]'):
+                    want = api(real.url, "/api/v1/query", query=expr, time=t)
+                    got = api(receiver.url, "/api/v1/query", query=expr, time=t)
+                    if not want["result"] or realprom.compare_result(want, got):
+                        return None
+                return t
+
+            t = wait_for("mockprom to hold what Prometheus wrote by remote write 2.0", same_as_real)
             build = api(receiver.url, "/api/v1/query", query="prometheus_build_info", time=t)
             assert build["result"][0]["metric"]["version"].startswith("3.5")
             # 2.0 carries metadata with every series: it reaches /api/v1/metadata
