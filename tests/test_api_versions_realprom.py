@@ -39,9 +39,13 @@ SERIES = [
      "samples": [[T + 15 * i, 0.25] for i in range(81)]},
     {"labels": {"__name__": "v_text", "note": "a<b & c>d \u2028 é"},
      "samples": [[T + 15 * i, 3] for i in range(81)]},
+    *({"labels": {"__name__": "v_special", "i": str(i), "q": 'a"b\\c\nd\te\x01\u0085'},
+       "samples": [[T + 15 * k, v] for k in range(81)]}
+      for i, v in enumerate([1e-7, 1e21, "NaN", "+Inf", "-Inf", -0.0, 123456789.0, 2.5e-300])),
 ]
 
 A = str(T + 600)  # an evaluation time inside the data
+PROTO = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily"
 S, E = str(T + 300), str(T + 900)
 
 
@@ -155,6 +159,14 @@ def _cases():
          {"Accept": "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,"
                     "text/plain;q=0.5"}),
         ("GET", "/federate", {"match[]": "v_up"}, {"Accept": "*/*"}),
+        # ... and in the protobuf formats (delimited, and the text format whose style
+        # changed between the versions)
+        *(("GET", "/federate", {"match[]": '{__name__=~"v.dotted|v_utf8|v_text|1digit|v_special"}'},
+           {"Accept": f"{PROTO};encoding={enc}{esc}"})
+          for enc in ("delimited", "text", "compact-text")
+          for esc in ("", ";escaping=allow-utf-8", ";escaping=values")),
+        ("GET", "/federate", {"match[]": "v_up"},
+         {"Accept": f"{PROTO};encoding=delimited;q=0.5,text/plain;version=0.0.4"}),
         # CORS
         ("GET", q, {"query": "1", "time": A}, {"Origin": "http://grafana.example"}),
         ("OPTIONS", q, {}, {"Origin": "http://grafana.example"}),

@@ -57,9 +57,6 @@ class ApiDialect:
     # /api/v1/series with one match[]: series in the order the head created them (3.5
     # skips sorting then), or sorted by labels (2.42 always sorts)
     series_in_creation_order: bool
-    # /federate: names escaped as the Accept header's "escaping=" asks (underscores by
-    # default) and "; escaping=<scheme>" appended to the Content-Type (3.5)
-    federate_escaping: bool
     # /api/v1/targets: the scrapePool filter, dropped targets with their scrapePool, and
     # droppedTargetCounts per pool, null when dropped targets are not asked for (3.5)
     targets_by_pool: bool
@@ -82,7 +79,6 @@ API = versions.table("api", {
         notifications=False,
         parse_query=False,
         series_in_creation_order=False,
-        federate_escaping=False,
         targets_by_pool=False,
     ),
     "3.5": ApiDialect(
@@ -101,7 +97,6 @@ API = versions.table("api", {
         notifications=True,
         parse_query=True,
         series_in_creation_order=True,
-        federate_escaping=True,
         targets_by_pool=True,
     ),
 })

@@ -14,7 +14,6 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import NotFound
 
 from mockprom import limits
-from mockprom.api.dialect import API
 from mockprom.faults.middleware import ANSWERED_KEY
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.pushgateway import parse_grouping_key
@@ -215,12 +214,10 @@ def make_write_blueprint(get_state) -> Blueprint:
         except exposition.SelectorError as err:
             return _text(str(err), 400)
         state = get_state()
-        content_type, scheme = exposition.CONTENT_TYPE, None
-        if API[state.settings.emulation].federate_escaping:
-            content_type, scheme = exposition.negotiate(request.headers.get("Accept", ""))
-        body = exposition.federate(state.store, matcher_sets, state.clock.now_ms(),
-                                   scenario_lookback_ms(getattr(state, "scenario", None)),
-                                   scheme)
+        body, content_type = exposition.federation_answer(
+            state.store, matcher_sets, state.clock.now_ms(),
+            scenario_lookback_ms(getattr(state, "scenario", None)),
+            request.headers.get("Accept", ""), state.settings.emulation)
         return Response(body, status=200, content_type=content_type)
 
     @bp.route("/metrics", methods=["GET"])

@@ -16,7 +16,10 @@ written in double quotes, the metric name then inside the braces
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
+
+from mockprom import versions
 
 from mockprom.ingest.gofloat import format_go_g
 from mockprom.nameescaping import SCHEMES, UNDERSCORES, escape_name, is_legacy_metric_name
@@ -79,16 +82,45 @@ def _accept_clauses(header: str) -> list[tuple[str, dict]]:
     return [(media, params) for _, media, params in sorted(clauses)]
 
 
-def negotiate(accept: str) -> tuple[str, str]:
-    """``expfmt.Negotiate`` of Prometheus 3 for the text format: the content type and the
-    escaping scheme (``underscores`` unless a clause asks for a known one)."""
-    scheme = UNDERSCORES
+PROTO_TYPE = "application/vnd.google.protobuf"
+PROTO_CONTENT_TYPE = (PROTO_TYPE + "; proto=io.prometheus.client.MetricFamily; encoding=")
+PROTO_ENCODINGS = ("delimited", "text", "compact-text")
+
+
+@dataclass(frozen=True)
+class Federation:
+    """How the emulated version answers ``/federate``: whether names are escaped as the
+    ``Accept`` header asks (3.x; the scheme is named in the Content-Type), and the style
+    of its protobuf text format (``mockprom.ingest.protoexposition``)."""
+
+    escaping: bool
+    prototext: str
+
+
+FEDERATION = versions.table("federation", {
+    "2.42": Federation(escaping=False, prototext="v1"),
+    "3.5": Federation(escaping=True, prototext="v2"),
+})
+
+
+def negotiate(accept: str, escaping: bool = True) -> tuple[str, str, str | None]:
+    """``expfmt.Negotiate``: ``(content type, format, scheme)``; the format is ``text``
+    or a protobuf encoding (``delimited``, ``text``, ``compact-text``, as
+    ``proto-<encoding>``), the scheme the escaping asked for (``underscores`` unless a
+    clause names a known one; None without ``escaping``, as 2.42)."""
+    scheme = UNDERSCORES if escaping else None
+    fmt = "text"
     for media, params in _accept_clauses(accept or ""):
-        if params.get("escaping") in SCHEMES:
+        if escaping and params.get("escaping") in SCHEMES:
             scheme = params["escaping"]
+        if (media == PROTO_TYPE and params.get("proto") == "io.prometheus.client.MetricFamily"
+                and params.get("encoding") in PROTO_ENCODINGS):
+            fmt = "proto-" + params["encoding"]
+            break
         if media == "text/plain" and params.get("version", "") in ("", "0.0.4"):
             break
-    return CONTENT_TYPE + "; escaping=" + scheme, scheme
+    ctype = CONTENT_TYPE if fmt == "text" else PROTO_CONTENT_TYPE + fmt[len("proto-"):]
+    return (ctype + "; escaping=" + scheme if scheme else ctype), fmt, scheme
 
 
 def _name(name: str) -> str:
@@ -96,10 +128,11 @@ def _name(name: str) -> str:
     return name if is_legacy_metric_name(name) else f'"{_escape(name)}"'
 
 
-def federate(store, matcher_sets: Sequence[Sequence[Matcher]], now_ms: int,
-             lookback_ms: int, scheme: str | None = None) -> str:
-    """The federation body for ``matcher_sets`` at ``now_ms``; ``scheme`` escapes names
-    as Prometheus 3 does (None: 2.42, names written as they are)."""
+def latest_samples(store, matcher_sets: Sequence[Sequence[Matcher]], now_ms: int,
+                   lookback_ms: int, scheme: str | None = None) -> list:
+    """The federated families: ``[(name, [(label pairs, t_ms, value), ...]), ...]`` in
+    metric name order, each series' newest sample in the lookback window (stale ones
+    left out), ``instance=""`` added where missing; names escaped with ``scheme``."""
     mint = now_ms - lookback_ms
     found = {}
     for matchers in matcher_sets:
@@ -119,23 +152,60 @@ def federate(store, matcher_sets: Sequence[Sequence[Matcher]], now_ms: int,
             continue  # Prometheus ignores nameless metrics
         latest.append((name, labels, t, v))
     latest.sort(key=lambda x: x[0])  # stable: by name, then labels
-    out = []
+    families: list = []
     last_name = None
     for name, labels, t, v in latest:
         pairs = [(k, val) for k, val in labels if k != METRIC_NAME]
         if not any(k == "instance" for k, _ in labels):
             pairs.append(("instance", ""))
-        if scheme is None:
-            head = name
-            text_pairs = [f'{k}="{_escape(val)}"' for k, val in pairs]
-        else:
+        if scheme is not None:
             name = escape_name(name, scheme)
-            head = name if is_legacy_metric_name(name) else ""
-            text_pairs = [f'{_name(escape_name(k, scheme))}="{_escape(val)}"' for k, val in pairs]
-            if not head:
-                text_pairs.insert(0, _name(name))
+            pairs = [(escape_name(k, scheme), val) for k, val in pairs]
         if name != last_name:
-            out.append(f"# TYPE {name if scheme is None else _name(name)} untyped\n")
+            families.append((name, []))
             last_name = name
-        out.append(f"{head}{{{','.join(text_pairs)}}} {format_value(v)} {t}\n")
+        families[-1][1].append((pairs, t, v))
+    return families
+
+
+def text_format(families, quoting: bool) -> str:
+    """The text exposition format 0.0.4; ``quoting``: names that are not legacy ones in
+    double quotes (3.x, ``allow-utf-8``), the metric name then inside the braces."""
+    out = []
+    for name, metrics in families:
+        out.append(f"# TYPE {_name(name) if quoting else name} untyped\n")
+        for pairs, t, v in metrics:
+            if quoting:
+                head = name if is_legacy_metric_name(name) else ""
+                text_pairs = [f'{_name(k)}="{_escape(val)}"' for k, val in pairs]
+                if not head:
+                    text_pairs.insert(0, _name(name))
+            else:
+                head = name
+                text_pairs = [f'{k}="{_escape(val)}"' for k, val in pairs]
+            out.append(f"{head}{{{','.join(text_pairs)}}} {format_value(v)} {t}\n")
     return "".join(out)
+
+
+def federate(store, matcher_sets: Sequence[Sequence[Matcher]], now_ms: int,
+             lookback_ms: int, scheme: str | None = None) -> str:
+    """The text federation body for ``matcher_sets`` at ``now_ms``; ``scheme`` escapes
+    names as Prometheus 3 does (None: 2.42, names written as they are)."""
+    families = latest_samples(store, matcher_sets, now_ms, lookback_ms, scheme)
+    return text_format(families, quoting=scheme is not None)
+
+
+def federation_answer(store, matcher_sets, now_ms: int, lookback_ms: int, accept: str,
+                      emulation) -> tuple[bytes, str]:
+    """The body and Content-Type of ``/federate`` for the ``Accept`` header, as the
+    emulated version negotiates and writes them."""
+    from mockprom.ingest import protoexposition
+
+    style = FEDERATION[emulation]
+    ctype, fmt, scheme = negotiate(accept, style.escaping)
+    families = latest_samples(store, matcher_sets, now_ms, lookback_ms, scheme)
+    if fmt == "text":
+        return text_format(families, quoting=scheme is not None).encode("utf-8"), ctype
+    if fmt == "proto-delimited":
+        return protoexposition.delimited(families), ctype
+    return protoexposition.text(families, style.prototext, fmt == "proto-compact-text"), ctype

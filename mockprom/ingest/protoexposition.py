@@ -1,0 +1,159 @@
+"""``/federate`` in the protobuf exposition formats a client may ask for in its ``Accept``
+header (``application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+encoding=delimited|text|compact-text``): one ``MetricFamily`` per metric name, each
+metric with its labels, an ``untyped`` value and ``timestamp_ms``, as Prometheus's
+federation handler writes them.
+
+``delimited`` is the binary form, each message prefixed with its length (a varint),
+fields in field-number order as Go's ``proto.Marshal`` writes them. The two text forms are
+Go's protobuf text format, which changed between the emulated versions: 2.42's
+``golang/protobuf`` writes ``metric: <`` ... ``>`` with one space after the colon and
+octal escapes for bytes outside printable ASCII; 3.5's ``prototext`` writes ``metric:  {``
+... ``}`` (two spaces: protobuf-go inserts them on purpose to keep the output unstable,
+and the 3.5.3 build compared with prints two) and keeps UTF-8 as it is. Both checked byte
+for byte against real 2.42.0 and 3.5.3 servers.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Sequence
+
+from mockprom.gofloat import format_g
+
+UNTYPED = 3  # io.prometheus.client.MetricType
+
+
+# -- binary ------------------------------------------------------------------------------
+
+def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _bytes_field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _metric(pairs: Sequence[tuple[str, str]], t_ms: int, v: float) -> bytes:
+    body = b"".join(_bytes_field(1, _bytes_field(1, k.encode()) + _bytes_field(2, val.encode()))
+                    for k, val in pairs)
+    body += _bytes_field(5, b"\x09" + struct.pack("<d", v))  # untyped { value }
+    return body + b"\x30" + _varint(t_ms)  # timestamp_ms
+
+
+def delimited(families) -> bytes:
+    """``families``: ``[(name, [(pairs, t_ms, value), ...]), ...]``."""
+    out = []
+    for name, metrics in families:
+        msg = _bytes_field(1, name.encode()) + b"\x18" + _varint(UNTYPED)
+        msg += b"".join(_bytes_field(4, _metric(p, t, v)) for p, t, v in metrics)
+        out.append(_varint(len(msg)) + msg)
+    return b"".join(out)
+
+
+# -- text ----------------------------------------------------------------------------------
+
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
+
+
+def _quote_v1(s: str) -> str:
+    """golang/protobuf's text strings: bytes outside printable ASCII as octal."""
+    out = []
+    for b in s.encode("utf-8"):
+        ch = chr(b)
+        if ch in _SHORT:
+            out.append(_SHORT[ch])
+        elif 0x20 <= b < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\{b:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def _quote_v2(s: str) -> str:
+    """prototext's strings: UTF-8 kept, control characters as ``\\xNN``, the C1 range as
+    ``\\uNNNN``."""
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if ch in _SHORT:
+            out.append(_SHORT[ch])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0x80 <= code <= 0x9F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _float(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return format_g(v)
+
+
+def _fields(name: str, metrics, quote) -> list:
+    """The message as ``(field, value)`` pairs; a value is text or a nested list."""
+    fields = [("name", quote(name)), ("type", "UNTYPED")]
+    for pairs, t, v in metrics:
+        metric = [("label", [("name", quote(k)), ("value", quote(val))]) for k, val in pairs]
+        metric += [("untyped", [("value", _float(v))]), ("timestamp_ms", str(t))]
+        fields.append(("metric", metric))
+    return fields
+
+
+def _v1_multi(fields, indent: str) -> str:
+    out = []
+    for key, value in fields:
+        if isinstance(value, list):
+            out.append(f"{indent}{key}: <\n{_v1_multi(value, indent + '  ')}{indent}>\n")
+        else:
+            out.append(f"{indent}{key}: {value}\n")
+    return "".join(out)
+
+
+def _v1_compact(fields) -> str:
+    return "".join(f"{k}:<{_v1_compact(v)}> " if isinstance(v, list) else f"{k}:{v} "
+                   for k, v in fields)
+
+
+def _v2_multi(fields, indent: str) -> str:
+    out = []
+    for key, value in fields:
+        if isinstance(value, list):
+            out.append(f"{indent}{key}:  {{\n{_v2_multi(value, indent + '  ')}{indent}}}\n")
+        else:
+            out.append(f"{indent}{key}:  {value}\n")
+    return "".join(out)
+
+
+def _v2_compact(fields) -> str:
+    return "  ".join(f"{k}:{{{_v2_compact(v)}}}" if isinstance(v, list) else f"{k}:{v}"
+                     for k, v in fields)
+
+
+def text(families, style: str, compact: bool) -> bytes:
+    """The ``text`` (``compact``: ``compact-text``) encoding in ``style`` ``"v1"`` (2.42)
+    or ``"v2"`` (3.5)."""
+    quote = _quote_v1 if style == "v1" else _quote_v2
+    out = []
+    for name, metrics in families:
+        fields = _fields(name, metrics, quote)
+        if compact:
+            out.append((_v1_compact(fields) if style == "v1" else _v2_compact(fields)) + "\n")
+        else:
+            out.append((_v1_multi(fields, "") if style == "v1" else _v2_multi(fields, "")) + "\n")
+    return "".join(out).encode("utf-8")
