@@ -39,7 +39,8 @@ SERIES = [
      "samples": [[T + 15 * i, 0.25] for i in range(81)]},
     {"labels": {"__name__": "v_text", "note": "a<b & c>d \u2028 é"},
      "samples": [[T + 15 * i, 3] for i in range(81)]},
-    *({"labels": {"__name__": "v_special", "i": str(i), "q": 'a"b\\c\nd\te\x01\u0085'},
+    # (one label with a value per series: no ties in status/tsdb's top lists)
+    *({"labels": {"__name__": "v_special", "q": f'{i}: a"b\\c\nd\te\x01\u0085'},
        "samples": [[T + 15 * k, v] for k in range(81)]}
       for i, v in enumerate([1e-7, 1e21, "NaN", "+Inf", "-Inf", -0.0, 123456789.0, 2.5e-300])),
 ]
