@@ -23,7 +23,7 @@ except Exception:  # pragma: no cover
     _installed = False
 if not _installed:
     from mockprom.pytest_plugin import mockprom, mockprom_server  # noqa: F401
-    from mockprom.pytest_plugin import pytest_configure  # noqa: F401
+    from mockprom.pytest_plugin import pytest_configure as _plugin_configure
 
 T0 = 1_700_000_000  # a fixed scenario "now" (unix seconds) used by the API tests
 
@@ -121,3 +121,14 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(
             f"{n} comparisons with a real Prometheus 3.5.3 are listed in tests/pending_3_5.txt "
             f"(deselected when collected): they wait for 3.5 PromQL semantics")
+
+
+def pytest_configure(config):
+    """The 3.5 corpus's per-file table is counted here, in the controlling process (under
+    xdist the tests run in workers; their reports come back here)."""
+    import promqltest
+
+    promqltest.register_tally(config, "test_promql_corpus_3_5.py",
+                              "PromQL corpus of Prometheus 3.5 (server.version 3.5.3)")
+    if not _installed:
+        _plugin_configure(config)

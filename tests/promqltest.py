@@ -1,6 +1,9 @@
-"""The Prometheus PromQL ``.test`` script format: parser, data loading and comparison.
+"""The Prometheus PromQL ``.test`` script format: parser, data loading and comparison, in
+two dialects: ``"2.42"`` (the corpus of Prometheus v2.42.0 and mockprom's own cases, run
+as Prometheus 2.42.0) and ``"3.5"`` (the corpus of Prometheus v3.5, run as 3.5.3 with the
+feature flags upstream's test engine turns on, ``UPSTREAM_FEATURES``).
 
-Follows Prometheus v2.42 ``promql/test.go``:
+The 2.42 dialect follows Prometheus v2.42 ``promql/test.go``:
 
 - ``load <interval>`` then indented series lines ``metric{labels} <expanding notation>``
   (sample i at ``i * interval`` from time 0);
@@ -14,20 +17,33 @@ mockprom's extensions, as newer Prometheus versions have them: ``eval range from
 <t> step <d> <expr>`` followed by series lines in expanding notation, one value per step
 (``_`` where the series has no value; a bare value sequence for a scalar result); and
 under ``eval_fail`` a line ``expected_fail_message <text>`` (the exact error message).
+
+The 3.5 dialect follows v3.5 ``promql/promqltest/test.go``: comments are blank lines and
+a blank line ends a block; ``eval_warn`` / ``eval_info`` (at least one warning / info),
+``expect fail|warn|no_warn|info|no_info|ordered`` lines with an optional ``msg: <text>``
+(exact) or ``regex: <pattern>`` (searched), ``expected_fail_message`` /
+``expected_fail_regexp``; an instant evaluation is checked as an instant query and as
+the middle step of a range query from ``t - 1m`` to ``t + 1m`` (``expect ordered``
+skips that). Native histograms (``{{...}}`` samples, ``load_with_nhcb``) are read and
+remembered (``Load.histogram_series``, ``Eval.histogram_expected``) but not loaded:
+``native_histogram_reason`` says which evaluations need them (issue 10).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
+from mockprom import versions
+from mockprom.promql import nodes as n
 from mockprom.promql.engine import Engine
 from mockprom.promql.errors import PromQLError
 from mockprom.promql.values import Matrix, Scalar, String, Vector
 from mockprom.scenario.durations import parse_duration_ms
-from mockprom.scenario.labels import format_labels, make_labels
+from mockprom.scenario.labels import format_labels, make_labels, series_matches
 from mockprom.scenario.notation import expand, parse_selector_prefix, parse_series_line
 from mockprom.scenario.store import StaticSource, Store
 
@@ -38,6 +54,27 @@ _LOAD = re.compile(r"^load\s+(\S+)\s*$")
 _EVAL_INSTANT = re.compile(r"^eval(?:_(fail|ordered))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
 _EVAL_RANGE = re.compile(
     r"^eval(?:_(fail|ordered))?\s+range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$")
+# upstream v3.5 test.go
+_LOAD_3 = re.compile(r"^load(?:_(with_nhcb))?\s+(.+?)$")
+_EVAL_INSTANT_3 = re.compile(
+    r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
+_EVAL_RANGE_3 = re.compile(
+    r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$")
+_EXPECT = re.compile(r"^expect\s+(ordered|fail|warn|no_warn|info|no_info)"
+                     r"(?:\s+(regex|msg):(.+))?$")
+_HISTOGRAM_ITEM = re.compile(r"\{\{.*?\}\}(?:[+-]\{\{.*?\}\})?(?:x(\d+))?")
+
+# The emulation each dialect runs as. Upstream's test engine (v3.5 ``NewTestEngine`` and
+# its parser options) enables experimental functions, duration expressions and the
+# delayed removal of ``__name__``.
+UPSTREAM_FEATURES = ("promql-experimental-functions", "promql-duration-expr",
+                     "promql-delayed-name-removal")
+DIALECTS = {"2.42": ("2.42.0", ()), "3.5": ("3.5.3", UPSTREAM_FEATURES)}
+
+
+def dialect_emulation(dialect: str) -> versions.Emulation:
+    version, features = DIALECTS[dialect]
+    return versions.resolve(version, features)
 
 
 def almost_equal(a: float, b: float) -> bool:
@@ -67,8 +104,11 @@ def parse_number(text: str) -> float:
 @dataclass
 class Load:
     interval_ms: int
-    series: list  # [(Labels, [Optional[float]])]
+    series: list  # [(Labels, [Optional[float]])]: the float series loaded
     lines: list = field(default_factory=list)  # [(selector text, values text)] as written
+    # label sets of the series that hold native-histogram samples (written ``{{...}}``
+    # or made by ``load_with_nhcb``); not loaded (issue 10)
+    histogram_series: list = field(default_factory=list)
 
 
 @dataclass
@@ -92,18 +132,57 @@ class Eval:
     fail_message: Optional[str] = None  # ``expected_fail_message <text>`` (exact)
     expected: list = field(default_factory=list)
     loads: tuple = ()  # the loads in effect (since the last clear)
+    dialect: str = "2.42"
+    warn: bool = False  # eval_warn: at least one warning
+    info: bool = False  # eval_info: at least one info
+    fail_regexp: Optional[str] = None  # expected_fail_regexp (searched)
+    expects: dict = field(default_factory=dict)  # expect lines: type -> [Expect]
+    histogram_expected: bool = False  # an expected value is a native histogram
 
     @property
     def id(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @property
+    def is_fail(self) -> bool:
+        return self.fail or bool(self.expects.get("fail"))
+
+    @property
+    def is_ordered(self) -> bool:
+        return self.ordered or bool(self.expects.get("ordered"))
+
+    @property
+    def emulation(self) -> versions.Emulation:
+        return dialect_emulation(self.dialect)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An ``expect`` line's text to match: exact (``message``) or searched (``regex``;
+    an ``expect`` line without either matches anything)."""
+
+    message: Optional[str] = None
+    regex: Optional[str] = None
+
+    def matches(self, text: str) -> bool:
+        if self.regex is None:
+            return self.message == text
+        return re.search(self.regex, text) is not None
+
+    def __str__(self) -> str:
+        return self.message if self.regex is None else f"/{self.regex}/"
 
 
 class ScriptError(ValueError):
     pass
 
 
-def parse_script(text: str, name: str = "<script>") -> list[Eval]:
+def parse_script(text: str, name: str = "<script>", dialect: str = "2.42") -> list[Eval]:
     """All evaluations of a script, each with the data loads it runs against."""
+    if dialect == "3.5":
+        return parse_script_3(text, name)
+    if dialect != "2.42":
+        raise ValueError(f"unknown dialect {dialect!r}")
     lines = text.splitlines()
     evals: list[Eval] = []
     loads: list[Load] = []
@@ -156,6 +235,198 @@ def parse_script(text: str, name: str = "<script>") -> list[Eval]:
     return evals
 
 
+def parse_script_3(text: str, name: str = "<script>") -> list[Eval]:
+    """A script of the 3.5 dialect (upstream v3.5 ``test.go``'s ``parse``)."""
+    lines = ["" if ln.strip().startswith("#") else ln.strip() for ln in text.split("\n")]
+    evals: list[Eval] = []
+    loads: list[Load] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        word = re.split(r"[\t ]+", line, maxsplit=1)[0].lower()
+        if word == "clear":
+            loads = []
+            continue
+        if word.startswith("load"):
+            m = _LOAD_3.match(line)
+            if not m:
+                raise ScriptError(f"{name}:{i}: invalid load command {line!r}")
+            load = Load(parse_duration_ms(m.group(2)), [])
+            while i < len(lines) and lines[i]:
+                _load_line(load, lines[i], f"{name}:{i + 1}")
+                i += 1
+            if m.group(1):
+                load.histogram_series.extend(nhcb_series(load.series))
+            loads = loads + [load]
+            continue
+        if not word.startswith("eval"):
+            raise ScriptError(f"{name}:{i}: invalid command {line!r}")
+        ev, i = _parse_eval_3(lines, i - 1, name)
+        ev.loads = tuple(loads)
+        evals.append(ev)
+    return evals
+
+
+def _load_line(load: Load, line: str, where: str) -> None:
+    """One series of a load block; a series with native-histogram samples is only
+    remembered (``histogram_series``)."""
+    values_text = line
+    plain, holds_histograms = replace_histograms(line)
+    try:
+        labels, values = parse_series_line(plain)
+    except ValueError as e:
+        raise ScriptError(f"{where}: bad series line {line!r}: {e}") from e
+    labels = make_labels(labels)
+    if holds_histograms:
+        load.histogram_series.append(labels)
+        return
+    load.series.append((labels, values))
+    load.lines.append(split_series_line(values_text))
+
+
+def replace_histograms(text: str) -> tuple[str, bool]:
+    """``text`` with every native-histogram item (``{{...}}``, ``{{...}}x3``,
+    ``{{...}}+{{...}}x3``) replaced by as many omitted samples, and whether there was one."""
+    found = False
+
+    def blank(m):
+        nonlocal found
+        found = True
+        return "_" if m.group(1) is None else f"_x{int(m.group(1)) + 1}"
+
+    return _HISTOGRAM_ITEM.sub(blank, text), found
+
+
+def nhcb_series(series) -> list:
+    """The label sets of the native histograms with custom buckets that
+    ``load_with_nhcb`` makes of classic histogram series (``x_bucket{le}``, ``x_count``,
+    ``x_sum`` -> ``x``; a ``le`` that is not a number is skipped)."""
+    out = []
+    for labels, _values in series:
+        d = dict(labels)
+        name = d.get("__name__", "")
+        for suffix in ("_bucket", "_count", "_sum"):
+            if name.endswith(suffix):
+                break
+        else:
+            continue
+        if suffix == "_bucket":
+            try:
+                le = float(d.get("le", "x"))
+            except ValueError:
+                continue
+            if math.isnan(le):
+                continue
+            d.pop("le")
+        d["__name__"] = name[:-len(suffix)]
+        base = make_labels(d)
+        if base not in out:
+            out.append(base)
+    return out
+
+
+def _parse_eval_3(lines: list, i: int, name: str) -> tuple[Eval, int]:
+    """An eval command at ``lines[i]`` and its block; returns it and the next line."""
+    line = lines[i]
+    lineno = i + 1
+    m = _EVAL_INSTANT_3.match(line)
+    if m:
+        mod, at, expr = m.groups()
+        ev = Eval(name, lineno, expr, "instant", t_ms=_time(at or "0s"), dialect="3.5")
+    else:
+        m = _EVAL_RANGE_3.match(line)
+        if not m:
+            raise ScriptError(f"{name}:{lineno}: invalid evaluation command {line!r}")
+        mod, t0, t1, step, expr = m.groups()
+        ev = Eval(name, lineno, expr, "range", start_ms=_time(t0), end_ms=_time(t1),
+                  step_ms=parse_duration_ms(step), dialect="3.5")
+    ev.fail, ev.ordered = mod == "fail", mod == "ordered"
+    ev.warn, ev.info = mod == "warn", mod == "info"
+    while i + 1 < len(lines) and lines[i + 1]:
+        i += 1
+        d = lines[i]
+        if ev.fail and d.startswith("expected_fail_message"):
+            ev.fail_message = d[len("expected_fail_message"):].strip()
+            break
+        if ev.fail and d.startswith("expected_fail_regexp"):
+            ev.fail_regexp = d[len("expected_fail_regexp"):].strip()
+            break
+        if d.split(" ")[0] == "expect":
+            m = _EXPECT.match(d.strip())
+            if not m:
+                raise ScriptError(f"{name}:{i + 1}: invalid expect line {d!r}")
+            kind, how, what = m.groups()
+            exp = Expect(regex=".*") if how is None else \
+                Expect(message=what.strip()) if how == "msg" else Expect(regex=what.strip())
+            ev.expects.setdefault(kind, []).append(exp)
+            continue
+        try:
+            ev.expected.append(Expected(None, [parse_number(d)]))
+            break
+        except ValueError:
+            pass
+        plain, holds_histograms = replace_histograms(d)
+        try:
+            labels, values = parse_series_line(plain)
+        except ValueError as e:
+            raise ScriptError(f"{name}:{i + 1}: bad expected line {d!r}: {e}") from e
+        if ev.kind == "instant" and len(values) > 1:
+            raise ScriptError(f"{name}:{i + 1}: expecting multiple values in instant "
+                              "evaluation not allowed")
+        ev.histogram_expected |= holds_histograms
+        ev.expected.append(Expected(make_labels(labels), values))
+    return ev, i + 1
+
+
+def native_histogram_reason(ev: Eval) -> Optional[str]:
+    """Why ``ev`` needs native histograms (None: it does not). The rule: its expected
+    result holds a native histogram, or a selector of its expression matches a series
+    that holds native-histogram samples (written ``{{...}}`` in a load block, or made
+    from classic buckets by ``load_with_nhcb``). Such evaluations wait for issue 10."""
+    if ev.histogram_expected:
+        return "expects a native-histogram result"
+    hist = [labels for load in ev.loads for labels in load.histogram_series]
+    if not hist:
+        return None
+    try:
+        expr = parse_as(ev.expr, ev.emulation)
+    except PromQLError:
+        return None
+    for sel in vector_selectors(expr):
+        for labels in hist:
+            if series_matches(labels, sel.matchers):
+                return f"selects the native-histogram series {format_labels(labels)}"
+    return None
+
+
+def parse_as(text: str, emulation):
+    """``text`` parsed as ``emulation`` reads it."""
+    import inspect
+
+    from mockprom.promql.parse import parse
+
+    if len(inspect.signature(parse).parameters) > 1:
+        return parse(text, emulation)
+    return parse(text)  # a parser that reads one dialect
+
+
+def vector_selectors(expr) -> list:
+    """Every ``VectorSelector`` in an expression tree."""
+    out, todo = [], [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, n.VectorSelector):
+            out.append(node)
+        elif isinstance(node, (tuple, list)):
+            todo.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            todo.extend(getattr(node, f) for f in node.__dataclass_fields__)
+    return out
+
+
 def split_series_line(line: str) -> tuple[str, str]:
     """A ``load`` line as written: its series selector and its values (expanding
     notation), e.g. ``('metric{a="b"}', '0+1x10 _ stale')``."""
@@ -186,6 +457,19 @@ def _expected(line: str, ev: Eval, name: str, lineno: int) -> Expected:
         raise ScriptError(f"{name}:{lineno}: expecting multiple values in instant evaluation "
                           "not allowed")
     return Expected(make_labels(labels), values)
+
+
+def read_known_failures(path, prefix: str = "") -> dict[str, str]:
+    """A known-failures file: ``{id: reason}`` of its ``<id> <reason>`` lines (``#``
+    comments), only the ids starting with ``prefix`` when one is given."""
+    out = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and line.startswith(prefix):
+                ident, _, reason = line.partition(" ")
+                out[ident] = reason.strip() or "known failure"
+    return out
 
 
 def build_store(loads) -> Store:
@@ -220,7 +504,7 @@ def compare_vector(ev: Eval, samples: list, what: str) -> None:
             raise Mismatch(f"{what}: unexpected metric {format_labels(s.labels)} in result "
                            f"(value {_fmt(s.value)})")
         exp_pos, exp_val = expected[s.labels]
-        if ev.ordered and exp_pos != pos:
+        if ev.is_ordered and exp_pos != pos:
             raise Mismatch(f"{what}: expected metric {format_labels(s.labels)} with "
                            f"{_fmt(exp_val)} at position {exp_pos + 1} but was at {pos + 1}")
         if not almost_equal(exp_val, s.value):
@@ -294,11 +578,12 @@ def _compare_range_step(ev: Eval, instant, mat: Matrix, what: str) -> None:
                            "labels")
         compare_scalar(ev, samples[0].value, what)
         return
-    saved, ev.ordered = ev.ordered, False  # range results are sorted by labels
-    try:
+    saved = ev.ordered, ev.expects
+    ev.ordered, ev.expects = False, {k: v for k, v in ev.expects.items() if k != "ordered"}
+    try:  # range results are sorted by labels
         compare_vector(ev, samples, what)
     finally:
-        ev.ordered = saved
+        ev.ordered, ev.expects = saved
 
 
 def compare_range_step(ev: Eval, instant, mat: Matrix, what: str) -> None:
@@ -319,15 +604,22 @@ def compare_range_result(ev: Eval, mat, what: str = "range") -> None:
     """A range evaluation's result (a ``Matrix``) against its expected series."""
     if not isinstance(mat, Matrix):
         raise Mismatch(f"{what}: a range query returned {type(mat).__name__}")
+    if ev.is_ordered:
+        raise Mismatch(f"{what}: expected ordered result, but query returned a matrix")
     steps = list(range(ev.start_ms, ev.end_ms + 1, ev.step_ms))
     got = {s.labels: dict(s.points) for s in mat.series}
+    _labels_sorted([s.labels for s in mat.series], what)
     expected = {}
     for e in ev.expected:
         labels = () if e.labels is None else e.labels
-        if len(e.values) != len(steps):
+        # 3.5: fewer values than steps means no points at the last steps
+        short = ev.dialect == "3.5" and len(e.values) < len(steps)
+        if len(e.values) != len(steps) and not short:
             raise Mismatch(f"{what}: expected line for {format_labels(labels)} has "
                            f"{len(e.values)} values for {len(steps)} steps")
         expected[labels] = {t: v for t, v in zip(steps, e.values) if v is not None}
+        if ev.dialect == "3.5" and e.labels is None:
+            raise Mismatch(f"{what}: expected scalar result, but got a matrix")
     for labels, pts in got.items():
         if labels not in expected:
             raise Mismatch(f"{what}: unexpected series {format_labels(labels)}: {pts}")
@@ -344,6 +636,15 @@ def compare_range_result(ev: Eval, mat, what: str = "range") -> None:
         raise Mismatch(f"{what}: expected series {format_labels(missing[0])} not found")
 
 
+def _labels_sorted(label_sets: list, what: str) -> None:
+    """Range results come sorted by labels (upstream's ``assertMatrixSorted``; label
+    tuples order as ``labels.Compare``)."""
+    for a, b in zip(label_sets, label_sets[1:]):
+        if a > b:
+            raise Mismatch(f"{what}: matrix not sorted by labels: {format_labels(b)} comes "
+                           f"after {format_labels(a)}")
+
+
 _STORES: dict = {}
 
 
@@ -357,13 +658,96 @@ def store_for(ev: Eval) -> Store:
     return store
 
 
-def run_eval(ev: Eval, engine_factory=Engine) -> None:
-    """Run one evaluation; raises ``Mismatch`` (an AssertionError) when it disagrees."""
-    engine = engine_factory(store_for(ev))
-    if ev.kind == "range":
+def run_eval(ev: Eval, engine_factory=None) -> None:
+    """Run one evaluation; raises ``Mismatch`` (an AssertionError) when it disagrees.
+    The engine emulates the evaluation's dialect unless ``engine_factory(store)`` makes
+    another."""
+    store = store_for(ev)
+    engine = engine_factory(store) if engine_factory else Engine(store, emulation=ev.emulation)
+    if ev.dialect == "3.5":
+        run_eval_3(engine, ev)
+    elif ev.kind == "range":
         run_range(engine, ev)
     else:
         run_instant(engine, ev)
+
+
+# -- the 3.5 dialect ----------------------------------------------------------------------
+_POSITION = re.compile(r" \((?:\d+:\d+|unknown position)\)$")
+
+
+def strip_position(text: str) -> str:
+    """An annotation as the engine words it: without the ``(line:column)`` the API adds."""
+    return _POSITION.sub("", text)
+
+
+def check_annotations(ev: Eval, warnings, infos) -> None:
+    """Upstream's ``checkAnnotations``: ``eval_warn``/``eval_info`` want at least one;
+    ``expect warn|info`` lines must each match one and every one must be matched by a
+    line; ``expect no_warn|no_info`` want none. Plain ``eval`` ignores annotations."""
+    warnings = [strip_position(w) for w in warnings]
+    infos = [strip_position(i) for i in infos]
+    if ev.warn and not warnings:
+        raise Mismatch("expected warnings but got none")
+    if ev.info and not infos:
+        raise Mismatch(f"expected info annotations but got none (warnings: {warnings})")
+    for kind, got in (("warn", warnings), ("info", infos)):
+        wanted = ev.expects.get(kind) or []
+        if not wanted:
+            continue
+        if not got:
+            raise Mismatch(f"expected {kind} annotations but none were found")
+        for e in wanted:
+            if not any(e.matches(g) for g in got):
+                raise Mismatch(f"expected {kind} annotation matching {e} but found only "
+                               f"{got}")
+        for g in got:
+            if not any(e.matches(g) for e in wanted):
+                raise Mismatch(f"unexpected {kind} annotation {g!r}")
+    if ev.expects.get("no_warn") and warnings:
+        raise Mismatch(f"unexpected warning annotations: {warnings}")
+    if ev.expects.get("no_info") and infos:
+        raise Mismatch(f"unexpected info annotations: {infos}")
+
+
+def check_expected_failure(ev: Eval, message: str) -> None:
+    """Upstream's ``checkExpectedFailure``: the error's text against
+    ``expected_fail_message`` (exact), ``expected_fail_regexp`` and ``expect fail``."""
+    if ev.fail_message and ev.fail_message != message:
+        raise Mismatch(f"expected error {ev.fail_message!r} but got {message!r}")
+    if ev.fail_regexp and re.search(ev.fail_regexp, message) is None:
+        raise Mismatch(f"expected error matching /{ev.fail_regexp}/ but got {message!r}")
+    fails = ev.expects.get("fail") or []
+    if fails and not fails[0].matches(message):
+        raise Mismatch(f"expected error matching {fails[0]} but got {message!r}")
+
+
+def run_eval_3(engine: Engine, ev: Eval) -> None:
+    """One evaluation as upstream v3.5 ``execRangeEval`` / ``execInstantEval`` run it."""
+    if ev.kind == "range":
+        call = lambda: engine.range_query(ev.expr, ev.start_ms, ev.end_ms, ev.step_ms)
+    else:
+        call = lambda: engine.instant_query(ev.expr, ev.t_ms)
+    try:
+        res = call()
+    except PromQLError as e:
+        if ev.is_fail:
+            check_expected_failure(ev, e.message)
+            return
+        raise Mismatch(f"{ev.kind}: error evaluating the query: {e.message}") from e
+    if ev.is_fail:
+        raise Mismatch(f"{ev.kind}: expected an error but got none")
+    check_annotations(ev, res.warnings, res.infos)
+    if ev.kind == "range":
+        compare_range_result(ev, res.value)
+        return
+    compare_instant_result(ev, res.value, "instant")
+    try:
+        mat = engine.range_query(ev.expr, ev.t_ms - 60_000, ev.t_ms + 60_000, 60_000).value
+    except PromQLError as e:
+        raise Mismatch(f"range mode: error evaluating the query: {e.message}") from e
+    if not ev.is_ordered:
+        _compare_range_step(ev, res.value, mat, "range mode")
 
 
 class _SummaryPlugin:
@@ -384,3 +768,75 @@ def register_summary(config, name: str, title: str, lines, active) -> None:
     printed when ``active()`` is true (some evaluation ran)."""
     if config.pluginmanager.get_plugin(name) is None:
         config.pluginmanager.register(_SummaryPlugin(title, lines, active), name)
+
+
+# -- a per-file tally of corpus results, counted from test reports -------------------------
+class CorpusTally:
+    """Counts the outcomes of the parametrized corpus tests of one module from pytest's
+    reports (so it also works under xdist, where tests run in workers) and prints
+    ``N passed, M failed`` per file and mode in the terminal summary. A test id is
+    ``<mode>:<file>:<line>``; an xfail (a listed known failure) counts as failed, a skip
+    whose reason starts with ``excluded`` as excluded."""
+
+    def __init__(self, module: str, title: str):
+        self.module, self.title = module, title
+        self.counts: dict = {}  # (file, mode) -> Counter
+
+    def pytest_runtest_logreport(self, report):
+        if self.module not in report.nodeid or "[" not in report.nodeid:
+            return
+        ident = report.nodeid.rsplit("[", 1)[1].rstrip("]")
+        parts = ident.split(":")
+        if len(parts) != 3:
+            return
+        mode, file, _ = parts
+        c = self.counts.setdefault((file, mode), Counter())
+        if report.when == "call":
+            if hasattr(report, "wasxfail"):
+                c["failed"] += 1
+            else:
+                c[report.outcome] += 1
+        elif report.when == "setup" and report.outcome != "passed":
+            reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+            if report.skipped and reason.startswith("Skipped: excluded"):
+                c["excluded"] += 1
+            elif report.skipped and hasattr(report, "wasxfail"):
+                c["failed"] += 1
+            elif report.skipped:
+                c["skipped"] += 1
+            else:
+                c["failed"] += 1
+
+    def lines(self) -> list:
+        files = sorted({f for f, _ in self.counts})
+        modes = sorted({m for _, m in self.counts})
+        out = []
+        total = {m: Counter() for m in modes}
+        for f in files:
+            cells = []
+            for m in modes:
+                c = self.counts.get((f, m), Counter())
+                total[m].update(c)
+                cells.append(_cell(m, c))
+            out.append(f"{f:<26}" + "   ".join(cells))
+        out.append(f"{'total':<26}" + "   ".join(_cell(m, total[m]) for m in modes))
+        return out
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.counts:
+            terminalreporter.section(self.title)
+            for line in self.lines():
+                terminalreporter.write_line(line)
+
+
+def _cell(mode: str, c: Counter) -> str:
+    text = f"{mode}: {c['passed']} passed, {c['failed']} failed"
+    extra = [f"{c[k]} {k}" for k in ("excluded", "skipped") if c[k]]
+    return f"{text}{' (' + ', '.join(extra) + ')' if extra else ''}".ljust(52)
+
+
+def register_tally(config, module: str, title: str) -> None:
+    """Register (once) the ``CorpusTally`` of ``module`` (its file name)."""
+    name = "corpus-tally-" + module
+    if config.pluginmanager.get_plugin(name) is None:
+        config.pluginmanager.register(CorpusTally(module, title), name)

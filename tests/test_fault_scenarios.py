@@ -78,9 +78,13 @@ def test_outage_alert_schedule(fresh_outage):
     assert [a["state"] for a in alerts(prom)] == ["pending"]
     prom.set_time(breach + 5 * 60)
     assert [a["state"] for a in alerts(prom)] == ["firing"]
-    prom.set_time(at("12:24"))
+    prom.set_time(at("12:23"))
     assert [a["state"] for a in alerts(prom)] == ["firing"]
-    prom.set_time(at("12:30"))  # errors stopped at 12:20; the 5m rate has recovered
+    # Errors stopped at 12:20. Prometheus 3's 5m window (12:19, 12:24] holds recovered
+    # samples only: resolved at 12:24 (2.42's closed window [12:19, 12:24], at 12:25).
+    prom.set_time(at("12:24"))
+    assert alerts(prom) == []
+    prom.set_time(at("12:30"))
     assert alerts(prom) == []
     rules = requests.get(prom.url + "/api/v1/rules").json()["data"]["groups"][0]["rules"]
     assert [r["health"] for r in rules] == ["ok", "ok"]
@@ -111,7 +115,7 @@ def test_outage_error_spike_is_in_the_data(fresh_outage):
     prom = fresh_outage
     prom.set_time(at("12:30"))
     def rate_at(t):
-        r = query(prom, 'rate(http_requests_total{code="500"}[1m])', time=at(t))
+        r = query(prom, 'rate(http_requests_total{code="500"}[2m])', time=at(t))
         return float(r.json()["data"]["result"][0]["value"][1])
     assert rate_at("11:50") == pytest.approx(0.1)
     assert rate_at("12:10") == pytest.approx(5)

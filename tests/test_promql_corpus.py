@@ -16,7 +16,7 @@ import pytest
 
 from mockprom import versions
 from mockprom.promql.engine import Engine
-from promqltest import parse_script, register_summary, run_eval
+from promqltest import parse_script, read_known_failures, register_summary, run_eval
 
 HERE = Path(__file__).parent
 CORPUS = Path(os.environ.get("MOCKPROM_PROMQL_TESTDATA",
@@ -28,17 +28,6 @@ if not CORPUS.is_dir():
                 allow_module_level=True)
 
 
-def _known_failures() -> dict[str, str]:
-    out = {}
-    if KNOWN_FAILURES_FILE.exists():
-        for line in KNOWN_FAILURES_FILE.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                ident, _, reason = line.partition(" ")
-                out[ident] = reason.strip() or "known failure"
-    return out
-
-
 def _collect():
     evals = []
     for path in sorted(CORPUS.glob("*.test")):
@@ -47,7 +36,7 @@ def _collect():
 
 
 EVALS = _collect()
-KNOWN = _known_failures()
+KNOWN = read_known_failures(KNOWN_FAILURES_FILE)
 RESULTS: Counter = Counter()
 TOTALS: Counter = Counter()
 

@@ -39,7 +39,8 @@ from mockprom.scenario.model import NotationSeries
 from mockprom.scenario.samples import STALE_NAN, is_stale
 from mockprom.server import MockPrometheus
 from promqltest import (Load, Mismatch, compare_instant_result, compare_range_result,
-                        compare_range_step, parse_script, register_summary)
+                        compare_range_step, parse_script, read_known_failures,
+                        register_summary)
 
 HERE = Path(__file__).parent
 CORPUS = Path(os.environ.get("MOCKPROM_PROMQL_TESTDATA",
@@ -51,17 +52,6 @@ PREFIX = "http:"
 PARAM_PREFIX = 'invalid parameter "query": '
 
 
-def _known_failures() -> dict[str, str]:
-    out = {}
-    if KNOWN_FAILURES_FILE.exists():
-        for line in KNOWN_FAILURES_FILE.read_text().splitlines():
-            line = line.strip()
-            if line.startswith(PREFIX):
-                ident, _, reason = line.partition(" ")
-                out[ident] = reason.strip() or "known failure"
-    return out
-
-
 def _evals(directory: Path) -> list:
     out = []
     for path in sorted(directory.glob("*.test")):
@@ -71,7 +61,7 @@ def _evals(directory: Path) -> list:
 
 CORPUS_EVALS = _evals(CORPUS) if CORPUS.is_dir() else []
 OWN_EVALS = _evals(OWN_CASES)
-KNOWN = _known_failures()
+KNOWN = read_known_failures(KNOWN_FAILURES_FILE, PREFIX)
 RESULTS: Counter = Counter()  # file -> evaluations passed over HTTP
 TOTALS: Counter = Counter()  # file -> evaluations run over HTTP
 SHAPES: Counter = Counter()  # "notation" / "bare" -> series loaded in that shape
@@ -146,8 +136,9 @@ class Harness:
     """One ``MockPrometheus`` and a session; loads the scenario of an evaluation's load
     blocks when it is not the one loaded (so once per block in file order)."""
 
-    def __init__(self, prom: MockPrometheus):
+    def __init__(self, prom: MockPrometheus, server: dict | None = None):
         self.prom = prom
+        self.server = server  # the scenarios' ``server:`` block (feature flags)
         self.session = requests.Session()
         self.loaded = None
 
@@ -155,6 +146,8 @@ class Harness:
         key = (ev.file, tuple(id(load) for load in ev.loads))
         if key != self.loaded:
             scenario, shapes = scenario_for(ev.loads)
+            if self.server:
+                scenario["server"] = self.server
             self.prom.load_scenario(scenario)
             self.loaded = key
             LOADS["scenarios"] += 1
@@ -246,9 +239,10 @@ def is_bad_data(message: str) -> bool:
                                         and "for range query" in message)
 
 
-def check_error(resp: requests.Response, endpoint: str, expected_message, what: str) -> None:
+def check_error(resp: requests.Response, endpoint: str, expected_message, what: str) -> str:
     """The answer is Prometheus's error envelope with the status, ``errorType`` and (when
-    the test gives one) message that the error calls for."""
+    the test gives one) message that the error calls for; returns the message (without
+    the ``invalid parameter "query": `` prefix of a refused query)."""
     try:
         body = resp.json()
     except ValueError:
@@ -269,6 +263,7 @@ def check_error(resp: requests.Response, endpoint: str, expected_message, what: 
         raise Mismatch(f"{what}: a refused query reads {PARAM_PREFIX!r}..., got {message!r}")
     if expected_message is not None and core != expected_message:
         raise Mismatch(f"{what}: expected error {expected_message!r} but got {core!r}")
+    return core
 
 
 # -- running one evaluation ---------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import realprom
+from mockprom import versions
 from mockprom.promql import nodes as n
 from mockprom.promql.engine import Engine
 from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
@@ -27,6 +28,8 @@ OWN_EVALS = [ev for path in sorted(OWN_CASES.glob("*.test"))
              for ev in parse_script(path.read_text(), path.name)]
 
 MIN = 60_000
+V2_42 = versions.resolve("2.42.0")
+V3_5 = versions.resolve("3.5.3")
 
 
 # -- our own .test cases ----------------------------------------------------------------
@@ -153,9 +156,9 @@ def test_staleness_marker_hides_series(store):
     assert [dict(s.labels)["a"] for s in r.value.samples] == ["2"]
 
 
-def test_lookback_window_is_closed_on_the_left(store):
+def test_lookback_window_is_closed_on_the_left_in_2_42(store):
     """Prometheus 2.42 still sees a sample exactly ``lookback`` old."""
-    e = Engine(store, lookback_ms=MIN)
+    e = Engine(store, lookback_ms=MIN, emulation=V2_42)
     r = e.instant_query(_sel("m", a="2"), 6 * MIN)
     assert [s.value for s in r.value.samples] == [5.0]
     assert e.instant_query(_sel("m", a="2"), 6 * MIN + 1).value.samples == []
@@ -164,22 +167,37 @@ def test_lookback_window_is_closed_on_the_left(store):
     assert [s.value for s in r.value.samples] == [5.0]
 
 
-def test_instant_range_selector_returns_raw_samples(store):
-    """``m[3m]`` at 3m: every sample in [0, 3m], with its own timestamp (real Prometheus
-    2.42 answers exactly this)."""
+def test_lookback_window_is_open_on_the_left_in_3(store):
+    """Prometheus 3 no longer sees a sample exactly ``lookback`` old."""
+    e = Engine(store, lookback_ms=MIN, emulation=V3_5)
+    assert [s.value for s in e.instant_query(_sel("m", a="2"), 6 * MIN - 1).value.samples] \
+        == [5.0]
+    assert e.instant_query(_sel("m", a="2"), 6 * MIN).value.samples == []
+    r = e.instant_query(_sel("m", a="2"), 8 * MIN - 1, lookback_ms=3 * MIN)
+    assert [s.value for s in r.value.samples] == [5.0]
+    assert e.instant_query(_sel("m", a="2"), 8 * MIN, lookback_ms=3 * MIN).value.samples == []
+
+
+@pytest.mark.parametrize("emulation, first", [(V2_42, 0), (V3_5, MIN)])
+def test_instant_range_selector_returns_raw_samples(store, emulation, first):
+    """``m[3m]`` at 3m: every sample in [0, 3m] (2.42) or (0, 3m] (3.x), with its own
+    timestamp (what real Prometheus 2.42 and 3.5.3 answer)."""
     expr = n.MatrixSelector(_sel("m"), 3 * MIN)
-    r = Engine(store).instant_query(expr, 3 * MIN)
+    r = Engine(store, emulation=emulation).instant_query(expr, 3 * MIN)
     assert isinstance(r.value, Matrix)
     got = {dict(s.labels)["a"]: s.points for s in r.value.series}
-    assert [t for t, _ in got["1"]] == [0, MIN, 2 * MIN, 3 * MIN]
-    assert got["1"][0][1] == -7 and math.isnan(got["1"][1][1])
-    assert got["2"][2:] == [(2 * MIN, -math.inf), (3 * MIN, math.inf)]
+    assert [t for t, _ in got["1"]] == list(range(first, 3 * MIN + 1, MIN))
+    assert dict(got["1"]).get(0, -7) == -7 and math.isnan(dict(got["1"])[MIN])
+    assert got["2"][-2:] == [(2 * MIN, -math.inf), (3 * MIN, math.inf)]
 
 
-def test_instant_range_selector_drops_stale_markers(store):
-    r = Engine(store).instant_query(n.MatrixSelector(_sel("m", a="1"), 2 * MIN), 5 * MIN)
+@pytest.mark.parametrize("emulation, times", [(V2_42, [3 * MIN, 4 * MIN]),
+                                              (V3_5, [4 * MIN])])
+def test_instant_range_selector_drops_stale_markers(store, emulation, times):
+    r = Engine(store, emulation=emulation).instant_query(
+        n.MatrixSelector(_sel("m", a="1"), 2 * MIN), 5 * MIN)
     (series,) = r.value.series
-    assert [t for t, _ in series.points] == [3 * MIN, 4 * MIN]
+    assert [t for t, _ in series.points] == times
 
 
 def test_instant_subquery_returns_aligned_points(store):
@@ -322,14 +340,17 @@ def test_go_inline_regex_flags_hold_to_the_end_of_their_group(pattern, matching,
     assert not any(m.matches(v) for v in not_matching)
 
 
-def test_subquery_default_step_is_one_minute_unless_configured(store):
+@pytest.mark.parametrize("emulation, first", [(V2_42, 0), (V3_5, 1)])
+def test_subquery_default_step_is_one_minute_unless_configured(store, emulation, first):
     """``m[5m:]`` steps at 1 minute (what Prometheus 2.42 does even with a shorter
-    evaluation_interval configured); the engine takes another default on request."""
+    evaluation_interval configured); the engine takes another default on request. The
+    first step is at the window's left edge in 2.42, after it in 3.x."""
     expr = n.SubqueryExpr(_sel("m", a="2"), 5 * MIN)
-    (series,) = Engine(store).instant_query(expr, 5 * MIN).value.series
-    assert [t for t, _ in series.points] == [0, MIN, 2 * MIN, 3 * MIN, 4 * MIN, 5 * MIN]
-    (series,) = Engine(store, subquery_step_ms=150_000).instant_query(expr, 5 * MIN).value.series
-    assert [t for t, _ in series.points] == [0, 150_000, 5 * MIN]
+    (series,) = Engine(store, emulation=emulation).instant_query(expr, 5 * MIN).value.series
+    assert [t for t, _ in series.points] == [0, MIN, 2 * MIN, 3 * MIN, 4 * MIN, 5 * MIN][first:]
+    (series,) = Engine(store, subquery_step_ms=150_000, emulation=emulation).instant_query(
+        expr, 5 * MIN).value.series
+    assert [t for t, _ in series.points] == [0, 150_000, 5 * MIN][first:]
 
 
 @pytest.mark.parametrize("expr", ["histogram_count(m)", "histogram_sum(rate(m[5m]))",
@@ -359,7 +380,7 @@ def test_a_selection_past_the_sample_budget_fails_before_it_is_built():
     store = Store()
     for i in range(20):
         store.add(make_labels({"__name__": "g", "i": str(i)}), GeneratedSource(fn, 15_000))
-    engine = Engine(store)
+    engine = Engine(store, emulation=V2_42)
     t = 1_699_999_995_000  # on the 15 s grid
     for query in ("count_over_time(g[10y])", "g[10y]"):
         with pytest.raises(EvalError, match="too many samples"):

@@ -29,7 +29,8 @@ T0 = 1_700_000_000
 
 
 def _engine(series: dict) -> Engine:
-    """An engine over ``{labels-dict-as-tuple: [(t_s, value), ...]}``."""
+    """An engine emulating Prometheus 2.42 (what this module's expectations were checked
+    against) over ``{labels-dict-as-tuple: [(t_s, value), ...]}``."""
     store = Store()
     for labels, points in series.items():
         store.add(make_labels(dict(labels)), StaticSource([int(t * 1000) for t, _ in points],
@@ -177,6 +178,15 @@ def test_stats_count_selected_samples_and_the_peak():
                          stats=True).stats
     assert st.per_step == [8, 8] and st.total == 16
     assert not hasattr(eng.instant_query("m", T0 * 1000), "stats")
+
+
+def test_stats_count_left_open_windows_in_3():
+    """Prometheus 3's window (t-60s, t] holds one sample less of each series."""
+    eng = _stats_engine()
+    eng.emulation = versions.resolve("3.5.3")
+    st = eng.range_query("rate(m[1m])", (T0 + 60) * 1000, (T0 + 120) * 1000, 60_000,
+                         stats=True).stats
+    assert st.per_step == [6, 6] and st.total == 12
 
 
 def test_stats_step_invariant_parts_count_at_every_step():

@@ -383,7 +383,10 @@ VALUE_RULES = [{"alert": "Level", "expr": "level > 0", "for": "2m",
 
 
 def value_scenario() -> dict:
+    """Checked against promtool 2.42: the mock emulates 2.42.0 (whose lookback window
+    includes its left edge: ``level`` is still seen at 16m)."""
     return {"name": "value-labels", "start": 0, "interval": "1m", "clock": 0,
+            "server": {"version": "2.42.0"},
             "series": [{"series": 'level{job="a"}', "values": "1x5 2x5 _x5"}],
             "rules": [{"name": "g", "interval": "1m", "rules": VALUE_RULES}]}
 

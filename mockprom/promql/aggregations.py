@@ -10,6 +10,7 @@ import re
 import numpy as np
 
 from mockprom.gofloat import format_f, format_g
+from mockprom.gostr import go_quote as _go_quote
 from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
@@ -335,7 +336,3 @@ def count_values(e: n.AggregateExpr, vec: list[StepSeries], label: str, ctx) -> 
     counts = np.zeros((len(order), steps), dtype=np.float64)
     np.add.at(counts, (out_ids[inverse], ts), 1.0)
     return [StepSeries(key, counts[i], counts[i] > 0) for i, key in enumerate(order)]
-
-
-def _go_quote(s) -> str:
-    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -13,14 +13,17 @@ from typing import Optional
 
 import numpy as np
 
+from mockprom import versions
 from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.aggregations import aggregate
+from mockprom.promql.annotations import as_strings
 from mockprom.promql.binops import binary
 from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
 from mockprom.promql.functions import FUNCTIONS
-from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, reference_times, select_instant,
-                                       select_range, series_to_range, subquery_grid)
+from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, first_subquery_step,
+                                       reference_times, select_instant, select_range,
+                                       series_to_range, subquery_grid)
 from mockprom.promql.series import finalize, needs_finalize
 from mockprom.promql.stats import count_samples, step_invariant_nodes
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
@@ -39,14 +42,17 @@ ORDERED_AGGREGATIONS = ("topk", "bottomk")
 
 
 class Engine:
-    """Evaluates PromQL against a ``Store``. ``subquery_step_ms`` is the step of a
-    subquery written without one (``x[5m:]``): Prometheus uses its global
-    ``evaluation_interval``, 1 minute unless configured."""
+    """Evaluates PromQL against a ``Store`` as the Prometheus of ``emulation`` does (a
+    ``versions.Emulation``: its line's ``semantics.EvalRules`` and its feature flags).
+    ``subquery_step_ms`` is the step of a subquery written without one (``x[5m:]``):
+    Prometheus uses its global ``evaluation_interval``, 1 minute unless configured."""
 
     def __init__(self, store, *, lookback_ms: int = 300_000, timeout_s: float = 120.0,
-                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS, emulation=None):
+                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS,
+                 emulation: Optional[versions.Emulation] = None):
         self.store = store
-        self.emulation = emulation  # the versions.Emulation queries are parsed as (None: default)
+        # the Prometheus whose semantics queries follow (None: the default version)
+        self.emulation = emulation if emulation is not None else versions.resolve()
         self.lookback_ms = lookback_ms
         self.timeout_s = timeout_s
         self.subquery_step_ms = int(subquery_step_ms) or DEFAULT_SUBQUERY_STEP_MS
@@ -58,14 +64,13 @@ class Engine:
         ``promql.stats.SampleStats``)."""
         expr = _resolve(_parse(query, self.emulation), 0)
         t_ms = int(t_ms)
-        ctx = EvalContext(steps=np.array([t_ms], dtype=np.int64), start_ms=t_ms, end_ms=t_ms,
-                          interval_ms=0, lookback_ms=self._lookback(lookback_ms))
+        ctx = self.context(np.array([t_ms], dtype=np.int64), t_ms, t_ms, 0, lookback_ms)
         ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
         if stats:
             ev.start_recording(expr, t_ms, t_ms)
         with deadline.running(ev.deadline):
             val = ev.eval(expr, ctx)
-        result = Result(_instant_value(expr, val, t_ms), ctx.warnings, ctx.infos)
+        result = _result(_instant_value(expr, val, t_ms), ctx, query)
         if stats:
             result.stats = count_samples(expr, ev.record, ctx)
         return result
@@ -86,25 +91,38 @@ class Engine:
         if end_ms < start_ms:
             raise ParseError("end timestamp must not be before start time")
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-        ctx = EvalContext(steps=steps, start_ms=start_ms, end_ms=end_ms, interval_ms=step_ms,
-                          lookback_ms=self._lookback(lookback_ms))
+        ctx = self.context(steps, start_ms, end_ms, step_ms, lookback_ms)
         ev = Evaluator(self.store, self._deadline(timeout_s), self.subquery_step_ms)
         if stats:
             ev.start_recording(expr, start_ms, end_ms)
         with deadline.running(ev.deadline):
             val = ev.eval(expr, ctx)
-        result = Result(_range_value(val, steps), ctx.warnings, ctx.infos)
+        result = _result(_range_value(val, steps), ctx, query)
         if stats:
             result.stats = count_samples(expr, ev.record, ctx)
         return result
 
     # -- helpers ----------------------------------------------------------------------
+    def context(self, steps: np.ndarray, start_ms: int, end_ms: int, interval_ms: int,
+                lookback_ms: Optional[int] = None) -> EvalContext:
+        """The evaluation context of a query over ``steps`` (as this engine emulates)."""
+        return EvalContext(steps=steps, start_ms=int(start_ms), end_ms=int(end_ms),
+                           interval_ms=int(interval_ms),
+                           lookback_ms=self._lookback(lookback_ms), emulation=self.emulation)
+
     def _lookback(self, lookback_ms: Optional[int]) -> int:
         return int(lookback_ms) if lookback_ms else int(self.lookback_ms)
 
     def _deadline(self, timeout_s: Optional[float]) -> float:
         t = self.timeout_s if timeout_s is None else timeout_s
         return time.monotonic() + float(t)
+
+
+def _result(value, ctx: EvalContext, query) -> Result:
+    """The query's value and its annotations as the API words them."""
+    text = query if isinstance(query, str) else None
+    return Result(value, as_strings(ctx.warnings, text, "warning"),
+                  as_strings(ctx.infos, text, "info"))
 
 
 def _parse(query, emulation=None):
@@ -187,31 +205,32 @@ class Evaluator:
 
     def eval_VectorSelector(self, e: n.VectorSelector, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
-        return select_instant(self.store, e.matchers, refs, ctx.lookback_ms, self.check_timeout)
+        return select_instant(self.store, e.matchers, refs, ctx.lookback_ms, self.check_timeout,
+                              ctx.rules.left_open)
 
     def eval_MatrixSelector(self, e: n.MatrixSelector, ctx):
         vs = e.selector
         refs = reference_times(ctx, vs.offset_ms, vs.at_ms, vs.at_edge)
-        return select_range(self.store, vs.matchers, refs, e.range_ms, self.check_timeout)
+        return select_range(self.store, vs.matchers, refs, e.range_ms, self.check_timeout,
+                            ctx.rules.left_open)
 
     def eval_SubqueryExpr(self, e: n.SubqueryExpr, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
         step = e.step_ms or self.subquery_step_ms
-        grid = subquery_grid(refs, e.range_ms, step)
+        strictly_after = ctx.rules.subquery_strictly_after
+        grid = subquery_grid(refs, e.range_ms, step, strictly_after)
         frame = None
         if self.record is not None and len(refs):
             # Prometheus evaluates the inner expression up to its evaluator's end minus
             # the offset: past the last step (extra points no window uses, but counted).
             first, end = self.frames[-1]
             prom_end = int(refs[0]) + (end - first)
-            lo = -((-(int(refs.min()) - e.range_ms)) // step) * step
+            lo = first_subquery_step(int(refs.min()) - e.range_ms, step, strictly_after)
             hi = max(prom_end, int(refs.max()))
             if (hi - lo) // step + 1 <= MAX_SUBQUERY_STEPS:
                 grid = np.arange(lo, hi + 1, step, dtype=np.int64)
             frame = (int(grid[0]) if len(grid) else lo, prom_end)
-        inner = EvalContext(steps=grid, start_ms=ctx.start_ms, end_ms=ctx.end_ms,
-                            interval_ms=step, lookback_ms=ctx.lookback_ms,
-                            warnings=ctx.warnings, infos=ctx.infos)
+        inner = ctx.inner(grid, step)
         if frame is not None:
             self.frames.append(frame)
         try:
@@ -221,7 +240,7 @@ class Evaluator:
                 self.frames.pop()
         if isinstance(val, np.ndarray):
             val = [StepSeries((), val, np.ones(len(grid), dtype=bool))]
-        return series_to_range(val, grid, refs, e.range_ms)
+        return series_to_range(val, grid, refs, e.range_ms, ctx.rules.left_open)
 
     # -- operators --------------------------------------------------------------------
     def eval_UnaryExpr(self, e: n.UnaryExpr, ctx):

@@ -479,8 +479,7 @@ class RuleSet:
 
     def _run_steps(self, rule: CompiledRule, steps: np.ndarray) -> list[tuple]:
         engine = self.engine
-        ctx = EvalContext(steps=steps, start_ms=int(steps[0]), end_ms=int(steps[-1]),
-                          interval_ms=rule.interval_ms, lookback_ms=int(engine.lookback_ms))
+        ctx = engine.context(steps, int(steps[0]), int(steps[-1]), rule.interval_ms)
         ev = Evaluator(engine.store, time.monotonic() + float(engine.timeout_s),
                        engine.subquery_step_ms)
         val = ev.eval(rule.expr, ctx)

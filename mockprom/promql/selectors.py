@@ -1,11 +1,12 @@
 """Series selection for all steps at once: instant vector selectors (lookback and
 staleness), range selectors and the windows of subqueries.
 
-Prometheus 2.42 semantics (``promql/engine.go``): an instant selector at reference time
-``r`` takes the newest sample with timestamp in ``[r - lookback, r]`` unless that sample
-is a staleness marker; a range selector takes the samples in ``[r - range, r]`` with
-staleness markers dropped. (Prometheus 3 made both windows left-open; 2.42 includes the
-left edge.) The reference time is the step time, or the ``@`` time, minus the offset.
+Prometheus semantics (``promql/engine.go``): an instant selector at reference time ``r``
+takes the newest sample with timestamp in ``(r - lookback, r]`` unless that sample is a
+staleness marker; a range selector takes the samples in ``(r - range, r]`` with staleness
+markers dropped. Prometheus 3 made both windows left-open; 2.42 includes the left edge
+(``[r - lookback, r]``): ``left_open`` (``EvalRules.left_open``) says which. The
+reference time is the step time, or the ``@`` time, minus the offset.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _select(store, matchers, mint: int, maxt: int):
 
 
 def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
-                   check=_no_check) -> list[StepSeries]:
+                   check=_no_check, left_open: bool = True) -> list[StepSeries]:
     """The instant vector of ``matchers`` at every reference time. ``check`` is called
     now and then (the evaluator's timeout check)."""
     if len(refs) == 0:
@@ -76,21 +77,25 @@ def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
         idx = np.maximum(idx, 0)
         sample_ts = ts[idx]
         picked = vals[idx]
-        present = found & (sample_ts >= window_start) & ~stale_mask(picked)
+        inside = (sample_ts > window_start) if left_open else (sample_ts >= window_start)
+        present = found & inside & ~stale_mask(picked)
         if present.any():
             out.append(StepSeries(sd.labels, picked, present, sample_ts=sample_ts))
     return out
 
 
-def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per step, the index range ``[lo, hi)`` of ``ts`` inside ``[ref - range, ref]``."""
-    lo = np.searchsorted(ts, refs - np.int64(range_ms), side="left").astype(np.int64)
+def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int,
+            left_open: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per step, the index range ``[lo, hi)`` of ``ts`` inside ``(ref - range, ref]``
+    (``[ref - range, ref]`` unless ``left_open``)."""
+    lo = np.searchsorted(ts, refs - np.int64(range_ms),
+                         side="right" if left_open else "left").astype(np.int64)
     hi = np.searchsorted(ts, refs, side="right").astype(np.int64)
     return lo, hi
 
 
 def select_range(store, matchers, refs: np.ndarray, range_ms: int,
-                 check=_no_check) -> list[RangeSeries]:
+                 check=_no_check, left_open: bool = True) -> list[RangeSeries]:
     """The range vector ``matchers[range]`` for every reference time (stale markers
     dropped). Series without any sample in any window are left out."""
     if len(refs) == 0:
@@ -112,20 +117,22 @@ def select_range(store, matchers, refs: np.ndarray, range_ms: int,
             ts, vals = ts[keep], vals[keep]
         if len(ts) == 0:
             continue
-        lo, hi = windows(ts, refs, range_ms)
+        lo, hi = windows(ts, refs, range_ms, left_open)
         if np.any(hi > lo):
             out.append(RangeSeries(sd.labels, ts, vals, lo, hi))
     return out
 
 
-def subquery_grid(refs: np.ndarray, range_ms: int, step_ms: int) -> np.ndarray:
+def subquery_grid(refs: np.ndarray, range_ms: int, step_ms: int,
+                  strictly_after: bool = True) -> np.ndarray:
     """The absolute times a subquery evaluates its inner expression at: multiples of the
-    step from the first one at or after ``min(refs) - range`` up to ``max(refs)``."""
+    step from the first one after (``strictly_after``) or at or after ``min(refs) -
+    range`` up to ``max(refs)``."""
     if len(refs) == 0:
         return np.zeros(0, dtype=np.int64)
     first = int(refs.min()) - range_ms
     first = (first + (1 << 63)) % (1 << 64) - (1 << 63)  # Go's int64 arithmetic wraps
-    start = -((-first) // step_ms) * step_ms  # ceil to a multiple of the step
+    start = first_subquery_step(first, step_ms, strictly_after)
     end = int(refs.max())
     if end < start:
         return np.zeros(0, dtype=np.int64)
@@ -134,10 +141,18 @@ def subquery_grid(refs: np.ndarray, range_ms: int, step_ms: int) -> np.ndarray:
     return np.arange(start, end + 1, step_ms, dtype=np.int64)
 
 
+def first_subquery_step(edge_ms: int, step_ms: int, strictly_after: bool) -> int:
+    """The first multiple of ``step_ms`` after ``edge_ms`` (or at it, unless
+    ``strictly_after``)."""
+    if strictly_after:
+        return (edge_ms // step_ms + 1) * step_ms
+    return -((-edge_ms) // step_ms) * step_ms  # ceil to a multiple of the step
+
+
 def series_to_range(series: list[StepSeries], grid: np.ndarray, refs: np.ndarray,
-                    range_ms: int) -> list[RangeSeries]:
+                    range_ms: int, left_open: bool = True) -> list[RangeSeries]:
     """Turn an inner expression evaluated on ``grid`` into a range vector whose windows
-    are ``[ref - range, ref]``."""
+    are ``(ref - range, ref]`` (``[ref - range, ref]`` unless ``left_open``)."""
     out = []
     for s in series:
         present = s.present
@@ -145,7 +160,7 @@ def series_to_range(series: list[StepSeries], grid: np.ndarray, refs: np.ndarray
         if len(ts) == 0:
             continue
         vals = np.asarray(s.vals, dtype=np.float64)[present]
-        lo, hi = windows(ts, refs, range_ms)
+        lo, hi = windows(ts, refs, range_ms, left_open)
         if np.any(hi > lo):
             out.append(RangeSeries(s.labels, ts, vals, lo, hi))
     return out

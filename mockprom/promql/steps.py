@@ -18,6 +18,8 @@ from typing import Optional
 
 import numpy as np
 
+from mockprom import versions
+from mockprom.promql.semantics import EvalRules, rules_of
 from mockprom.scenario.labels import Labels
 
 
@@ -49,18 +51,58 @@ class RangeSeries:
     hi: np.ndarray  # int64[n_steps]
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """A PromQL warning or info: its text and, when known, the position (start, end) in
+    the query of the node it is about (the API appends ``(line:column)``)."""
+
+    message: str
+    pos: Optional[tuple] = None
+
+
 @dataclass
 class EvalContext:
-    """What every node and function sees of the query being evaluated."""
+    """What every node and function sees of the query being evaluated: its steps, the
+    emulated Prometheus (``emulation``; ``rules``, the evaluation row of its line) and
+    the annotations collected so far (``warnings``/``infos``, shared by nested
+    contexts)."""
 
     steps: np.ndarray  # int64[n_steps]: evaluation timestamps in ms
     start_ms: int  # the query's start (for @ start())
     end_ms: int  # the query's end (for @ end())
     interval_ms: int  # the query's step (0 for instant queries)
     lookback_ms: int = 300_000
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # of Annotation, distinct messages
     infos: list = field(default_factory=list)
+    emulation: versions.Emulation = field(default_factory=versions.resolve)
+    rules: EvalRules = None  # set from ``emulation``
+
+    def __post_init__(self):
+        if self.rules is None:
+            self.rules = rules_of(self.emulation)
 
     @property
     def n(self) -> int:
         return len(self.steps)
+
+    def inner(self, steps: np.ndarray, interval_ms: int) -> "EvalContext":
+        """The context of a subquery's inner expression: its own steps, the rest shared."""
+        return EvalContext(steps=steps, start_ms=self.start_ms, end_ms=self.end_ms,
+                           interval_ms=interval_ms, lookback_ms=self.lookback_ms,
+                           warnings=self.warnings, infos=self.infos,
+                           emulation=self.emulation, rules=self.rules)
+
+    def warn(self, message: str, pos: Optional[tuple] = None) -> None:
+        """Add a PromQL warning (when the emulated line words annotations)."""
+        _annotate(self.warnings, self.rules, message, pos)
+
+    def info(self, message: str, pos: Optional[tuple] = None) -> None:
+        """Add a PromQL info (when the emulated line words annotations)."""
+        _annotate(self.infos, self.rules, message, pos)
+
+
+def _annotate(into: list, rules: EvalRules, message: str, pos) -> None:
+    if not rules.annotations:
+        return
+    if all(a.message != message or a.pos != pos for a in into):
+        into.append(Annotation(message, pos))
