@@ -130,5 +130,8 @@ def pytest_configure(config):
 
     promqltest.register_tally(config, "test_promql_corpus_3_5.py",
                               "PromQL corpus of Prometheus 3.5 (server.version 3.5.3)")
+    promqltest.register_tally(config, "test_promql_corpus_3_5_realprom.py",
+                              "PromQL corpus of Prometheus 3.5 on a real 3.5.3 "
+                              "(real: the corpus holds; same: mockprom answers as 3.5.3)")
     if not _installed:
         _plugin_configure(config)

@@ -138,6 +138,7 @@ class Eval:
     fail_regexp: Optional[str] = None  # expected_fail_regexp (searched)
     expects: dict = field(default_factory=dict)  # expect lines: type -> [Expect]
     histogram_expected: bool = False  # an expected value is a native histogram
+    command: str = ""  # the eval line as written (3.5 dialect)
 
     @property
     def id(self) -> str:
@@ -280,6 +281,12 @@ def _load_line(load: Load, line: str, where: str) -> None:
     except ValueError as e:
         raise ScriptError(f"{where}: bad series line {line!r}: {e}") from e
     labels = make_labels(labels)
+    for i, (known, _) in enumerate(load.series):  # a series given again replaces it
+        if known == labels:
+            del load.series[i], load.lines[i]
+            break
+    if labels in load.histogram_series:
+        load.histogram_series.remove(labels)
     if holds_histograms:
         load.histogram_series.append(labels)
         return
@@ -345,6 +352,7 @@ def _parse_eval_3(lines: list, i: int, name: str) -> tuple[Eval, int]:
                   step_ms=parse_duration_ms(step), dialect="3.5")
     ev.fail, ev.ordered = mod == "fail", mod == "ordered"
     ev.warn, ev.info = mod == "warn", mod == "info"
+    ev.command = line
     while i + 1 < len(lines) and lines[i + 1]:
         i += 1
         d = lines[i]
@@ -379,6 +387,15 @@ def _parse_eval_3(lines: list, i: int, name: str) -> tuple[Eval, int]:
         ev.histogram_expected |= holds_histograms
         ev.expected.append(Expected(make_labels(labels), values))
     return ev, i + 1
+
+
+def reparse_eval(ev: Eval, block: str) -> Eval:
+    """``ev`` with its expectations replaced by ``block`` (expect lines and expected
+    series, as in a script), same command, data and id."""
+    lines = [ev.command] + [ln.strip() for ln in block.strip().splitlines()]
+    new, _ = _parse_eval_3(lines, 0, ev.file)
+    new.line, new.loads = ev.line, ev.loads
+    return new
 
 
 def native_histogram_reason(ev: Eval) -> Optional[str]:

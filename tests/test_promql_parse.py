@@ -544,11 +544,13 @@ def test_parser_signatures_agree_with_the_function_registry():
     mockprom; the two must agree (only the native-histogram functions lack one)."""
     import mockprom.promql.engine  # noqa: F401  (registers every implementation)
     from mockprom.promql.functions import FUNCTIONS
-    from mockprom.promql.parse import FUNCTIONS_V2_42
+    from mockprom.promql.parse import FUNCTIONS_V2_42, FUNCTIONS_V3_5
 
-    assert set(FUNCTIONS) <= set(FUNCTIONS_V2_42)
-    assert set(FUNCTIONS_V2_42) - set(FUNCTIONS) <= {
-        "histogram_count", "histogram_sum", "histogram_fraction"}
+    signatures = {**FUNCTIONS_V2_42, **FUNCTIONS_V3_5}
+    assert set(FUNCTIONS) <= set(signatures)
+    assert set(signatures) - set(FUNCTIONS) <= {  # issue 10
+        "histogram_count", "histogram_sum", "histogram_avg", "histogram_stddev",
+        "histogram_stdvar"}
     for name, impl in FUNCTIONS.items():
-        arg_types, _, return_type, _ = FUNCTIONS_V2_42[name]
+        arg_types, _, return_type, _ = signatures[name]
         assert (tuple(impl.arg_types), impl.return_type) == (arg_types, return_type), name

@@ -1,25 +1,28 @@
-"""Aggregation operators over all steps at once, with the float behaviour of Prometheus
-2.42's ``aggregation()`` (sequential sums, incremental mean, Welford variance, NaN
-handling of min/max/topk/bottomk/quantile)."""
+"""Aggregation operators over all steps at once, with the float behaviour of Prometheus's
+``aggregation()``: 2.42's sequential sums and incremental mean, or 3.x's compensated
+(Kahan) sums and mean (``EvalRules.compensated_sums``); Welford variance; the NaN
+handling of min/max/topk/bottomk/quantile."""
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
 from mockprom.gofloat import format_f, format_g
 from mockprom.gostr import go_quote as _go_quote
 from mockprom.promql import deadline
+from mockprom.promql import annotations
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
+from mockprom.promql.functions_windows import kahan_inc
 from mockprom.promql.quantile import interpolate
 from mockprom.promql.selectors import TOO_MANY_SAMPLES
+from mockprom.promql.series import valid_label_name
 from mockprom.promql.steps import StepSeries
+from mockprom.promql.xxhash64 import labels_hash
 from mockprom.scenario.labels import METRIC_NAME
 
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MAX_INT64 = 9223372036854774784.0
 MIN_INT64 = -9223372036854775808.0
 
@@ -46,9 +49,16 @@ def aggregate(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[Ste
         return count_values(e, vec, param, ctx)
     if op in ("topk", "bottomk"):
         return top_bottom(e, vec, param, ctx)
+    if op == "limitk":
+        return limit_k(e, vec, param)
+    if op == "limit_ratio":
+        return limit_ratio(e, vec, param, ctx)
+    if op == "quantile":
+        for q in distinct(param[(param < 0) | (param > 1) | np.isnan(param)]):
+            ctx.warn(annotations.invalid_quantile(q), _pos(e.param))
     keyf = group_key_fn(e.grouping, e.without)
     out = []
-    for key, idx in _groups(vec, keyf).items():
+    for ri, (key, idx) in enumerate(_groups(vec, keyf).items()):
         deadline.check()
         members = [vec[i] for i in idx]
         vals = np.stack([np.asarray(s.vals, dtype=np.float64) for s in members])
@@ -59,12 +69,14 @@ def aggregate(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[Ste
         if op == "quantile":
             value = _quantile(param, vals, present)
         else:
-            value = _reduce(op, vals, present)
-        out.append(StepSeries(key, value, any_present))
+            value = _reduce(op, vals, present, ctx.rules)
+        # Prometheus gives output group ri the pending name drop of *input* series ri
+        # (``ss.DropName = inputMatrix[ri].DropName``): matters with delayed removal.
+        out.append(StepSeries(key, value, any_present, None, False, vec[ri].name_pending))
     return out
 
 
-def _reduce(op: str, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
+def _reduce(op: str, vals: np.ndarray, present: np.ndarray, rules) -> np.ndarray:
     """Fold the members of one group in input order, as Prometheus does per step."""
     m, steps = vals.shape
     with np.errstate(all="ignore"):
@@ -72,6 +84,8 @@ def _reduce(op: str, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
             return present.sum(axis=0).astype(np.float64)
         if op == "group":
             return np.ones(steps, dtype=np.float64)
+        if rules.compensated_sums and op in ("sum", "avg"):
+            return _compensated(op, vals, present)
         seen = np.zeros(steps, dtype=bool)
         value = np.zeros(steps, dtype=np.float64)
         mean = np.zeros(steps, dtype=np.float64)
@@ -105,7 +119,10 @@ def _reduce(op: str, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
                 new_mean = mean + delta / count
                 new_value = value + delta * (v - new_mean)
                 mean = np.where(first, v, np.where(later, new_mean, mean))
-                value = np.where(first, 0.0, np.where(later, new_value, value))
+                start = 0.0
+                if rules.nonfinite_stddev_is_nan:  # 3.x: a NaN or ±Inf first value
+                    start = np.where(np.isfinite(v), 0.0, np.nan)
+                value = np.where(first, start, np.where(later, new_value, value))
             else:
                 raise EvalError(f"unknown aggregation operator {op!r}")
             seen |= p
@@ -118,6 +135,51 @@ def _reduce(op: str, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
         return value
 
 
+def _compensated(op: str, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Prometheus 3's ``sum`` (Kahan-Neumaier) and ``avg`` (the compensated sum divided
+    at the end; once the sum would overflow, an incremental compensated mean)."""
+    m, steps = vals.shape
+    seen = np.zeros(steps, dtype=bool)
+    total = np.zeros(steps)
+    c = np.zeros(steps)
+    mean = np.zeros(steps)
+    count = np.zeros(steps)
+    incremental = np.zeros(steps, dtype=bool)
+    for j in range(m):
+        v, p = vals[j], present[j]
+        first, later = p & ~seen, p & seen
+        seen |= p
+        count = count + p
+        total = np.where(first, v, total)
+        mean = np.where(first, v, mean)
+        c = np.where(first, 0.0, c)
+        if not later.any():
+            continue
+        if op == "sum":
+            t, nc = kahan_inc(v, total, c, inf_resets=True)
+            total, c = np.where(later, t, total), np.where(later, nc, c)
+            continue
+        summing = later & ~incremental
+        t, nc = kahan_inc(v, total, c, inf_resets=True)
+        keep_sum = summing & ~np.isinf(t)
+        total, c = np.where(keep_sum, t, total), np.where(keep_sum, nc, c)
+        switch = summing & np.isinf(t)  # the sum would overflow: mean from here on
+        mean = np.where(switch, total / (count - 1), mean)
+        c = np.where(switch, c / (count - 1), c)
+        incremental |= switch
+        step = later & incremental
+        mean_inf = np.isinf(mean)
+        skip = mean_inf & ((np.isinf(v) & ((mean > 0) == (v > 0)))
+                           | (~np.isinf(v) & ~np.isnan(v)))
+        upd = step & ~skip
+        current = mean + c
+        t, nc = kahan_inc(v / count - current / count, mean, c, inf_resets=True)
+        mean, c = np.where(upd, t, mean), np.where(upd, nc, c)
+    if op == "sum":
+        return total + c
+    return np.where(incremental, mean + c, (total + c) / np.where(count == 0, 1, count))
+
+
 def _quantile(q: np.ndarray, vals: np.ndarray, present: np.ndarray) -> np.ndarray:
     """Prometheus's ``quantile()``: sort (NaN first), interpolate linearly between ranks."""
     filled = np.where(present, vals, np.inf)  # absent sort last, next to real +Inf
@@ -126,6 +188,62 @@ def _quantile(q: np.ndarray, vals: np.ndarray, present: np.ndarray) -> np.ndarra
     res = interpolate(ordered.T, q, cnt)
     res = np.where(np.isnan(q) | (cnt == 0), np.nan, res)
     return res
+
+
+def distinct(values: np.ndarray) -> list:
+    """The distinct values, in order of first appearance (NaN once)."""
+    out, seen_nan = [], False
+    for v in values.tolist():
+        if v != v:
+            if not seen_nan:
+                out.append(v)
+            seen_nan = True
+        elif v not in out:
+            out.append(v)
+    return out
+
+
+def _pos(node):
+    return getattr(node, "pos", None)
+
+
+def limit_k(e: n.AggregateExpr, vec: list[StepSeries], param) -> list[StepSeries]:
+    """``limitk``: per group and step, the first k series present, in input order."""
+    k = _k_values(param)
+    keyf = group_key_fn(e.grouping, e.without)
+    taken: dict = {}
+    out = []
+    for s in vec:
+        key = keyf(s.labels)
+        count = taken.setdefault(key, np.zeros(len(k), dtype=np.int64))
+        sel = s.present & (count < k)
+        count += sel
+        if sel.any():
+            out.append(StepSeries(s.labels, s.vals, sel, None, False, s.name_pending))
+    return out
+
+
+MAX_UINT64 = float((1 << 64) - 1)
+
+
+def limit_ratio(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[StepSeries]:
+    """``limit_ratio``: the series whose label hash, as a fraction of 2⁶⁴, is below the
+    ratio (above ``1 + ratio`` for a negative one), as Prometheus's ``HashRatioSampler``
+    picks them; ratios beyond ±1 are capped, with a warning."""
+    ratio = np.asarray(param, dtype=np.float64)
+    if np.isnan(ratio).any():
+        raise EvalError("Ratio value NaN is NaN")
+    for r in distinct(ratio[np.abs(ratio) > 1]):
+        ctx.warn(annotations.invalid_ratio(r, 1.0 if r > 1 else -1.0), _pos(e.param))
+    ratio = np.clip(ratio, -1.0, 1.0)
+    out = []
+    for s in vec:
+        offset = float(labels_hash(s.labels)) / MAX_UINT64
+        take = ((ratio >= 0) & (offset < ratio)) | ((ratio < 0) & (offset >= 1.0 + ratio))
+        sel = s.present & take
+        if sel.any():
+            out.append(StepSeries(s.labels, s.vals, sel, None, False, s.name_pending))
+    return out
 
 
 def _k_values(param: np.ndarray) -> np.ndarray:
@@ -203,12 +321,13 @@ def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
     emitted = set()
     for _, members in sorted(first_step_order, key=lambda p: p[0]):
         for i in members:
-            out.append(StepSeries(vec[i].labels, vec[i].vals, selected_by_series[i]))
+            out.append(StepSeries(vec[i].labels, vec[i].vals, selected_by_series[i], None,
+                                  False, vec[i].name_pending))
             emitted.add(i)
     for i, s in enumerate(vec):
         sel = selected_by_series.get(i)
         if i not in emitted and sel is not None and sel.any():
-            out.append(StepSeries(s.labels, s.vals, sel))
+            out.append(StepSeries(s.labels, s.vals, sel, None, False, s.name_pending))
     return out
 
 
@@ -285,7 +404,7 @@ MAX_OUTPUT_CELLS = 20_000_000
 def count_values(e: n.AggregateExpr, vec: list[StepSeries], label: str, ctx) -> list[StepSeries]:
     """count_values: per step, how many series of each group have each value (formatted
     as Go's ``strconv.FormatFloat(v, 'f', -1, 64)``) under the label ``label``."""
-    if not isinstance(label, str) or not LABEL_NAME.match(label):
+    if not isinstance(label, str) or not valid_label_name(label, ctx.emulation):
         raise EvalError(f"invalid label name {_go_quote(label)}")
     grouping = tuple(e.grouping)
     if not e.without:

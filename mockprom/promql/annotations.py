@@ -20,7 +20,8 @@ MAX_PER_KIND = 10  # the API's AsStrings(query, 10, 10)
 
 
 def _for_metric(text: str, metric_name: str) -> str:
-    return f"{text} for metric name {_q(metric_name)}" if metric_name else text
+    """Prometheus 3.5 names the metric even when it has none (``for metric name ""``)."""
+    return f"{text} for metric name {_q(metric_name)}"
 
 
 # -- warnings -----------------------------------------------------------------------------
@@ -52,14 +53,20 @@ def possible_non_counter(metric_name: str) -> str:
 
 
 def possible_non_counter_label(metric_name: str, type_label: str) -> str:
-    return (f'{INFO}metric might not be a counter, __type__ label is not set to "counter" '
-            f'or "histogram", got {_q(type_label)}: {_q(metric_name)}')
+    return (f'{INFO}metric might not be a counter, __type__ label is not set to "counter", '
+            f'got {_q(type_label)}: {_q(metric_name)}')
 
 
 def histogram_quantile_forced_monotonicity(metric_name: str) -> str:
     return _for_metric(f"{INFO}input to histogram_quantile needed to be fixed for "
                        "monotonicity (see https://prometheus.io/docs/prometheus/latest/"
                        "querying/functions/#histogram_quantile)", metric_name)
+
+
+def arg_pos(call, i: int):
+    """The position of argument ``i`` of a ``Call`` node (None when unknown)."""
+    args = getattr(call, "args", ())
+    return getattr(args[i], "pos", None) if i < len(args) else None
 
 
 # -- the API form -------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """Binary operators over all steps at once: arithmetic, comparisons (filtering and
 ``bool``), set operators, and vector matching (``on``/``ignoring``, ``group_left``/
-``group_right``), with Prometheus 2.42's errors (``promql/engine.go``)."""
+``group_right``), with Prometheus's errors (``promql/engine.go``). Which operators drop
+the metric name, and which labels go with it, is the emulated line's
+(``EvalRules.name_dropping_ops``, ``name_labels``); with delayed name removal a dropped
+name stays until the end of the query (``name_pending``) except in vector/vector
+arithmetic, which Prometheus always strips at once."""
 
 from __future__ import annotations
 
@@ -11,13 +15,9 @@ import numpy as np
 from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
-from mockprom.promql.series import del_labels, drop_name, finalize, keep_labels
+from mockprom.promql.series import del_labels, drop_name, finalize, keep_labels, without_name
 from mockprom.promql.steps import StepSeries
 from mockprom.scenario.labels import METRIC_NAME, _escape
-
-# Operators after which the metric name is dropped (shouldDropMetricName in 2.42).
-DROP_NAME_OPS = ("+", "-", "*", "/", "%", "^")
-
 
 _ARITH = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
@@ -67,10 +67,11 @@ def binary(e: n.BinaryExpr, lhs, rhs, ctx):
             raise EvalError("set operator not allowed in binary scalar expression")
         return set_op(e.op, lhs, rhs, e.matching or n.VectorMatching(card="many-to-many"))
     if l_scalar:
-        return vector_scalar(e.op, rhs, lhs, swap=True, return_bool=e.return_bool)
+        return vector_scalar(e.op, rhs, lhs, swap=True, return_bool=e.return_bool, ctx=ctx)
     if r_scalar:
-        return vector_scalar(e.op, lhs, rhs, swap=False, return_bool=e.return_bool)
-    return vector_vector(e.op, lhs, rhs, e.matching or n.VectorMatching(), e.return_bool)
+        return vector_scalar(e.op, lhs, rhs, swap=False, return_bool=e.return_bool, ctx=ctx)
+    return vector_vector(e.op, lhs, rhs, e.matching or n.VectorMatching(), e.return_bool,
+                         ctx)
 
 
 def scalar_binop(op: str, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -80,11 +81,11 @@ def scalar_binop(op: str, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def vector_scalar(op: str, vec: list[StepSeries], scalar: np.ndarray, swap: bool,
-                  return_bool: bool) -> list[StepSeries]:
+                  return_bool: bool, ctx) -> list[StepSeries]:
     """``vectorScalarBinop``: the vector's own value is kept by a filtering comparison
     whichever side the scalar is on."""
     out = []
-    drop = op in DROP_NAME_OPS or return_bool
+    drop = op in ctx.rules.name_dropping_ops or return_bool
     for s in vec:
         deadline.check()
         lv, rv = (scalar, s.vals) if swap else (s.vals, scalar)
@@ -96,9 +97,10 @@ def vector_scalar(op: str, vec: list[StepSeries], scalar: np.ndarray, swap: bool
             value = keep.astype(np.float64)
         else:
             present = present & keep
-        out.append(StepSeries(s.labels, np.asarray(value, dtype=np.float64), present,
-                              None, drop))
-    return finalize(out)
+        res = StepSeries(s.labels, np.asarray(value, dtype=np.float64), present, None, False,
+                         s.name_pending)
+        out.append(without_name(res, ctx) if drop else res)
+    return finalize(out, names=ctx.rules.name_labels)
 
 
 def signature_fn(matching: n.VectorMatching):
@@ -132,7 +134,7 @@ def set_op(op: str, lhs: list[StepSeries], rhs: list[StepSeries], matching) -> l
         for s in lhs:
             other = rhs_any.get(sigf(s.labels), none)
             mask = s.present & (other if op == "and" else ~other)
-            out.append(StepSeries(s.labels, s.vals, mask, None, s.drop_name))
+            out.append(StepSeries(s.labels, s.vals, mask, None, s.drop_name, s.name_pending))
         return finalize(out)
     # or
     groups = defaultdict(list)
@@ -140,10 +142,12 @@ def set_op(op: str, lhs: list[StepSeries], rhs: list[StepSeries], matching) -> l
         groups[sigf(s.labels)].append(s)
     lhs_any = _any_present(groups, n_steps)
     none = np.zeros(n_steps, dtype=bool)
-    out = [StepSeries(s.labels, s.vals, s.present, None, s.drop_name) for s in lhs]
+    out = [StepSeries(s.labels, s.vals, s.present, None, s.drop_name, s.name_pending)
+           for s in lhs]
     for s in rhs:
         other = lhs_any.get(sigf(s.labels), none)
-        out.append(StepSeries(s.labels, s.vals, s.present & ~other, None, s.drop_name))
+        out.append(StepSeries(s.labels, s.vals, s.present & ~other, None, s.drop_name,
+                              s.name_pending))
     return finalize(out)
 
 
@@ -161,10 +165,13 @@ def _labels_str(labels) -> str:
     return "{" + ", ".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
 
 
-def result_labels(ls_labels, rs_labels, op: str, matching: n.VectorMatching, return_bool: bool):
+def result_labels(ls_labels, rs_labels, op: str, matching: n.VectorMatching,
+                  return_bool: bool, ctx):
+    """``resultMetric``: arithmetic drops the name (and its metadata labels) at once;
+    ``bool`` drops it as the line does (at once, or at the end: the caller's flag)."""
     labels = ls_labels
-    if op in DROP_NAME_OPS or return_bool:
-        labels = drop_name(labels)
+    if op in ctx.rules.name_dropping_ops or (return_bool and not ctx.delayed_names):
+        labels = drop_name(labels, ctx.rules.name_labels)
     if matching.card == "one-to-one":
         if matching.on:
             labels = keep_labels(labels, set(matching.labels))
@@ -184,7 +191,7 @@ def result_labels(ls_labels, rs_labels, op: str, matching: n.VectorMatching, ret
 
 
 def vector_vector(op: str, lhs: list[StepSeries], rhs: list[StepSeries],
-                  matching: n.VectorMatching, return_bool: bool) -> list[StepSeries]:
+                  matching: n.VectorMatching, return_bool: bool, ctx) -> list[StepSeries]:
     """``VectorBinop`` for one-to-one, many-to-one and one-to-many matching."""
     if matching.card == "many-to-many":
         raise EvalError("many-to-many only allowed for set operators")
@@ -240,8 +247,10 @@ def vector_vector(op: str, lhs: list[StepSeries], rhs: list[StepSeries],
                 value = keep.astype(np.float64)
             else:
                 mask = mask & keep
-            labels = result_labels(s.labels, rs.labels, op, matching, return_bool)
-            out.append(StepSeries(labels, np.asarray(value, dtype=np.float64), mask))
+            labels = result_labels(s.labels, rs.labels, op, matching, return_bool, ctx)
+            # the result's DropName is ``bool``'s alone (an input's pending drop is lost)
+            out.append(StepSeries(labels, np.asarray(value, dtype=np.float64), mask, None,
+                                  False, return_bool and ctx.delayed_names))
             out_sigs.append(sig)
 
     # Prometheus's per-step checks on the matched signatures.
@@ -265,4 +274,4 @@ def vector_vector(op: str, lhs: list[StepSeries], rhs: list[StepSeries],
                 seen[key] = prev | s.present
             else:
                 seen[key] = s.present
-    return finalize(out)
+    return finalize(out, names=ctx.rules.name_labels)

@@ -24,20 +24,22 @@ from mockprom.promql.functions import FUNCTIONS
 from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, first_subquery_step,
                                        reference_times, select_instant, select_range,
                                        series_to_range, subquery_grid)
-from mockprom.promql.series import finalize, needs_finalize
+from mockprom.promql.series import (finalize, needs_finalize, remove_pending_names,
+                                    without_name)
 from mockprom.promql.stats import count_samples, step_invariant_nodes
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 from mockprom.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 
 DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus's default global evaluation_interval
 
-# Prometheus 2.42's native-histogram functions: mockprom holds no native histograms, so
+# The native-histogram functions: mockprom holds no native histograms yet (issue 10), so
 # (unless the registry implements them) they evaluate their arguments and return nothing,
 # as Prometheus does for float series.
-NATIVE_HISTOGRAM_FUNCTIONS = ("histogram_count", "histogram_sum", "histogram_fraction")
+NATIVE_HISTOGRAM_FUNCTIONS = ("histogram_count", "histogram_sum", "histogram_avg",
+                              "histogram_stddev", "histogram_stdvar")
 
 # Top-level expressions whose vector order is part of the answer of an instant query.
-ORDERED_FUNCTIONS = ("sort", "sort_desc")
+ORDERED_FUNCTIONS = ("sort", "sort_desc", "sort_by_label", "sort_by_label_desc")
 ORDERED_AGGREGATIONS = ("topk", "bottomk")
 
 
@@ -69,7 +71,7 @@ class Engine:
         if stats:
             ev.start_recording(expr, t_ms, t_ms)
         with deadline.running(ev.deadline):
-            val = ev.eval(expr, ctx)
+            val = ev.evaluate(expr, ctx)
         result = _result(_instant_value(expr, val, t_ms), ctx, query)
         if stats:
             result.stats = count_samples(expr, ev.record, ctx)
@@ -96,7 +98,7 @@ class Engine:
         if stats:
             ev.start_recording(expr, start_ms, end_ms)
         with deadline.running(ev.deadline):
-            val = ev.eval(expr, ctx)
+            val = ev.evaluate(expr, ctx)
         result = _result(_range_value(val, steps), ctx, query)
         if stats:
             result.stats = count_samples(expr, ev.record, ctx)
@@ -171,6 +173,15 @@ class Evaluator:
         self.record = {}
         self.wrapped = frozenset(step_invariant_nodes(expr))
         self.frames = [(int(start_ms), int(end_ms))]
+
+    def evaluate(self, expr, ctx: EvalContext):
+        """The value of a whole query: ``eval`` and, with delayed name removal, the
+        removal of the names still pending (``cleanupMetricLabels``)."""
+        val = self.eval(expr, ctx)
+        if ctx.delayed_names and isinstance(val, list) and val and \
+                isinstance(val[0], StepSeries):
+            val = remove_pending_names(val, ctx.rules.name_labels)
+        return val
 
     def eval(self, expr, ctx: EvalContext):
         self.check_timeout()
@@ -249,8 +260,8 @@ class Evaluator:
             return val
         if isinstance(val, np.ndarray):
             return -val
-        out = [StepSeries(s.labels, -s.vals, s.present, None, True) for s in val]
-        return finalize(out, per_step=False)
+        out = [without_name(StepSeries(s.labels, -s.vals, s.present), ctx) for s in val]
+        return finalize(out, per_step=False, names=ctx.rules.name_labels)
 
     def eval_BinaryExpr(self, e: n.BinaryExpr, ctx):
         lhs = self.eval(e.lhs, ctx)
@@ -266,8 +277,9 @@ class Evaluator:
 
     # -- functions --------------------------------------------------------------------
     def eval_Call(self, e: n.Call, ctx):
-        fdef = FUNCTIONS.get(e.func)
-        if fdef is None and e.func in NATIVE_HISTOGRAM_FUNCTIONS:
+        fdef = None if e.func in ctx.rules.missing_functions else FUNCTIONS.get(e.func)
+        if fdef is None and e.func in NATIVE_HISTOGRAM_FUNCTIONS and \
+                e.func not in ctx.rules.missing_functions:
             for arg in e.args:
                 self.eval(arg, ctx)
             return []
@@ -282,18 +294,23 @@ class Evaluator:
                 want = fdef.arg_types[-1]
             else:
                 raise ParseError(f'wrong number of arguments for function "{e.func}"')
+            if i in fdef.raw_args:
+                args.append(arg)
+                continue
             val = self.eval(arg, ctx)
             if want == "matrix":
                 has_matrix = True
             args.append(_coerce_arg(val, want, e.func))
             self.check_timeout()
-        out = fdef.impl(ctx, args, e)
+        out = fdef.impl(ctx, args, e, self) if fdef.uses_storage else fdef.impl(ctx, args, e)
         if isinstance(out, np.ndarray) or fdef.return_type == "scalar":
             return np.asarray(out, dtype=np.float64)
+        if fdef.drops_name:
+            out = [without_name(s, ctx) for s in out]
         if has_matrix:
-            return finalize(out, per_step=False)
+            return finalize(out, per_step=False, names=ctx.rules.name_labels)
         if needs_finalize(out):
-            return finalize(out)
+            return finalize(out, names=ctx.rules.name_labels)
         return out
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from mockprom.promql.functions import register
-from mockprom.promql.series import drop_name
 from mockprom.promql.steps import StepSeries
 
 _U = np.uint64
@@ -145,11 +144,11 @@ def _make_date(fn):
         out = []
         for s in args[0]:
             vals = fn(go_unix_seconds(s.vals)).astype(np.float64)
-            out.append(StepSeries(drop_name(s.labels), vals, s.present))
+            out.append(StepSeries(s.labels, vals, s.present))
         return out
 
     return impl
 
 
 for _name, _fn in DATE_FUNCTIONS.items():
-    register(_name, ("vector",), optional_args=1)(_make_date(_fn))
+    register(_name, ("vector",), optional_args=1, drops_name=True)(_make_date(_fn))

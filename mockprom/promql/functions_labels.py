@@ -1,4 +1,5 @@
-"""Label functions (``label_replace``, ``label_join``) and ``absent``/``absent_over_time``.
+"""Label functions (``label_replace``, ``label_join``, ``sort_by_label``/``_desc``) and
+``absent``/``absent_over_time``.
 
 These keep the metric name. Errors use Prometheus 2.42's wording and are evaluation
 errors (422), raised as soon as the function is evaluated, whatever the data.
@@ -6,6 +7,7 @@ errors (422), raised as soon as the function is evaluated, whatever the data.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -13,11 +15,12 @@ import numpy as np
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.functions import register
+from mockprom.promql.series import valid_label_name
 from mockprom.promql.steps import StepSeries
 from mockprom import goregex
+from mockprom.promql.syntax.rows import SYNTAX
 from mockprom.scenario.labels import METRIC_NAME, Labels, make_labels
 
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def set_label(labels: Labels, name: str, value: str) -> Labels:
@@ -91,11 +94,11 @@ def go_expand(template: str, match: goregex.Match) -> str:
 @register("label_replace", ("vector", "string", "string", "string", "string"))
 def label_replace(ctx, args, call):
     vec, dst, repl, src, regex = args
-    try:
-        compiled = goregex.label_replace_regex(regex)
+    try:  # Prometheus 3 compiles "^(?s:" + regex + ")$": "." matches a newline
+        compiled = goregex.label_replace_regex(regex, SYNTAX[ctx.emulation].regex)
     except goregex.RegexError:
         raise EvalError(f"invalid regular expression in label_replace(): {regex}") from None
-    if not LABEL_NAME_RE.match(dst):
+    if not valid_label_name(dst, ctx.emulation):
         raise EvalError(f"invalid destination label name in label_replace(): {dst}")
     out = []
     for s in vec:
@@ -103,7 +106,8 @@ def label_replace(ctx, args, call):
         labels = s.labels
         if m is not None:
             labels = set_label(labels, dst, go_expand(repl, m))
-        out.append(StepSeries(labels, s.vals, s.present))
+        out.append(StepSeries(labels, s.vals, s.present, None, False,
+                              s.name_pending and not (m is not None and dst == METRIC_NAME)))
     return out
 
 
@@ -112,15 +116,16 @@ def label_join(ctx, args, call):
     vec, dst, sep = args[0], args[1], args[2]
     srcs = list(args[3:])
     for src in srcs:
-        if not LABEL_NAME_RE.match(src):
+        if not valid_label_name(src, ctx.emulation):
             raise EvalError(f"invalid source label name in label_join(): {src}")
-    if not LABEL_NAME_RE.match(dst):
+    if not valid_label_name(dst, ctx.emulation):
         raise EvalError(f"invalid destination label name in label_join(): {dst}")
     out = []
     for s in vec:
         d = dict(s.labels)
         joined = sep.join(d.get(src, "") for src in srcs)
-        out.append(StepSeries(set_label(s.labels, dst, joined), s.vals, s.present))
+        out.append(StepSeries(set_label(s.labels, dst, joined), s.vals, s.present, None,
+                              False, s.name_pending and dst != METRIC_NAME))
     return out
 
 
@@ -172,3 +177,80 @@ def absent_over_time(ctx, args, call):
     for rs in args[0]:
         covered |= rs.hi > rs.lo
     return _absent_where(ctx, covered, call)
+
+
+# -- sort_by_label ----------------------------------------------------------------------
+
+def _digit_run(s: bytes, pos: int):
+    """natsort's numeric mode: skip leading zeros (moving ``pos``), then the length of
+    the run of digits; returns ``(pos, length)``."""
+    lead, n = s[pos], 1
+    while pos + n < len(s):
+        c = s[pos + n]
+        if lead == 48:
+            pos += 1
+            lead = c
+            continue
+        if 48 <= c <= 57:
+            n += 1
+        else:
+            break
+    return pos, n
+
+
+def natural_less(a: str, b: str) -> bool:
+    """``github.com/facette/natsort.Compare``: does ``a`` come before ``b`` in natural
+    order (runs of digits compared as numbers, leading zeros skipped; bytes otherwise)?"""
+    x, y = a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    la, lb = len(x), len(y)
+    pa = pb = 0
+    while True:
+        if la <= pa:
+            return lb > pb
+        if lb <= pb:
+            return False
+        av, bv = x[pa], y[pb]
+        if 48 <= av <= 57 and 48 <= bv <= 57:
+            pa, na = _digit_run(x, pa)
+            pb, nb = _digit_run(y, pb)
+            if nb != na:
+                return nb > na
+            da, db = x[pa:pa + na], y[pb:pb + nb]
+            if da != db:
+                return da < db
+            pa += na
+            pb += nb
+            continue
+        if av == bv:
+            pa += 1
+            pb += 1
+            continue
+        return av < bv
+
+
+def _by_labels(series: list, names, descending: bool) -> list:
+    """``sort_by_label(_desc)``: natural order of the given labels' values, then of the
+    whole label sets (``labels.Compare``)."""
+    sign = -1 if descending else 1
+
+    def cmp(a, b):
+        da, db = dict(a.labels), dict(b.labels)
+        for name in names:
+            va, vb = da.get(name, ""), db.get(name, "")
+            if va == vb:
+                continue
+            return -sign if natural_less(va, vb) else sign
+        return sign * ((a.labels > b.labels) - (a.labels < b.labels))
+
+    return [StepSeries(s.labels, s.vals, s.present, None, False, s.name_pending)
+            for s in sorted(series, key=functools.cmp_to_key(cmp))]
+
+
+@register("sort_by_label", ("vector", "string"), variadic=True)
+def sort_by_label(ctx, args, call):
+    return _by_labels(args[0], args[1:], descending=False)
+
+
+@register("sort_by_label_desc", ("vector", "string"), variadic=True)
+def sort_by_label_desc(ctx, args, call):
+    return _by_labels(args[0], args[1:], descending=True)

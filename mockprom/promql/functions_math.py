@@ -14,20 +14,19 @@ from mockprom.promql.functions import register
 from mockprom.promql.functions_gomath import (
     go_acos, go_acosh, go_asin, go_asinh, go_atan, go_atanh, go_cos, go_cosh, go_exp, go_log,
     go_log2, go_log10, go_sin, go_sinh, go_tan, go_tanh)
-from mockprom.promql.series import drop_name
 from mockprom.promql.steps import StepSeries
 
 
 def map_vector(series: list[StepSeries], fn) -> list[StepSeries]:
     """Apply ``fn`` (float64 array -> float64 array, element-wise, broadcasting over a
-    leading series axis) to every series at once, dropping the name (Prometheus's
-    ``simpleFunc``)."""
+    leading series axis) to every series at once (Prometheus's ``simpleFunc``; the
+    engine drops the name)."""
     if not series:
         return []
     with np.errstate(all="ignore"):
         stacked = np.stack([np.asarray(s.vals, dtype=np.float64) for s in series])
         vals = np.asarray(fn(stacked), dtype=np.float64)
-    return [StepSeries(drop_name(s.labels), vals[i], s.present) for i, s in enumerate(series)]
+    return [StepSeries(s.labels, vals[i], s.present) for i, s in enumerate(series)]
 
 
 def go_max(a, b):
@@ -91,10 +90,10 @@ def _make_simple(fn):
 
 
 for _name, _fn in SIMPLE.items():
-    register(_name, ("vector",))(_make_simple(_fn))
+    register(_name, ("vector",), drops_name=True)(_make_simple(_fn))
 
 
-@register("round", ("vector", "scalar"), optional_args=1)
+@register("round", ("vector", "scalar"), optional_args=1, drops_name=True)
 def round_(ctx, args, call):
     """``floor(v * (1/to_nearest) + 0.5) / (1/to_nearest)``: ties round up."""
     to_nearest = args[1] if len(args) > 1 else np.ones(ctx.n)
@@ -103,7 +102,7 @@ def round_(ctx, args, call):
     return map_vector(args[0], lambda v: np.floor(v * inverse + 0.5) / inverse)
 
 
-@register("clamp", ("vector", "scalar", "scalar"))
+@register("clamp", ("vector", "scalar", "scalar"), drops_name=True)
 def clamp(ctx, args, call):
     """``max(min, min(max, v))``; no output at steps where ``max < min``."""
     lo, hi = np.asarray(args[1], np.float64), np.asarray(args[2], np.float64)
@@ -114,13 +113,13 @@ def clamp(ctx, args, call):
     return out
 
 
-@register("clamp_max", ("vector", "scalar"))
+@register("clamp_max", ("vector", "scalar"), drops_name=True)
 def clamp_max(ctx, args, call):
     hi = np.asarray(args[1], np.float64)
     return map_vector(args[0], lambda v: go_min(hi, v))
 
 
-@register("clamp_min", ("vector", "scalar"))
+@register("clamp_min", ("vector", "scalar"), drops_name=True)
 def clamp_min(ctx, args, call):
     lo = np.asarray(args[1], np.float64)
     return map_vector(args[0], lambda v: go_max(lo, v))
@@ -152,14 +151,14 @@ def scalar(ctx, args, call):
     return np.where(count == 1, value, np.nan)
 
 
-@register("timestamp", ("vector",))
+@register("timestamp", ("vector",), drops_name=True)
 def timestamp(ctx, args, call):
     """The sample's timestamp for a plain selector, else the evaluation time."""
     out = []
     for s in args[0]:
         t = s.sample_ts if s.sample_ts is not None else ctx.steps
         vals = np.asarray(t, dtype=np.int64).astype(np.float64) / 1000
-        out.append(StepSeries(drop_name(s.labels), vals, s.present))
+        out.append(StepSeries(s.labels, vals, s.present))
     return out
 
 

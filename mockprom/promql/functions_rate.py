@@ -1,13 +1,16 @@
-"""``rate``/``increase``/``delta`` (Prometheus 2.42's extrapolation), ``irate``/
-``idelta``, ``changes`` and ``resets``. All drop the metric name."""
+"""``rate``/``increase``/``delta`` (Prometheus's extrapolation, as the emulated line
+orders its steps), ``irate``/``idelta``, ``changes`` and ``resets``. All drop the metric
+name."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from mockprom.promql import annotations
 from mockprom.promql.functions import register
 from mockprom.promql.functions_windows import (
     RangeSeries, first_last, go_seconds, per_series, range_bounds)
+from mockprom.scenario.labels import METRIC_NAME
 
 
 def counter_increase(rs: RangeSeries, cnt: np.ndarray, result: np.ndarray) -> np.ndarray:
@@ -31,9 +34,12 @@ def counter_increase(rs: RangeSeries, cnt: np.ndarray, result: np.ndarray) -> np
 
 
 def extrapolated_rate(ctx, args, call, is_counter: bool, is_rate: bool):
-    """Prometheus 2.42's ``extrapolatedRate``, for every step at once."""
+    """Prometheus's ``extrapolatedRate``, for every step at once. A counter's start is
+    limited by its zero point after (2.42) or before (3.x) the extrapolation threshold
+    is applied (``EvalRules.rate_threshold_first``)."""
     range_start, range_end, rng = range_bounds(ctx, call.args[0])
     range_seconds = go_seconds(rng)
+    threshold_first = ctx.rules.rate_threshold_first
 
     def fn(rs, cnt):
         first, last, first_t, last_t = first_last(rs, cnt)
@@ -44,13 +50,18 @@ def extrapolated_rate(ctx, args, call, is_counter: bool, is_rate: bool):
         duration_to_end = (range_end[rs.step] - last_t).astype(np.float64) / 1000
         sampled = (last_t - first_t).astype(np.float64) / 1000
         avg = sampled / (cnt - 1).astype(np.float64)
+        threshold = avg * 1.1
+        if threshold_first:
+            duration_to_start = np.where(duration_to_start < threshold, duration_to_start,
+                                         avg / 2)
         if is_counter:
             to_zero = sampled * (first / result)
             use_zero = (result > 0) & (first >= 0) & (to_zero < duration_to_start)
             duration_to_start = np.where(use_zero, to_zero, duration_to_start)
-        threshold = avg * 1.1
-        interval = sampled + np.where(duration_to_start < threshold, duration_to_start,
-                                      avg / 2)
+        if not threshold_first:
+            duration_to_start = np.where(duration_to_start < threshold, duration_to_start,
+                                         avg / 2)
+        interval = sampled + duration_to_start
         interval = interval + np.where(duration_to_end < threshold, duration_to_end, avg / 2)
         factor = interval / sampled
         if is_rate:
@@ -60,14 +71,42 @@ def extrapolated_rate(ctx, args, call, is_counter: bool, is_rate: bool):
     return per_series(args[0], fn, min_samples=2)
 
 
+COUNTER_SUFFIXES = ("_total", "_sum", "_count", "_bucket")
+
+
+def note_possible_non_counters(ctx, out, call) -> None:
+    """Prometheus 3's info on ``rate``/``increase`` of a series that may not be a
+    counter: its name lacks a counter suffix, or, with ``type-and-unit-labels``, its
+    ``__type__`` label is not ``counter``."""
+    if not ctx.rules.annotations:
+        return
+    by_type = ctx.emulation.has("type-and-unit-labels")
+    pos = annotations.arg_pos(call, 0)
+    for s in out:
+        d = dict(s.labels)
+        name = d.get(METRIC_NAME, "")
+        if not name:
+            continue
+        if by_type:
+            kind = d.get("__type__", "")
+            if kind not in ("counter", "histogram"):
+                ctx.info(annotations.possible_non_counter_label(name, kind), pos)
+        elif not name.endswith(COUNTER_SUFFIXES):
+            ctx.info(annotations.possible_non_counter(name), pos)
+
+
 @register("rate", ("matrix",))
 def rate(ctx, args, call):
-    return extrapolated_rate(ctx, args, call, True, True)
+    out = extrapolated_rate(ctx, args, call, True, True)
+    note_possible_non_counters(ctx, out, call)
+    return out
 
 
 @register("increase", ("matrix",))
 def increase(ctx, args, call):
-    return extrapolated_rate(ctx, args, call, True, False)
+    out = extrapolated_rate(ctx, args, call, True, False)
+    note_possible_non_counters(ctx, out, call)
+    return out
 
 
 @register("delta", ("matrix",))

@@ -1,5 +1,6 @@
 """Trends of a range vector: ``deriv``, ``predict_linear`` (Kahan-compensated least
-squares) and ``holt_winters`` (double exponential smoothing). All drop the metric name."""
+squares) and ``holt_winters`` / ``double_exponential_smoothing``. All drop the metric
+name."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from mockprom.gofloat import format_prec
 from mockprom.promql.errors import EvalError
 from mockprom.promql.functions import register
 from mockprom.promql.functions_windows import (
-    RangeSeries, columns, counts, first_last, per_series)
+    RangeSeries, columns, counts, first_last, kahan_inc, per_series)
 
 
-def linear_regression(rs: RangeSeries, cnt, intercept_t: np.ndarray):
+def linear_regression(rs: RangeSeries, cnt, intercept_t: np.ndarray, resets: bool = False):
     """Prometheus's ``linearRegression`` (Kahan-compensated least squares) per window,
     with ``x = (t - intercept_t) / 1000``. The four sums (x, y, xy, x²) advance together
     as one (4, steps) array; steps past their window's end add zeros, a no-op."""
@@ -28,9 +29,7 @@ def linear_regression(rs: RangeSeries, cnt, intercept_t: np.ndarray):
         x = np.where(active, x, 0.0)
         y = np.where(active, y, 0.0)
         inc = np.stack([x, y, x * y, x * x])
-        t = sums + inc
-        comp += np.where(np.abs(sums) >= np.abs(inc), (sums - t) + inc, (inc - t) + sums)
-        sums = t
+        sums, comp = kahan_inc(inc, sums, comp, resets)
     sum_x, sum_y, sum_xy, sum_x2 = sums + comp
     nn = cnt.astype(np.float64)
     cov_xy = sum_xy - sum_x * sum_y / nn
@@ -47,7 +46,7 @@ def linear_regression(rs: RangeSeries, cnt, intercept_t: np.ndarray):
 def deriv(ctx, args, call):
     def fn(rs, cnt):
         first_t = rs.ts[np.minimum(rs.lo, max(len(rs.ts) - 1, 0))]
-        return linear_regression(rs, cnt, first_t)[0]
+        return linear_regression(rs, cnt, first_t, ctx.rules.compensated_sums)[0]
 
     return per_series(args[0], fn, min_samples=2)
 
@@ -58,7 +57,8 @@ def predict_linear(ctx, args, call):
     steps = np.asarray(ctx.steps, dtype=np.int64)
 
     def fn(rs, cnt):
-        slope, intercept = linear_regression(rs, cnt, steps[rs.step])
+        slope, intercept = linear_regression(rs, cnt, steps[rs.step],
+                                             ctx.rules.compensated_sums)
         return slope * duration[rs.step] + intercept
 
     return per_series(args[0], fn, min_samples=2)
@@ -67,9 +67,11 @@ def predict_linear(ctx, args, call):
 # -- holt_winters ---------------------------------------------------------------------
 
 @register("holt_winters", ("matrix", "scalar", "scalar"))
+@register("double_exponential_smoothing", ("matrix", "scalar", "scalar"))
 def holt_winters(ctx, args, call):
-    """Double exponential smoothing; smoothing factor ``sf`` and trend factor ``tf``
-    must lie strictly between 0 and 1 (checked where a window has samples)."""
+    """Double exponential smoothing (2.42's ``holt_winters``, renamed
+    ``double_exponential_smoothing`` in 3.x); smoothing factor ``sf`` and trend factor
+    ``tf`` must lie strictly between 0 and 1 (checked where a window has samples)."""
     sf = np.asarray(args[1], dtype=np.float64)
     tf = np.asarray(args[2], dtype=np.float64)
     bad_sf = (sf <= 0) | (sf >= 1)

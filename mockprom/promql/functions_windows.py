@@ -17,7 +17,6 @@ import numpy as np
 from mockprom.promql import deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.selectors import reference_times
-from mockprom.promql.series import drop_name
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 
 
@@ -68,17 +67,21 @@ def columns(rs: RangeSeries, start: int = 0):
         yield active, idx
 
 
-def kahan_inc(inc, total, c):
-    """Neumaier-compensated ``total + inc`` (Prometheus's ``kahanSumInc``), vectorised."""
+def kahan_inc(inc, total, c, inf_resets: bool = False):
+    """Neumaier-compensated ``total + inc`` (Prometheus's ``kahanSumInc``), vectorised.
+    ``inf_resets``: Prometheus 3 zeroes the compensation once the sum is infinite."""
     t = total + inc
     big = np.abs(total) >= np.abs(inc)
     c = c + np.where(big, (total - t) + inc, (inc - t) + total)
+    if inf_resets:
+        c = np.where(np.isinf(t), 0.0, c)
     return t, c
 
 
-def out_series(rs: RangeSeries, vals, present, keep_name: bool = False) -> StepSeries:
-    labels = rs.labels if keep_name else drop_name(rs.labels)
-    return StepSeries(labels, np.asarray(vals, dtype=np.float64), np.asarray(present, bool))
+def out_series(rs: RangeSeries, vals, present) -> StepSeries:
+    """A function's output for one range series, with its labels (the engine drops the
+    name where the function does)."""
+    return StepSeries(rs.labels, np.asarray(vals, dtype=np.float64), np.asarray(present, bool))
 
 
 @dataclass
@@ -109,7 +112,7 @@ def batches(series: list[RangeSeries], n_steps: int):
         yield group, lanes
 
 
-def per_series(args, fn, min_samples: int = 1, keep_name: bool = False):
+def per_series(args, fn, min_samples: int = 1):
     """Apply ``fn(lanes, cnt) -> values`` to the range series in batches; each output
     series is present where its window holds at least ``min_samples`` samples."""
     out = []
@@ -127,7 +130,7 @@ def per_series(args, fn, min_samples: int = 1, keep_name: bool = False):
                 part = slice(j * n_steps, (j + 1) * n_steps)
                 present = cnt[part] >= min_samples
                 if present.any():
-                    out.append(out_series(rs, vals[part], present, keep_name))
+                    out.append(out_series(rs, vals[part], present))
     return out
 
 

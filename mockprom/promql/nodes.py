@@ -18,6 +18,9 @@ SCALAR, VECTOR, MATRIX, STRING = "scalar", "vector", "matrix", "string"
 class NumberLiteral:
     value: float
     duration: bool = False  # written as a duration (Prometheus 3: ``1m + 1``)
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     type = SCALAR
 
 
@@ -41,6 +44,9 @@ class DurationExpr:
 @dataclass(frozen=True)
 class StringLiteral:
     value: str
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     type = STRING
 
 
@@ -56,6 +62,9 @@ class VectorSelector:
     at_ms: Optional[int] = None
     at_edge: Optional[str] = None
     offset_expr: Optional[DurationExpr] = None  # unresolved duration arithmetic
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     type = VECTOR
 
 
@@ -66,6 +75,9 @@ class MatrixSelector:
     selector: VectorSelector
     range_ms: int
     range_expr: Optional[DurationExpr] = None  # unresolved duration arithmetic
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     type = MATRIX
 
 
@@ -83,6 +95,9 @@ class SubqueryExpr:
     range_expr: Optional[DurationExpr] = None  # unresolved duration arithmetic
     step_expr: Optional[DurationExpr] = None
     offset_expr: Optional[DurationExpr] = None
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     type = MATRIX
 
 
@@ -90,6 +105,9 @@ class SubqueryExpr:
 class ParenExpr:
     expr: "Expr"
 
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     @property
     def type(self) -> str:
         return self.expr.type
@@ -100,6 +118,9 @@ class UnaryExpr:
     op: str  # "-" or "+"
     expr: "Expr"
 
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     @property
     def type(self) -> str:
         return self.expr.type
@@ -133,6 +154,9 @@ class BinaryExpr:
     return_bool: bool = False
     matching: Optional[VectorMatching] = None  # None unless both sides are vectors
 
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     @property
     def type(self) -> str:
         if self.lhs.type == SCALAR and self.rhs.type == SCALAR:
@@ -152,6 +176,9 @@ class AggregateExpr:
     #                                 limit_ratio, label of count_values
     grouping: Tuple[str, ...] = ()
     without: bool = False
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     type = VECTOR
 
 
@@ -161,6 +188,9 @@ class Call:
     args: Tuple["Expr", ...]
     return_type: str = VECTOR
 
+    # (start, end) byte offsets of the node in the query text, when parsed from text
+    # (annotations name the position: ``... (1:6)``); not part of the node's value
+    pos: Optional[Tuple[int, int]] = field(default=None, compare=False, repr=False)
     @property
     def type(self) -> str:
         return self.return_type

@@ -39,7 +39,7 @@ from mockprom.gofloat import format_g
 from mockprom.promql.engine import Evaluator
 from mockprom.promql.errors import EvalError, ParseError, PromQLError
 from mockprom.promql.series import finalize, needs_finalize
-from mockprom.promql.steps import EvalContext, StepSeries
+from mockprom.promql.steps import StepSeries
 from mockprom.scenario.labels import METRIC_NAME, Labels, make_labels, without_name
 from mockprom.scenario.samples import STALE_BITS
 from mockprom.scenario.store import SeriesData
@@ -482,7 +482,7 @@ class RuleSet:
         ctx = engine.context(steps, int(steps[0]), int(steps[-1]), rule.interval_ms)
         ev = Evaluator(engine.store, time.monotonic() + float(engine.timeout_s),
                        engine.subquery_step_ms)
-        val = ev.eval(rule.expr, ctx)
+        val = ev.evaluate(rule.expr, ctx)
         if isinstance(val, np.ndarray):
             return [((), val.astype(np.float64), np.ones(len(steps), dtype=bool))]
         if not isinstance(val, list) or not all(isinstance(s, StepSeries) for s in val):

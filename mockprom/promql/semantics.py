@@ -1,8 +1,9 @@
 """How PromQL *evaluation* differs between the release lines mockprom emulates: one
 ``EvalRules`` row per line in the ``promql_eval`` version table. The engine, selectors,
 functions, aggregations and operators read the row of the query's emulation
-(``ctx.rules``); nothing compares version strings. (The grammar has its own table,
-``promql_syntax``, owned by the parser.)
+(``ctx.rules``); nothing compares version strings. The grammar has its own table,
+``promql_syntax`` (``syntax/rows.py``), which also says how regexes read (``.`` matches a
+newline in 3.x: ``regex_dotall``).
 
 Feature flags (``--enable-feature``) are not rows: they belong to one server's emulation
 (``ctx.emulation.has("promql-delayed-name-removal")``).
@@ -25,48 +26,60 @@ class EvalRules:
     # A subquery's first inner step: the first multiple of its step strictly after
     # (3.x) or at or after (2.42) ``t - offset - range``.
     subquery_strictly_after: bool
-    # ``.`` in regex matchers and ``label_replace`` matches a newline (3.x).
-    regex_dotall: bool
     # The engine adds PromQL annotations (``warnings`` and ``infos``) as 3.x words them:
     # invalid quantiles and ratios, possible non-counters, histogram_quantile's fixes...
     annotations: bool
-    # Removing the metric name (arithmetic, functions) also removes the ``__type__`` and
-    # ``__unit__`` labels of ``type-and-unit-labels`` (3.x).
-    drop_type_and_unit: bool
-    # Functions that exist in this line but only evaluate with a feature flag on
-    # (Prometheus refuses them at parse time otherwise).
-    experimental_functions: frozenset
-    # Functions this line does not have at all.
+    # The labels removed with the metric name (arithmetic, most functions): 3.x also
+    # removes the ``__type__`` and ``__unit__`` labels of ``type-and-unit-labels``.
+    name_labels: tuple
+    # Binary operators whose result drops the metric name (3.x adds ``atan2``).
+    name_dropping_ops: frozenset
+    # Aggregations and ``*_over_time`` sums with Kahan compensation; ``avg`` and
+    # ``avg_over_time`` as a compensated sum divided at the end, switching to an
+    # incremental mean only when the sum would overflow (3.x); 2.42 sums plainly and
+    # averages incrementally.
+    compensated_sums: bool
+    # ``stddev``/``stdvar`` of a group whose first value is NaN or ±Inf is NaN (3.x).
+    nonfinite_stddev_is_nan: bool
+    # ``rate``/``increase``: the extrapolation threshold is tested before the counter's
+    # zero point limits the start (3.x), not after it (2.42).
+    rate_threshold_first: bool
+    # ``histogram_fraction`` of classic histograms (3.x; 2.42 only has native ones).
+    classic_histogram_fraction: bool
+    # Functions this line does not have (the parser refuses them first; the experimental
+    # ones of 3.x also need ``promql-experimental-functions``, a parser matter).
     missing_functions: frozenset
 
 
-EXPERIMENTAL_FUNCTIONS_3_5 = frozenset({
-    "double_exponential_smoothing", "info", "limitk", "limit_ratio", "mad_over_time",
-    "sort_by_label", "sort_by_label_desc", "ts_of_last_over_time", "ts_of_max_over_time",
-    "ts_of_min_over_time",
-})
-
-FUNCTIONS_NEW_IN_3 = EXPERIMENTAL_FUNCTIONS_3_5 | frozenset({
-    "histogram_avg", "histogram_stddev", "histogram_stdvar",
+FUNCTIONS_NEW_IN_3 = frozenset({
+    "double_exponential_smoothing", "histogram_avg", "histogram_stddev", "histogram_stdvar",
+    "info", "mad_over_time", "sort_by_label", "sort_by_label_desc", "ts_of_last_over_time",
+    "ts_of_max_over_time", "ts_of_min_over_time",
 })
 
 RULES_2_42 = EvalRules(
     left_open=False,
     subquery_strictly_after=False,
-    regex_dotall=False,
     annotations=False,
-    drop_type_and_unit=False,
-    experimental_functions=frozenset(),
+    name_labels=("__name__",),
+    name_dropping_ops=frozenset({"+", "-", "*", "/", "%", "^"}),
+    compensated_sums=False,
+    nonfinite_stddev_is_nan=False,
+    rate_threshold_first=False,
+    classic_histogram_fraction=False,
     missing_functions=FUNCTIONS_NEW_IN_3,
 )
 
 RULES_3_5 = EvalRules(
     left_open=True,
     subquery_strictly_after=True,
-    regex_dotall=True,
     annotations=True,
-    drop_type_and_unit=True,
-    experimental_functions=EXPERIMENTAL_FUNCTIONS_3_5,
+    name_labels=("__name__", "__type__", "__unit__"),
+    name_dropping_ops=frozenset({"+", "-", "*", "/", "%", "^", "atan2"}),
+    compensated_sums=True,
+    nonfinite_stddev_is_nan=True,
+    rate_threshold_first=True,
+    classic_histogram_fraction=True,
     missing_functions=frozenset({"holt_winters"}),
 )
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from mockprom.promql.errors import EvalError
@@ -12,10 +14,56 @@ from mockprom.scenario.labels import METRIC_NAME, Labels
 DUPLICATE_LABELSET = "vector cannot contain metrics with the same labelset"
 
 
-def drop_name(labels: Labels) -> Labels:
-    if labels and any(k == METRIC_NAME for k, _ in labels):
-        return tuple(p for p in labels if p[0] != METRIC_NAME)
+NAME_ONLY = (METRIC_NAME,)
+
+
+def drop_name(labels: Labels, names=NAME_ONLY) -> Labels:
+    """``labels`` without the metric name (and the other ``names``: the metadata labels
+    Prometheus 3 removes with it, ``EvalRules.name_labels``)."""
+    if labels and any(k in names for k, _ in labels):
+        return tuple(p for p in labels if p[0] not in names)
     return labels
+
+
+def without_name(s: StepSeries, ctx) -> StepSeries:
+    """``s`` with its metric name dropped as the query's Prometheus does it: at once
+    (flagged for ``finalize``, which removes it and checks for duplicates), or, with
+    delayed name removal, when the result is complete (``name_pending``)."""
+    if ctx.delayed_names:
+        return StepSeries(s.labels, s.vals, s.present, None, False, True)
+    return StepSeries(s.labels, s.vals, s.present, None, True)
+
+
+def remove_pending_names(series: list, names) -> list:
+    """Delayed name removal's last step (``cleanupMetricLabels``): drop the names still
+    pending; then two series with the same labels are an error."""
+    out = [StepSeries(drop_name(s.labels, names), s.vals, s.present) if s.name_pending else s
+           for s in series]
+    seen = set()
+    for s in out:
+        if s.present.any():
+            if s.labels in seen:
+                raise EvalError(DUPLICATE_LABELSET)
+            seen.add(s.labels)
+    return out
+
+
+LEGACY_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def valid_label_name(name: str, emulation) -> bool:
+    """Whether ``name`` is a label name for the emulated Prometheus: 2.42's
+    ``[a-zA-Z_][a-zA-Z0-9_]*``, or any non-empty valid UTF-8 where the grammar takes
+    quoted UTF-8 names (3.x)."""
+    from mockprom.promql.syntax.rows import SYNTAX
+
+    if not SYNTAX[emulation].quoted_names:
+        return bool(LEGACY_LABEL_NAME.match(name))
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes that are not UTF-8
+        return False
+    return name != ""
 
 
 def keep_labels(labels: Labels, names) -> Labels:
@@ -27,8 +75,10 @@ def del_labels(labels: Labels, names) -> Labels:
     return tuple(p for p in labels if p[0] not in names)
 
 
-def finalize(series: list[StepSeries], per_step: bool = True) -> list[StepSeries]:
-    """Apply pending ``drop_name`` flags and merge series with equal labels.
+def finalize(series: list[StepSeries], per_step: bool = True,
+             names=NAME_ONLY) -> list[StepSeries]:
+    """Apply ``drop_name`` flags (removing the labels ``names``) and merge series with
+    equal labels.
 
     With ``per_step`` two series with the same labels are an error only where both have a
     value at the same step (Prometheus's ``rangeEval``); otherwise (matrix functions,
@@ -36,9 +86,9 @@ def finalize(series: list[StepSeries], per_step: bool = True) -> list[StepSeries
     out: dict[Labels, StepSeries] = {}
     order: list[Labels] = []
     for s in series:
-        labels = drop_name(s.labels) if s.drop_name else s.labels
+        labels = drop_name(s.labels, names) if s.drop_name else s.labels
         if labels is not s.labels or s.drop_name:
-            s = StepSeries(labels, s.vals, s.present, s.sample_ts, False)
+            s = StepSeries(labels, s.vals, s.present, s.sample_ts, False, s.name_pending)
         if not s.present.any():
             continue
         prev = out.get(labels)
@@ -53,7 +103,8 @@ def finalize(series: list[StepSeries], per_step: bool = True) -> list[StepSeries
         sample_ts = None
         if prev.sample_ts is not None and s.sample_ts is not None:
             sample_ts = np.where(s.present, s.sample_ts, prev.sample_ts)
-        out[labels] = StepSeries(labels, vals, present, sample_ts)
+        out[labels] = StepSeries(labels, vals, present, sample_ts, False,
+                                 prev.name_pending or s.name_pending)
     return [out[l] for l in order]
 
 

@@ -276,7 +276,9 @@ class _Sim:
             if node.func == "absent_over_time":  # one point per step with samples, at first
                 out_sum += int((w > 0).sum())
             else:
-                out_sum += outputs.get(labels if keep_name else _drop_name(labels), 0)
+                own = outputs.get(labels)  # delayed name removal keeps the name
+                out_sum += own if own is not None and not keep_name else \
+                    outputs.get(labels if keep_name else _drop_name(labels), 0)
             last_window = int(w[-1]) if len(w) else 0
             self.update_peak(base + out_sum + last_window)
         self.cur = base + out_sum - sub_size

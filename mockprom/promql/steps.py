@@ -37,6 +37,9 @@ class StepSeries:
     # deduplicated (Prometheus checks "vector cannot contain metrics with the same
     # labelset" per step).
     drop_name: bool = False
+    # ``promql-delayed-name-removal``: the labels still hold the metric name, which is
+    # removed when the query's result is complete (Prometheus's ``DropName``).
+    name_pending: bool = False
 
 
 @dataclass
@@ -76,10 +79,13 @@ class EvalContext:
     infos: list = field(default_factory=list)
     emulation: versions.Emulation = field(default_factory=versions.resolve)
     rules: EvalRules = None  # set from ``emulation``
+    # ``--enable-feature=promql-delayed-name-removal``: names are removed at the end
+    delayed_names: bool = False
 
     def __post_init__(self):
         if self.rules is None:
             self.rules = rules_of(self.emulation)
+        self.delayed_names = self.emulation.has("promql-delayed-name-removal")
 
     @property
     def n(self) -> int:
@@ -102,7 +108,12 @@ class EvalContext:
 
 
 def _annotate(into: list, rules: EvalRules, message: str, pos) -> None:
+    """Prometheus keeps annotations in a map keyed by their text (without position):
+    the same text again replaces the earlier one, position included."""
     if not rules.annotations:
         return
-    if all(a.message != message or a.pos != pos for a in into):
-        into.append(Annotation(message, pos))
+    for i, a in enumerate(into):
+        if a.message == message:
+            into[i] = Annotation(message, pos)
+            return
+    into.append(Annotation(message, pos))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from mockprom import goregex
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import ParseError
@@ -27,7 +29,11 @@ class Builder:
         return len(self.text[:pos].encode("utf-8", "surrogatepass"))
 
     def build(self, node: Node):
-        return getattr(self, "_" + node.kind)(node)
+        out = getattr(self, "_" + node.kind)(node)
+        if getattr(out, "pos", False) is None:  # the node's place in the text
+            out = dataclasses.replace(out, pos=(self.byte_offset(node.start),
+                                                self.byte_offset(node.end)))
+        return out
 
     def selector(self, node: Node) -> n.VectorSelector:
         matchers = [matcher(_u(label), op, _u(value), self.regex)
