@@ -527,37 +527,35 @@ INSTANT_TIMES = [T0 + 301, T0 + 30 * STEP + 1, T0 + 60 * STEP + 14, T0 + 1800, T
 PROMQL_RANGES = [(T0, END + 300, 60), (T0 + 7, T0 + 1807, 15), (T0 + 1200, T0 + 3000, "2m")]
 
 
-# mockprom bugs found by these tests, open at the time of writing (strict xfails: a fix
-# makes the test fail until its entry is removed here). Keys: (test kind, query or path).
+# Known differences, by release line (strict xfails: a fix makes the test fail until its
+# entry is removed here). Keys: (line, test kind, query or path).
 AT_UNSAFE = ("Prometheus 2.42 evaluates predict_linear(x[r] @ t) in a range query at every "
              "step over only the data fetched around t (it is @-unsafe), giving few, "
-             "varying points; mockprom uses the window ending at t at every step")
+             "varying points; mockprom uses the window ending at t at every step (as 3.5)")
 KNOWN_MISMATCHES = {
-    ("range", "predict_linear(http_requests_total[5m] @ start(), 60)"): AT_UNSAFE,
-    ("range", "predict_linear(temperature_celsius[2m] @ 1700001500, -600)"): AT_UNSAFE,
+    ("2.42", "range", "predict_linear(http_requests_total[5m] @ start(), 60)"): AT_UNSAFE,
+    ("2.42", "range", "predict_linear(temperature_celsius[2m] @ 1700001500, -600)"): AT_UNSAFE,
 }
 
 
-def known(kind: str, cases):
-    """Parametrize ``cases``, marking the known mismatches as strict xfails."""
-    out = []
-    for case in cases:
-        key = case[0] if isinstance(case, tuple) else case
-        reason = KNOWN_MISMATCHES.get((kind, key))
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        out.append(pytest.param(*(case if isinstance(case, tuple) else (case,)), marks=marks))
-    return out
+def known(request, release, kind: str, key) -> None:
+    """Mark a known mismatch of this release line as a strict xfail."""
+    reason = KNOWN_MISMATCHES.get((release.line, kind, key))
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
-@pytest.mark.parametrize("query", known("instant", PROMQL + INSTANT_ONLY))
-def test_promql_instant_matches_prometheus(real, mock, query):
+@pytest.mark.parametrize("query", PROMQL + INSTANT_ONLY)
+def test_promql_instant_matches_prometheus(request, release, real, mock, query):
+    known(request, release, "instant", query)
     ordered = query.startswith("sort")
     for t in INSTANT_TIMES:
         check(real, mock, "/api/v1/query", {"query": query, "time": t}, ordered=ordered)
 
 
-@pytest.mark.parametrize("query", known("range", [q for q in PROMQL if not q.startswith('"')]))
-def test_promql_range_matches_prometheus(real, mock, query):
+@pytest.mark.parametrize("query", [q for q in PROMQL if not q.startswith('"')])
+def test_promql_range_matches_prometheus(request, release, real, mock, query):
+    known(request, release, "range", query)
     for start, end, step in PROMQL_RANGES:
         check(real, mock, "/api/v1/query_range",
               {"query": query, "start": start, "end": end, "step": step})
