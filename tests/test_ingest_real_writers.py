@@ -2,9 +2,17 @@
 
 - a real Prometheus 3.5.3 remote-writing 2.0 (``protobuf_message:
   io.prometheus.write.v2.Request``) its own metrics, with their metadata;
+- remote write 1.0 clients, prometheus-remote-writer (PyPI) and prometheus-remote-write
+  (npm, installed in ``tests/js`` by ``.ci/run``): values round-trip, and out-of-bounds,
+  out-of-order and badly named series are answered as each emulated version answers them.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
 
 import pytest
 import requests
@@ -67,3 +75,97 @@ def test_prometheus_3_5_writes_remote_write_2_into_mockprom():
             assert writes and {e["status"] for e in writes} == {204}
         finally:
             real.stop()
+
+
+# -- remote write 1.0 clients: prometheus-remote-writer (PyPI), prometheus-remote-write (npm) --
+
+JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+HOUR_MS = 3_600_000
+
+
+def _scenario(version):
+    return {"series": [], "clock": "real", "server": {"version": version}}
+
+
+def _range(prom, expr, t_ms):
+    data = api(prom.url, "/api/v1/query", query=expr, time=t_ms / 1000)
+    return {tuple(sorted(s["metric"].items())): [(round(float(t) * 1000), v) for t, v in s["values"]]
+            for s in data["result"]}
+
+
+@pytest.fixture(scope="module")
+def npm_client():
+    """``node tests/js/push.js`` with the npm package installed (``npm ci`` in tests/js
+    when it is not yet: .ci/run installs it)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        reason = "node/npm not installed (apt-get install nodejs npm): the npm client test needs them"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI is set: a missing client is a failure)")
+        pytest.skip(reason)
+    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "prometheus-remote-write")):
+        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR,
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            reason = f"npm ci in tests/js failed: {proc.stderr.strip()[-300:]}"
+            if os.environ.get("CI"):
+                pytest.fail(reason)
+            pytest.skip(reason)
+
+    def push(url: str, timeseries: list) -> dict:
+        spec = {"url": url + "/api/v1/write", "timeseries": timeseries}
+        proc = subprocess.run([node, "push.js", json.dumps(spec)], cwd=JS_DIR,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return push
+
+
+@pytest.mark.parametrize("version", ["3.5.3", "2.42.0"])
+def test_prometheus_remote_writer_round_trip_and_refusals(version):
+    from prometheus_remote_writer import RemoteWriter
+
+    with MockPrometheus(_scenario(version)) as prom:
+        now = prom.now_ms()
+        writer = RemoteWriter(url=prom.url + "/api/v1/write", retries=0)
+        ts = [now - 30_000, now - 15_000, now]
+        result = writer.send([{"metric": {"__name__": "py_jobs_total", "queue": "mail"},
+                               "values": [1, 2.5, 4], "timestamps": ts}])
+        assert result.last_response.status_code == 204
+        assert _range(prom, "py_jobs_total[1m]", now) == {
+            (("__name__", "py_jobs_total"), ("queue", "mail")): [(ts[0], "1"), (ts[1], "2.5"),
+                                                                 (ts[2], "4")]}
+        for age in (3 * HOUR_MS, 30 * 24 * HOUR_MS):  # out of bounds, as both versions answer
+            with pytest.raises(RuntimeError, match="status=400, body=out of bounds"):
+                writer.send([{"metric": {"__name__": "py_old"}, "values": [1],
+                              "timestamps": [now - age]}])
+        # no metric name: 2.42 stores the series, 3.5 drops it; both answer 204
+        writer.send([{"metric": {"job": "nameless"}, "values": [7], "timestamps": [now]}])
+        stored = _range(prom, '{job="nameless"}[1m]', now)
+        assert stored == ({(("job", "nameless"),): [(now, "7")]} if version == "2.42.0" else {})
+        writer.close()
+
+
+@pytest.mark.parametrize("version", ["3.5.3", "2.42.0"])
+def test_npm_prometheus_remote_write_round_trip_and_refusals(npm_client, version):
+    with MockPrometheus(_scenario(version)) as prom:
+        now = prom.now_ms()
+        sent = npm_client(prom.url, [
+            {"labels": {"__name__": "js_queue_depth", "service": "SQS"},
+             "samples": [{"value": 150, "timestamp": now - 10_000}, {"value": 0.5, "timestamp": now}]},
+            {"labels": {"__name__": "bad-name", "service": "SQS"},
+             "samples": [{"value": 3, "timestamp": now}]},
+        ])
+        assert sent["status"] == 204
+        assert _range(prom, "js_queue_depth[1m]", now) == {
+            (("__name__", "js_queue_depth"), ("service", "SQS")): [(now - 10_000, "150"), (now, "0.5")]}
+        # a name outside the legacy character set is stored by both versions
+        assert _range(prom, '{__name__="bad-name"}[1m]', now) == {
+            (("__name__", "bad-name"), ("service", "SQS")): [(now, "3")]}
+        old = npm_client(prom.url, [{"labels": {"__name__": "js_old"},
+                                     "samples": [{"value": 1, "timestamp": now - 3 * HOUR_MS}]}])
+        assert old == {"status": 400, "text": "out of bounds\n"}
+        ooo = npm_client(prom.url, [{"labels": {"__name__": "js_queue_depth", "service": "SQS"},
+                                     "samples": [{"value": 1, "timestamp": now - 20_000}]}])
+        assert ooo == {"status": 400, "text": "out of order sample\n"}
