@@ -215,7 +215,7 @@ def test_exponential_histograms_are_refused_clearly():
         assert _query(prom, "beside") == {}
     with MockPrometheus({"series": [], "server": {"features": ["native-histograms"]}}) as prom:
         r = requests.post(prom.url + PATH, data=body, headers=PB)
-        assert r.status_code == 400 and "native histogram samples are not supported" in r.text
+        assert r.status_code == 400 and "exponential histograms from OTLP are not supported" in r.text
 
 
 def test_2_42_has_no_otlp_receiver_and_faults_and_auth_apply():

@@ -102,10 +102,13 @@ def test_created_timestamps_become_zero_samples_with_the_feature_flag():
             assert [(round(float(t) * 1000), v) for t, v in s["values"]] == want
 
 
-def test_native_histograms_are_refused_clearly():
+def test_native_histograms_by_remote_write_2():
     from mockprom.ingest.prompb import V2 as pb
 
-    h = pb.Histogram(count_int=1, sum=0.5, schema=0, zero_count_int=1, timestamp=NOW)
+    h = pb.Histogram(count_int=3, sum=1.5, schema=0, zero_threshold=1e-128, zero_count_int=1,
+                     timestamp=NOW)
+    h.positive_spans.add(offset=0, length=2)
+    h.positive_deltas.extend([1, 0])
     body = rw2.encode([({"__name__": "nh"}, [], {"histograms": [h]}),
                        ({"__name__": "plain"}, [(NOW, 1)])])
     with MockPrometheus(_scenario()) as prom:  # as 3.5.3 without the feature flag
@@ -114,10 +117,15 @@ def test_native_histograms_are_refused_clearly():
         assert _values(prom, "plain", NOW) == []
     with MockPrometheus(_scenario(features=["native-histograms"])) as prom:
         r = requests.post(prom.url + "/api/v1/write", data=body, headers=V2)
-        assert r.status_code == 400
-        assert r.text.startswith("native histogram samples are not supported by this mockprom")
-        assert r.text.rstrip().endswith('for series {__name__="nh"}')
+        assert r.status_code == 204, r.text
+        assert r.headers["X-Prometheus-Remote-Write-Histograms-Written"] == "1"
         assert r.headers["X-Prometheus-Remote-Write-Samples-Written"] == "1"
+        from mockprom.scenario.labels import Matcher
+
+        [sd] = prom.store.select([Matcher.of("__name__", "=", "nh")], NOW - 1, NOW, histograms=True)
+        [stored] = list(sd.hists)
+        assert (sd.ts.tolist(), stored.count, stored.sum, stored.zero_count) == ([NOW], 3.0, 1.5, 1.0)
+        assert list(stored.positive_buckets) == [1.0, 1.0]
         assert _values(prom, "plain", NOW) == [({"__name__": "plain"}, "1")]
 
 

@@ -9,7 +9,7 @@ with the OpenTelemetry project's own message classes (``opentelemetry-proto``).
 - summaries: ``{quantile}``, ``_sum``, ``_count``;
 - exponential histograms (and, with ``convert_histograms_to_nhcb``, explicit ones) are
   native histograms: as 3.5.3 answers them without ``native-histograms`` (500), and
-  refused until mockprom's native histogram storage takes them;
+  refused (400) with the feature on, until their conversion is written;
 - resources: ``service.namespace``/``service.name`` give ``job``, ``service.instance.id``
   gives ``instance``; the other attributes go to ``target_info`` (a sample every half
   lookback delta over the request's time span) unless promoted to labels;

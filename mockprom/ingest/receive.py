@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mockprom.ingest import remote_write, remote_write_v2
-from mockprom.ingest.acceptance import (RULES, Rules, Window, canonical, commit,
-                                         labels_string)
+from mockprom.ingest.acceptance import RULES, Rules, Window, canonical, commit
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.negotiation import V1_MESSAGE, V2_MESSAGE, refusals
 from mockprom.ingest.state import emulation_of, ingest_for, server_settings
 
 HISTOGRAMS_DISABLED = "native histograms are disabled"
-HISTOGRAMS_UNSUPPORTED = ("native histogram samples are not supported by this mockprom yet "
+HISTOGRAMS_UNSUPPORTED = ("exponential histograms from OTLP are not supported by this mockprom yet "
                           "(they need the native histogram storage)")
 
 
@@ -87,12 +86,12 @@ def _write_v2(state, raw: bytes, rules: Rules, emulation) -> Answer:
     for s in series:
         b = s.batch
         if s.histograms and b.problem is None:
-            b.refusal = f"{HISTOGRAMS_UNSUPPORTED} for series {labels_string(b.pairs)}"
+            b.hists = remote_write.histogram_samples(s.histograms)  # same fields as 1.0
         if s.created_ms and emulation.has("created-timestamp-zero-ingestion"):
             b.created = s.created_ms
         batches.append(b)
     with remote_write.gc_paused(), ing.lock:
-        window = Window(ing.head, rules, state.clock.now_ms())
+        window = Window(ing.head, rules, state.clock.now_ms(), native_rules(emulation))
         outcome = commit(state.store, ing.head, batches, window, partial=True)
         exemplars = 0
         for s in valid:
@@ -105,7 +104,7 @@ def _write_v2(state, raw: bytes, rules: Rules, emulation) -> Answer:
                     ing.metadata[remote_write_v2.family_name(name, s.metadata["type"])] = s.metadata
     errors = outcome.errors
     answer = Answer(204, samples=outcome.samples,
-                    headers=_written(outcome.samples, 0, exemplars))
+                    headers=_written(outcome.samples, outcome.histograms, exemplars))
     if errors:
         answer.status, answer.text = 400, "\n".join(errors) + "\n"
     return answer

@@ -246,7 +246,7 @@ def _decode_reference(raw: bytes, policy: str = "strict") -> list[Batch]:
             if series.samples or series.histograms:
                 out.append(Batch(labels, [s.timestamp for s in series.samples],
                                  [s.value for s in series.samples],
-                                 hists=_histograms(series.histograms)))
+                                 hists=histogram_samples(series.histograms)))
         return out
     req = _RawWriteRequest()
     try:
@@ -268,11 +268,11 @@ def _decode_reference(raw: bytes, policy: str = "strict") -> list[Batch]:
                 raise IngestError(f"proto: cannot unmarshal WriteRequest: {err}") from None
         out.append(Batch(labels, [s.timestamp for s in series.samples],
                          [s.value for s in series.samples], problem,
-                         hists=_histograms(hists)))
+                         hists=histogram_samples(hists)))
     return out
 
 
-def _histograms(messages) -> list:
+def histogram_samples(messages) -> list:
     """``Batch.hists`` of a series' Histogram messages: ``(t_ms, FloatHistogram, int)``."""
     if not messages:
         return []
