@@ -148,7 +148,8 @@ def _params_3_5():
 @pytest.mark.realprom
 @pytest.mark.parametrize("qid", _params_3_5())
 def test_realworld_query_against_3_5(corpus_pair_3_5, outcomes_3_5, qid):
-    """The request of EXPECTED.json sent to both servers; compared as with 2.42."""
+    """The request of EXPECTED.json sent to both servers; compared as with 2.42, and also
+    the error texts, warnings and infos (3.x's annotations) and the printing of values."""
     real_url, mock_url = corpus_pair_3_5
     entry = EXPECTED[qid]
     req = entry["request"]
@@ -159,7 +160,7 @@ def test_realworld_query_against_3_5(corpus_pair_3_5, outcomes_3_5, qid):
     gs, gb, gt = realprom.get(mock_url, req["path"], params, req["method"])
     assert wb is not None, f"Prometheus answered non-JSON: {wt[:200]}"
     diffs = realprom.compare_answers(ws, wb, gs, gb, kind=realprom.answer_kind(req["path"]),
-                                     ordered=_ordered(entry))
+                                     ordered=_ordered(entry), strict=True)
     outcomes_3_5[qid] = not diffs
     assert not diffs, (f"{qid}: {req['path']} {req['params']}\n  " + "\n  ".join(diffs[:12])
                        + f"\n Prometheus: {wt[:500]}\n mockprom:   {gt[:500]}")
