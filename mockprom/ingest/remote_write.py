@@ -189,13 +189,21 @@ def _new_series_labels(key: tuple) -> Labels:
     """The canonical labels of a series first seen as the raw Label messages ``key``."""
     get = _PAIR_CACHE.get
     pairs = [get(b) or _label_pair(b) for b in key]
-    as_dict = dict(pairs)
-    metric = as_dict.get(METRIC_NAME)
-    if len(as_dict) != len(pairs) or metric is None:
-        raise _Unusual()  # a repeated label name, no metric name
-    if not _METRIC_NAMES.get(metric) and not _valid_metric_name(metric):
-        raise _Unusual()
-    labels = tuple(sorted(pairs) if "" not in as_dict.values() else sorted(p for p in pairs if p[1]))
+    first = pairs[0]
+    if first[0] == METRIC_NAME and all(a[0] < b[0] and b[1] for a, b in zip(pairs, pairs[1:])):
+        # the usual shape: sorted by name (so no name twice), the metric name first
+        metric = first[1]
+        if not _METRIC_NAMES.get(metric) and not _valid_metric_name(metric):
+            raise _Unusual()
+        labels = tuple(pairs)
+    else:
+        as_dict = dict(pairs)
+        metric = as_dict.get(METRIC_NAME)
+        if len(as_dict) != len(pairs) or metric is None:
+            raise _Unusual()  # a repeated label name, no metric name
+        if not _METRIC_NAMES.get(metric) and not _valid_metric_name(metric):
+            raise _Unusual()
+        labels = tuple(sorted(pairs) if "" not in as_dict.values() else sorted(p for p in pairs if p[1]))
     if len(_RAW_LABELS_CACHE) >= _LABELS_CACHE_MAX:
         _RAW_LABELS_CACHE.clear()
     _RAW_LABELS_CACHE[key] = labels
