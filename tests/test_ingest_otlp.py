@@ -156,6 +156,9 @@ def test_json_and_gzip_bodies_and_errors_in_prometheus_words():
         r = requests.post(prom.url + PATH, data=old, headers=PB)
         assert (r.status_code, r.text) == (400, "out of bounds\n")
         assert requests.post(prom.url + PATH, data=b"\xff\xff", headers=PB).status_code == 400
+        bomb = gzip.compress(b"\0" * (33 * 1024 * 1024))  # decompresses past the 32 MiB limit
+        r = requests.post(prom.url + PATH, data=bomb, headers={**PB, "Content-Encoding": "gzip"})
+        assert r.status_code == 413 and "exceeds the limit" in r.text
 
 
 def test_delta_temporality_is_dropped_unless_a_feature_flag_converts_or_keeps_it():

@@ -22,11 +22,9 @@ with the OpenTelemetry project's own message classes (``opentelemetry-proto``).
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import math
 import threading
-import zlib
 from dataclasses import dataclass, field
 
 from mockprom.ingest.acceptance import Batch, canonical, label_problem
@@ -58,10 +56,14 @@ def decode(body: bytes, content_type: str, encoding: str):
         raise IngestError(f"unsupported content type: {content_type}, supported: [{JSON}, "
                           f"{PROTOBUF}]")
     if encoding == "gzip":
+        from mockprom import limits
+
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as err:
-            raise IngestError(f"gzip: invalid header ({err})") from None
+            body = limits.gunzip(body)  # at most limits.MAX_DECODED_BYTES
+        except limits.TooLarge as err:
+            raise IngestError(f"request body too large: {err}", 413) from None
+        except limits.Corrupt as err:
+            raise IngestError(str(err)) from None
     elif encoding:
         raise IngestError(f'unsupported compression: {encoding}. Only "gzip" or no compression '
                           f"supported")
