@@ -20,6 +20,7 @@ from mockprom.promql.aggregations import aggregate
 from mockprom.promql.annotations import as_strings
 from mockprom.promql.binops import binary
 from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
+from mockprom.promql import functions_native, native
 from mockprom.promql.functions import FUNCTIONS
 from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, first_subquery_step,
                                        reference_times, select_instant, select_range,
@@ -260,7 +261,8 @@ class Evaluator:
             return val
         if isinstance(val, np.ndarray):
             return -val
-        out = [without_name(StepSeries(s.labels, -s.vals, s.present), ctx) for s in val]
+        out = [without_name(StepSeries(s.labels, -s.vals, s.present,
+                                       hists=_negated(s.hists)), ctx) for s in val]
         return finalize(out, per_step=False, names=ctx.rules.name_labels)
 
     def eval_BinaryExpr(self, e: n.BinaryExpr, ctx):
@@ -302,7 +304,12 @@ class Evaluator:
                 has_matrix = True
             args.append(_coerce_arg(val, want, e.func))
             self.check_timeout()
-        out = fdef.impl(ctx, args, e, self) if fdef.uses_storage else fdef.impl(ctx, args, e)
+        if functions_native.applies(e.func, args):
+            out = functions_native.call(fdef, ctx, args, e, self)
+        elif fdef.uses_storage:
+            out = fdef.impl(ctx, args, e, self)
+        else:
+            out = fdef.impl(ctx, args, e)
         if isinstance(out, np.ndarray) or fdef.return_type == "scalar":
             return np.asarray(out, dtype=np.float64)
         if fdef.drops_name:
@@ -312,6 +319,15 @@ class Evaluator:
         if needs_finalize(out):
             return finalize(out, names=ctx.rules.name_labels)
         return out
+
+
+def _negated(hists):
+    """Unary minus of a series' histograms (``h.Copy().Mul(-1)``)."""
+    if hists is None:
+        return None
+    out = np.empty(len(hists), dtype=object)
+    out[:] = [None if h is None else native.negate(h) for h in hists]
+    return out
 
 
 def _coerce_arg(val, want: str, func: str):
@@ -346,13 +362,14 @@ def _instant_value(expr, val, t_ms: int):
         for rs in val:
             lo, hi = int(rs.lo[0]), int(rs.hi[0])
             if hi > lo:
-                pts = list(zip(rs.ts[lo:hi].tolist(), rs.vals[lo:hi].tolist()))
-                series.append(Series(rs.labels, pts))
+                series.append(_points(rs.labels, rs.ts[lo:hi], rs.vals[lo:hi],
+                                      _slice(rs.hists, lo, hi)))
         series.sort(key=lambda s: s.labels)
         return Matrix(series)
     if isinstance(expr.type, str) and expr.type == n.MATRIX:
         return Matrix([])
-    samples = [Sample(s.labels, t_ms, float(s.vals[0])) for s in val if s.present[0]]
+    samples = [Sample(s.labels, t_ms, float(s.vals[0]), _at(s.hists, 0))
+               for s in val if s.present[0]]
     if not _keeps_order(expr):
         samples.sort(key=lambda s: s.labels)
     return Vector(samples)
@@ -366,7 +383,29 @@ def _range_value(val, steps: np.ndarray) -> Matrix:
         present = s.present
         if not present.any():
             continue
-        pts = list(zip(steps[present].tolist(), np.asarray(s.vals)[present].tolist()))
-        series.append(Series(s.labels, pts))
+        hists = None if s.hists is None else s.hists[present]
+        series.append(_points(s.labels, steps[present], np.asarray(s.vals)[present], hists))
     series.sort(key=lambda s: s.labels)
     return Matrix(series)
+
+
+def _at(hists, i: int):
+    return None if hists is None else hists[i]
+
+
+def _slice(hists, lo: int, hi: int):
+    return None if hists is None else hists[lo:hi]
+
+
+def _points(labels, ts: np.ndarray, vals: np.ndarray, hists) -> Series:
+    """A result series: float points, and histogram points where ``hists`` has them."""
+    if hists is None:
+        return Series(labels, list(zip(ts.tolist(), vals.tolist())))
+    floats, histograms = [], []
+    for i, t in enumerate(ts.tolist()):
+        h = hists[i]
+        if h is None:
+            floats.append((t, float(vals[i])))
+        else:
+            histograms.append((t, h))
+    return Series(labels, floats, histograms)

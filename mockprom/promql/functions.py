@@ -71,3 +71,4 @@ from mockprom.promql import (  # noqa: E402,F401
     functions_rate,
     functions_trend,
 )
+from mockprom.promql import functions_native  # noqa: E402,F401  (after the others)

@@ -17,7 +17,7 @@ import numpy as np
 
 from mockprom.promql.errors import EvalError
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
-from mockprom.scenario.samples import stale_mask
+from mockprom.scenario.samples import is_stale, stale_mask
 from mockprom.scenario.store import TooManySamples
 
 # Prometheus's default --query.max-samples: past it a query fails (422) instead of
@@ -53,7 +53,7 @@ def _select(store, matchers, mint: int, maxt: int):
     ``MAX_SAMPLES`` samples fails as Prometheus's query.max-samples makes it fail, before
     anything is built."""
     try:
-        return store.select(matchers, mint, maxt, max_samples=MAX_SAMPLES)
+        return store.select(matchers, mint, maxt, max_samples=MAX_SAMPLES, histograms=True)
     except TooManySamples:
         raise EvalError(TOO_MANY_SAMPLES) from None
 
@@ -78,10 +78,23 @@ def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
         sample_ts = ts[idx]
         picked = vals[idx]
         inside = (sample_ts > window_start) if left_open else (sample_ts >= window_start)
-        present = found & inside & ~stale_mask(picked)
+        hists = None if sd.hists is None else sd.hists[idx]
+        present = found & inside & ~_stale(picked, hists)
         if present.any():
-            out.append(StepSeries(sd.labels, picked, present, sample_ts=sample_ts))
+            out.append(StepSeries(sd.labels, picked, present, sample_ts=sample_ts,
+                                  hists=hists))
     return out
+
+
+def _stale(vals: np.ndarray, hists) -> np.ndarray:
+    """Staleness markers: float ones, and histograms whose sum is the marker (as
+    remote-write senders mark a native histogram series stale)."""
+    stale = stale_mask(vals)
+    if isinstance(hists, np.ndarray):
+        for i, h in enumerate(hists):
+            if h is not None and h.sum != h.sum and is_stale(h.sum):
+                stale[i] = True
+    return stale
 
 
 def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int,
@@ -111,15 +124,17 @@ def select_range(store, matchers, refs: np.ndarray, range_ms: int,
         loaded += len(ts)
         if loaded > MAX_SAMPLES:
             raise EvalError(TOO_MANY_SAMPLES)
-        stale = stale_mask(vals)
+        hists = sd.hists
+        stale = _stale(vals, hists)
         if stale.any():
             keep = ~stale
             ts, vals = ts[keep], vals[keep]
+            hists = None if hists is None else hists[keep]
         if len(ts) == 0:
             continue
         lo, hi = windows(ts, refs, range_ms, left_open)
         if np.any(hi > lo):
-            out.append(RangeSeries(sd.labels, ts, vals, lo, hi))
+            out.append(RangeSeries(sd.labels, ts, vals, lo, hi, hists))
     return out
 
 
@@ -160,7 +175,23 @@ def series_to_range(series: list[StepSeries], grid: np.ndarray, refs: np.ndarray
         if len(ts) == 0:
             continue
         vals = np.asarray(s.vals, dtype=np.float64)[present]
+        hists = None if s.hists is None else unknown_resets(s.hists[present])
         lo, hi = windows(ts, refs, range_ms, left_open)
         if np.any(hi > lo):
-            out.append(RangeSeries(s.labels, ts, vals, lo, hi))
+            out.append(RangeSeries(s.labels, ts, vals, lo, hi, hists))
+    return out
+
+
+def unknown_resets(hists):
+    """A subquery's histograms with their ``CounterReset``/``NotCounterReset`` hints made
+    unknown (Prometheus's ``evalSubquery``: the subquery may skip or repeat samples)."""
+    from mockprom.histograms.column import HistogramColumn
+    from mockprom.promql.native import drop_hint_for_subquery
+
+    if isinstance(hists, HistogramColumn):
+        col = hists[np.arange(len(hists))]
+        col.hint = np.where((col.hint == 1) | (col.hint == 2), 0, col.hint).astype(np.int8)
+        return col
+    out = np.empty(len(hists), dtype=object)
+    out[:] = [None if h is None else drop_hint_for_subquery(h) for h in hists]
     return out

@@ -30,15 +30,15 @@ def without_name(s: StepSeries, ctx) -> StepSeries:
     (flagged for ``finalize``, which removes it and checks for duplicates), or, with
     delayed name removal, when the result is complete (``name_pending``)."""
     if ctx.delayed_names:
-        return StepSeries(s.labels, s.vals, s.present, None, False, True)
-    return StepSeries(s.labels, s.vals, s.present, None, True)
+        return StepSeries(s.labels, s.vals, s.present, None, False, True, s.hists)
+    return StepSeries(s.labels, s.vals, s.present, None, True, hists=s.hists)
 
 
 def remove_pending_names(series: list, names) -> list:
     """Delayed name removal's last step (``cleanupMetricLabels``): drop the names still
     pending; then two series with the same labels are an error."""
-    out = [StepSeries(drop_name(s.labels, names), s.vals, s.present) if s.name_pending else s
-           for s in series]
+    out = [StepSeries(drop_name(s.labels, names), s.vals, s.present, hists=s.hists)
+           if s.name_pending else s for s in series]
     seen = set()
     for s in out:
         if s.present.any():
@@ -88,7 +88,8 @@ def finalize(series: list[StepSeries], per_step: bool = True,
     for s in series:
         labels = drop_name(s.labels, names) if s.drop_name else s.labels
         if labels is not s.labels or s.drop_name:
-            s = StepSeries(labels, s.vals, s.present, s.sample_ts, False, s.name_pending)
+            s = StepSeries(labels, s.vals, s.present, s.sample_ts, False, s.name_pending,
+                           s.hists)
         if not s.present.any():
             continue
         prev = out.get(labels)
@@ -103,9 +104,21 @@ def finalize(series: list[StepSeries], per_step: bool = True,
         sample_ts = None
         if prev.sample_ts is not None and s.sample_ts is not None:
             sample_ts = np.where(s.present, s.sample_ts, prev.sample_ts)
+        hists = None
+        if prev.hists is not None or s.hists is not None:
+            n = len(present)
+            hists = np.where(s.present, as_object_steps(s.hists, n),
+                             as_object_steps(prev.hists, n))
         out[labels] = StepSeries(labels, vals, present, sample_ts, False,
-                                 prev.name_pending or s.name_pending)
+                                 prev.name_pending or s.name_pending, hists)
     return [out[l] for l in order]
+
+
+def as_object_steps(hists, n: int) -> np.ndarray:
+    """``hists`` (None, an object array or a HistogramColumn) as an object array."""
+    from mockprom.scenario.store import as_objects
+
+    return as_objects(hists, n)
 
 
 def needs_finalize(series: list[StepSeries]) -> bool:

@@ -9,6 +9,11 @@ per series instead of one sample at a time; this is what makes range queries fas
   samples (stale markers removed) plus, for every step, the index range of the samples in
   that step's window ``(t - range, t]``;
 - a string is a Python ``str``.
+
+Native histograms ride along in ``hists``: an object array (``FloatHistogram`` where a
+step or sample holds one, None elsewhere; the float value there is NaN) or a
+``HistogramColumn`` when every step or sample does. ``hist_mask`` tells where they are;
+code that only knows floats sees ``float_steps`` / ``float_samples``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class StepSeries:
     # ``promql-delayed-name-removal``: the labels still hold the metric name, which is
     # removed when the query's result is complete (Prometheus's ``DropName``).
     name_pending: bool = False
+    # native histograms per step (see the module docstring), or None
+    hists: Optional[object] = None
 
 
 @dataclass
@@ -52,6 +59,40 @@ class RangeSeries:
     vals: np.ndarray  # float64
     lo: np.ndarray  # int64[n_steps]
     hi: np.ndarray  # int64[n_steps]
+    # native histograms per sample (see the module docstring), or None
+    hists: Optional[object] = None
+
+
+def hist_mask(hists, n: int) -> np.ndarray:
+    """Where ``hists`` (a ``StepSeries.hists`` or ``RangeSeries.hists``) holds
+    histograms, over ``n`` steps or samples."""
+    if hists is None:
+        return np.zeros(n, dtype=bool)
+    if isinstance(hists, np.ndarray):
+        return np.fromiter((h is not None for h in hists), dtype=bool, count=n)
+    return np.ones(n, dtype=bool)  # a HistogramColumn
+
+
+def has_histograms(series) -> bool:
+    """Whether any series of a vector or range vector holds native histograms."""
+    return any(s.hists is not None for s in series)
+
+
+def float_steps(s: StepSeries) -> StepSeries:
+    """``s`` without its histogram steps."""
+    if s.hists is None:
+        return s
+    return StepSeries(s.labels, s.vals, s.present & ~hist_mask(s.hists, len(s.present)),
+                      s.sample_ts, s.drop_name, s.name_pending)
+
+
+def float_samples(rs: RangeSeries) -> RangeSeries:
+    """``rs`` without its histogram samples (windows recomputed over the floats left)."""
+    if rs.hists is None:
+        return rs
+    keep = ~hist_mask(rs.hists, len(rs.ts))
+    before = np.concatenate([[0], np.cumsum(keep)])  # floats before each position
+    return RangeSeries(rs.labels, rs.ts[keep], rs.vals[keep], before[rs.lo], before[rs.hi])
 
 
 @dataclass(frozen=True)
