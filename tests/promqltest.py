@@ -24,13 +24,18 @@ a blank line ends a block; ``eval_warn`` / ``eval_info`` (at least one warning /
 (exact) or ``regex: <pattern>`` (searched), ``expected_fail_message`` /
 ``expected_fail_regexp``; an instant evaluation is checked as an instant query and as
 the middle step of a range query from ``t - 1m`` to ``t + 1m`` (``expect ordered``
-skips that). Native histograms (``{{...}}`` samples, ``load_with_nhcb``) are read and
-remembered (``Load.histogram_series``, ``Eval.histogram_expected``) but not loaded:
-``native_histogram_reason`` says which evaluations need them (issue 10).
+skips that). Native histograms are loaded as upstream loads them: ``{{...}}`` samples
+(with ``x``/``+``/``-`` expansion) and, for ``load_with_nhcb``, native histograms with
+custom buckets made of the classic ``_bucket``/``_count``/``_sum`` series
+(``nhcb_convert``, upstream's ``convertnhcb``); expected histograms are compared as
+upstream's ``compareNativeHistogram`` does (both compacted; schema, zero threshold and
+spans exact; counts and sums almost equal). ``native_histogram_reason`` tells which
+evaluations involve native histograms (for the tallies).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
@@ -38,6 +43,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from mockprom import versions
+from mockprom.histograms import FloatHistogram
+from mockprom.histograms.float_histogram import spans_match
+from mockprom.histograms.bounds import CUSTOM_BUCKETS_SCHEMA
 from mockprom.promql import nodes as n
 from mockprom.promql.engine import Engine
 from mockprom.promql.errors import PromQLError
@@ -62,7 +70,6 @@ _EVAL_RANGE_3 = re.compile(
     r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$")
 _EXPECT = re.compile(r"^expect\s+(ordered|fail|warn|no_warn|info|no_info)"
                      r"(?:\s+(regex|msg):(.+))?$")
-_HISTOGRAM_ITEM = re.compile(r"\{\{.*?\}\}(?:[+-]\{\{.*?\}\})?(?:x(\d+))?")
 
 # The emulation each dialect runs as. Upstream's test engine (v3.5 ``NewTestEngine`` and
 # its parser options) enables experimental functions, duration expressions and the
@@ -105,9 +112,11 @@ def parse_number(text: str) -> float:
 class Load:
     interval_ms: int
     series: list  # [(Labels, [Optional[float]])]: the float series loaded
-    lines: list = field(default_factory=list)  # [(selector text, values text)] as written
+    # [(selector text, values text)] as written; None for a series the script did not
+    # write (the histograms ``load_with_nhcb`` makes)
+    lines: list = field(default_factory=list)
     # label sets of the series that hold native-histogram samples (written ``{{...}}``
-    # or made by ``load_with_nhcb``); not loaded (issue 10)
+    # or made by ``load_with_nhcb``)
     histogram_series: list = field(default_factory=list)
 
 
@@ -260,7 +269,10 @@ def parse_script_3(text: str, name: str = "<script>") -> list[Eval]:
                 _load_line(load, lines[i], f"{name}:{i + 1}")
                 i += 1
             if m.group(1):
-                load.histogram_series.extend(nhcb_series(load.series))
+                for labels, values in nhcb_convert(load.series, load.interval_ms):
+                    load.series.append((labels, values))
+                    load.lines.append(None)
+                    load.histogram_series.append(labels)
             loads = loads + [load]
             continue
         if not word.startswith("eval"):
@@ -272,67 +284,149 @@ def parse_script_3(text: str, name: str = "<script>") -> list[Eval]:
 
 
 def _load_line(load: Load, line: str, where: str) -> None:
-    """One series of a load block; a series with native-histogram samples is only
-    remembered (``histogram_series``)."""
-    values_text = line
-    plain, holds_histograms = replace_histograms(line)
+    """One series of a load block (a series given again replaces the earlier one)."""
     try:
-        labels, values = parse_series_line(plain)
+        labels, values = parse_series_line(line)
     except ValueError as e:
         raise ScriptError(f"{where}: bad series line {line!r}: {e}") from e
     labels = make_labels(labels)
-    for i, (known, _) in enumerate(load.series):  # a series given again replaces it
+    for i, (known, _) in enumerate(load.series):
         if known == labels:
             del load.series[i], load.lines[i]
             break
     if labels in load.histogram_series:
         load.histogram_series.remove(labels)
-    if holds_histograms:
+    if any(isinstance(v, FloatHistogram) for v in values):
         load.histogram_series.append(labels)
-        return
     load.series.append((labels, values))
-    load.lines.append(split_series_line(values_text))
+    load.lines.append(split_series_line(line))
 
 
-def replace_histograms(text: str) -> tuple[str, bool]:
-    """``text`` with every native-histogram item (``{{...}}``, ``{{...}}x3``,
-    ``{{...}}+{{...}}x3``) replaced by as many omitted samples, and whether there was one."""
-    found = False
-
-    def blank(m):
-        nonlocal found
-        found = True
-        return "_" if m.group(1) is None else f"_x{int(m.group(1)) + 1}"
-
-    return _HISTOGRAM_ITEM.sub(blank, text), found
-
-
-def nhcb_series(series) -> list:
-    """The label sets of the native histograms with custom buckets that
-    ``load_with_nhcb`` makes of classic histogram series (``x_bucket{le}``, ``x_count``,
-    ``x_sum`` -> ``x``; a ``le`` that is not a number is skipped)."""
-    out = []
-    for labels, _values in series:
+def nhcb_convert(series, interval_ms: int) -> list:
+    """The native histograms with custom buckets that ``load_with_nhcb`` adds for the
+    classic histograms of a load block (upstream's ``appendCustomHistogram`` with
+    ``convertnhcb.TempHistogram``): ``x_bucket{le}``, ``x_count`` and ``x_sum`` become
+    ``x`` with one histogram per step where any of them has a float sample; a ``le``
+    that is no number is skipped. Returns ``[(labels, values)]`` on the load's grid."""
+    temps: dict = {}  # base labels -> {step: TempHistogram}
+    for labels, values in series:
         d = dict(labels)
         name = d.get("__name__", "")
-        for suffix in ("_bucket", "_count", "_sum"):
+        for suffix in ("_bucket", "_sum", "_count"):
             if name.endswith(suffix):
                 break
         else:
             continue
+        le = None
         if suffix == "_bucket":
+            if "le" not in d:
+                raise ScriptError(f"expected bucket label in metric {format_labels(labels)}")
             try:
-                le = float(d.get("le", "x"))
+                le = parse_go_float(d["le"])
             except ValueError:
                 continue
             if math.isnan(le):
                 continue
             d.pop("le")
         d["__name__"] = name[:-len(suffix)]
-        base = make_labels(d)
-        if base not in out:
-            out.append(base)
+        per_step = temps.setdefault(make_labels(d), {})
+        for k, v in enumerate(values):
+            if v is None or isinstance(v, FloatHistogram):
+                continue
+            temp = per_step.setdefault(k, TempHistogram())
+            if suffix == "_bucket":
+                temp.set_bucket_count(le, v)
+            elif suffix == "_count":
+                temp.set_count(v)
+            else:
+                temp.set_sum(v)
+    out = []
+    for base, per_step in temps.items():
+        if not per_step:
+            continue
+        values = [None] * (max(per_step) + 1)
+        for k, temp in per_step.items():
+            values[k] = temp.convert()
+        out.append((base, values))
     return out
+
+
+def parse_go_float(text: str) -> float:
+    """``strconv.ParseFloat(text, 64)`` for the texts a ``le`` label holds."""
+    s = text.strip()
+    if s != text or not s:
+        raise ValueError(text)
+    low = s.lower().lstrip("+-")
+    if low in ("inf", "infinity", "nan"):
+        return float(s)
+    if "_" in s:
+        raise ValueError(text)
+    if re.fullmatch(r"[+-]?0[xX][0-9a-fA-F.]+(?:[pP][+-]?\d+)?", s):
+        return float.fromhex(s)
+    return float(s)
+
+
+class TempHistogram:
+    """``convertnhcb.TempHistogram``: a classic histogram's cumulative buckets, count
+    and sum at one timestamp, converted to a ``FloatHistogram`` with custom buckets."""
+
+    def __init__(self):
+        self.buckets: list = []  # [le, cumulative count], ascending le
+        self.count = 0.0
+        self.sum = 0.0
+        self.has_count = False
+        self.err = None
+
+    def set_bucket_count(self, le: float, count: float) -> None:
+        if self.err:
+            return
+        if count < 0:
+            self.err = "bucket count must be non-negative"
+            return
+        les = [b[0] for b in self.buckets]
+        i = bisect.bisect_left(les, le)
+        if i < len(les) and les[i] == le:
+            return  # a duplicate
+        if (i > 0 and count < self.buckets[i - 1][1]) or \
+                (i < len(les) and count > self.buckets[i][1]):
+            self.err = "count is not cumulative"
+            return
+        self.buckets.insert(i, [le, count])
+
+    def set_count(self, count: float) -> None:
+        if self.err:
+            return
+        if count < 0:
+            self.err = "count must be non-negative"
+            return
+        self.count, self.has_count = count, True
+
+    def set_sum(self, value: float) -> None:
+        if not self.err:
+            self.sum = value
+
+    def convert(self) -> FloatHistogram:
+        if self.err:
+            raise ScriptError(f"load_with_nhcb: {self.err}")
+        buckets = [list(b) for b in self.buckets]
+        count = self.count
+        if not self.has_count:
+            if not buckets:
+                raise ScriptError("load_with_nhcb: count must be provided when no buckets "
+                                  "are present")
+            count = buckets[-1][1]
+        if not buckets or buckets[-1][0] != math.inf:
+            buckets.append([math.inf, count])
+        if count != buckets[-1][1]:
+            raise ScriptError("load_with_nhcb: count mismatch")
+        deltas, prev = [], 0.0
+        for _, c in buckets:
+            deltas.append(c - prev)
+            prev = c
+        h = FloatHistogram(schema=CUSTOM_BUCKETS_SCHEMA, count=count, sum=self.sum,
+                           positive_spans=[[0, len(buckets)]], positive_buckets=deltas,
+                           custom_values=[b[0] for b in buckets[:-1]])
+        return h.compact(0)
 
 
 def _parse_eval_3(lines: list, i: int, name: str) -> tuple[Eval, int]:
@@ -376,15 +470,14 @@ def _parse_eval_3(lines: list, i: int, name: str) -> tuple[Eval, int]:
             break
         except ValueError:
             pass
-        plain, holds_histograms = replace_histograms(d)
         try:
-            labels, values = parse_series_line(plain)
+            labels, values = parse_series_line(d)
         except ValueError as e:
             raise ScriptError(f"{name}:{i + 1}: bad expected line {d!r}: {e}") from e
         if ev.kind == "instant" and len(values) > 1:
             raise ScriptError(f"{name}:{i + 1}: expecting multiple values in instant "
                               "evaluation not allowed")
-        ev.histogram_expected |= holds_histograms
+        ev.histogram_expected |= any(isinstance(v, FloatHistogram) for v in values)
         ev.expected.append(Expected(make_labels(labels), values))
     return ev, i + 1
 
@@ -505,28 +598,101 @@ class Mismatch(AssertionError):
     pass
 
 
-def _fmt(v: float) -> str:
+def _fmt(v) -> str:
+    if isinstance(v, FloatHistogram):
+        return v.test_expression()
+    if isinstance(v, dict):  # a histogram as the API wrote it
+        return repr(v)
     return repr(v)
 
 
+def _floats_match(a, b) -> bool:
+    return len(a) == len(b) and all(almost_equal(x, y) for x, y in zip(a, b))
+
+
+def histograms_match(exp: FloatHistogram, got: FloatHistogram) -> bool:
+    """Upstream test.go's ``compareNativeHistogram`` of both histograms compacted."""
+    exp, got = exp.copy().compact(0), got.copy().compact(0)
+    if exp.schema != got.schema or not almost_equal(exp.count, got.count) or \
+            not almost_equal(exp.sum, got.sum):
+        return False
+    if exp.uses_custom_buckets() and tuple(exp.custom_values) != tuple(got.custom_values):
+        return False
+    if exp.zero_threshold != got.zero_threshold or \
+            not almost_equal(exp.zero_count, got.zero_count):
+        return False
+    return (spans_match(exp.negative_spans, got.negative_spans)
+            and _floats_match(exp.negative_buckets, got.negative_buckets)
+            and spans_match(exp.positive_spans, got.positive_spans)
+            and _floats_match(exp.positive_buckets, got.positive_buckets))
+
+
+def wire_histograms_match(exp: FloatHistogram, got: dict) -> bool:
+    """``exp`` against a histogram as the query API writes it (``count``, ``sum`` and the
+    non-empty buckets with their boundaries): what a client can compare."""
+    from mockprom.histograms.wire import histogram_dict
+
+    want = histogram_dict(exp, repr)
+    if set(got) - {"count", "sum", "buckets"}:
+        return False
+    if not almost_equal(float(want["count"]), float(got.get("count", "nan"))) or \
+            not almost_equal(float(want["sum"]), float(got.get("sum", "nan"))):
+        return False
+    wb, gb = want.get("buckets", []), got.get("buckets", [])
+    if len(wb) != len(gb):
+        return False
+    for w, g in zip(wb, gb):
+        if len(g) != 4 or w[0] != g[0]:
+            return False
+        if not all(almost_equal(float(x), float(y)) for x, y in zip(w[1:], g[1:])):
+            return False
+    return True
+
+
+def values_match(exp, got) -> bool:
+    """An expected value (float or ``FloatHistogram``) against a result value (float,
+    ``FloatHistogram`` or the API's histogram object)."""
+    if isinstance(exp, FloatHistogram):
+        if isinstance(got, FloatHistogram):
+            return histograms_match(exp, got)
+        return isinstance(got, dict) and wire_histograms_match(exp, got)
+    if isinstance(got, (FloatHistogram, dict)):
+        return False
+    return almost_equal(exp, got)
+
+
+def sample_value(s):
+    """A result sample's value: its histogram when it holds one, else its float."""
+    return s.value if s.histogram is None else s.histogram
+
+
+def series_points(s) -> dict:
+    """A result series' values by timestamp (floats and histograms)."""
+    pts = dict(s.points)
+    pts.update(dict(s.histograms))
+    return pts
+
+
 def compare_vector(ev: Eval, samples: list, what: str) -> None:
-    """``compareResult`` for a vector: same label sets, almost-equal values, and for
-    ``eval_ordered`` the same order."""
+    """``compareResult`` for a vector: same label sets, matching values (floats almost
+    equal, histograms as ``compareNativeHistogram``), and for ``eval_ordered`` the same
+    order."""
     if any(e.labels is None for e in ev.expected):
         raise Mismatch(f"{what}: expected a scalar, got a vector of {len(samples)} samples")
     expected = {e.labels: (pos, e.values[0]) for pos, e in enumerate(ev.expected)}
     seen = set()
     for pos, s in enumerate(samples):
+        value = sample_value(s)
         if s.labels not in expected:
             raise Mismatch(f"{what}: unexpected metric {format_labels(s.labels)} in result "
-                           f"(value {_fmt(s.value)})")
+                           f"(value {_fmt(value)})")
         exp_pos, exp_val = expected[s.labels]
         if ev.is_ordered and exp_pos != pos:
             raise Mismatch(f"{what}: expected metric {format_labels(s.labels)} with "
                            f"{_fmt(exp_val)} at position {exp_pos + 1} but was at {pos + 1}")
-        if not almost_equal(exp_val, s.value):
+        if not values_match(exp_val, value):
             raise Mismatch(f"{what}: expected {_fmt(exp_val)} for {format_labels(s.labels)} "
-                           f"but got {_fmt(s.value)}")
+                           f"but got {_fmt(value)}")
         seen.add(s.labels)
     missing = [l for l in expected if l not in seen]
     if missing:
@@ -537,7 +703,7 @@ def compare_scalar(ev: Eval, value: float, what: str) -> None:
     if len(ev.expected) != 1 or ev.expected[0].labels is not None:
         raise Mismatch(f"{what}: expected {len(ev.expected)} series, got a scalar "
                        f"{_fmt(value)}")
-    if not almost_equal(ev.expected[0].values[0], value):
+    if not values_match(ev.expected[0].values[0], value):
         raise Mismatch(f"{what}: expected scalar {_fmt(ev.expected[0].values[0])} but got "
                        f"{_fmt(value)}")
 
@@ -589,11 +755,13 @@ def _compare_range_step(ev: Eval, instant, mat: Matrix, what: str) -> None:
     from mockprom.promql.values import Sample
     samples = [Sample(s.labels, t, v) for s in mat.series for t, v in s.points
                if t == ev.t_ms]
+    samples += [Sample(s.labels, t, math.nan, h) for s in mat.series for t, h in s.histograms
+                if t == ev.t_ms]
     if isinstance(instant, Scalar):
         if len(mat.series) != 1 or mat.series[0].labels != () or len(samples) != 1:
             raise Mismatch(f"{what}: a scalar expression did not give one series without "
                            "labels")
-        compare_scalar(ev, samples[0].value, what)
+        compare_scalar(ev, sample_value(samples[0]), what)
         return
     saved = ev.ordered, ev.expects
     ev.ordered, ev.expects = False, {k: v for k, v in ev.expects.items() if k != "ordered"}
@@ -624,7 +792,7 @@ def compare_range_result(ev: Eval, mat, what: str = "range") -> None:
     if ev.is_ordered:
         raise Mismatch(f"{what}: expected ordered result, but query returned a matrix")
     steps = list(range(ev.start_ms, ev.end_ms + 1, ev.step_ms))
-    got = {s.labels: dict(s.points) for s in mat.series}
+    got = {s.labels: series_points(s) for s in mat.series}
     _labels_sorted([s.labels for s in mat.series], what)
     expected = {}
     for e in ev.expected:
@@ -645,7 +813,7 @@ def compare_range_result(ev: Eval, mat, what: str = "range") -> None:
             raise Mismatch(f"{what}: {format_labels(labels)} has points at "
                            f"{sorted(pts)} but expected at {sorted(exp)}")
         for t, v in exp.items():
-            if not almost_equal(v, pts[t]):
+            if not values_match(v, pts[t]):
                 raise Mismatch(f"{what}: {format_labels(labels)} at {t}: expected {_fmt(v)} "
                                f"but got {_fmt(pts[t])}")
     missing = [l for l in expected if l not in got and expected[l]]

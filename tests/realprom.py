@@ -461,9 +461,27 @@ def _show(metric: dict) -> str:
     return f"{name}{{{rest}}}"
 
 
+def histograms_close(a: dict, b: dict) -> bool:
+    """Two native histograms as the query API writes them: count and sum, and the same
+    buckets (boundary rule, bounds, count) within 1e-6."""
+    if not isinstance(a, dict) or not isinstance(b, dict) or set(a) != set(b):
+        return False
+    if not values_close(a["count"], b["count"]) or not values_close(a["sum"], b["sum"]):
+        return False
+    wb, gb = a.get("buckets", []), b.get("buckets", [])
+    return len(wb) == len(gb) and all(
+        len(x) == 4 and len(y) == 4 and x[0] == y[0]
+        and all(values_close(p, q) for p, q in zip(x[1:], y[1:])) for x, y in zip(wb, gb))
+
+
 def _compare_point(where: str, want, got, diffs: list, exact_text: bool) -> None:
     if _ts(want[0]) != _ts(got[0]):
         diffs.append(f"{where}: timestamp {want[0]} != {got[0]}")
+    elif isinstance(want[1], dict) or isinstance(got[1], dict):
+        if not histograms_close(want[1], got[1]):
+            diffs.append(f"{where} @{want[0]}: histogram {want[1]} != {got[1]}")
+        elif exact_text and want[1] != got[1]:
+            diffs.append(f"{where} @{want[0]}: same histogram printed {want[1]} != {got[1]}")
     elif not values_close(want[1], got[1]):
         diffs.append(f"{where} @{want[0]}: value {want[1]} != {got[1]}")
     elif exact_text and _num(want[1]) == _num(got[1]) and want[1] != got[1]:
@@ -484,7 +502,6 @@ def compare_result(want: dict, got: dict, ordered: bool = False,
         else:
             _compare_point("scalar", want["result"], got["result"], diffs, exact_text)
         return diffs
-    field = "value" if rtype == "vector" else "values"
     wl, gl = want["result"], got["result"]
     wmap = {_key(s["metric"]): s for s in wl}
     gmap = {_key(s["metric"]): s for s in gl}
@@ -497,15 +514,21 @@ def compare_result(want: dict, got: dict, ordered: bool = False,
     for k in wmap.keys() & gmap.keys():
         where = _show(dict(k))
         if rtype == "vector":
-            _compare_point(where, wmap[k][field], gmap[k][field], diffs, exact_text)
+            kinds = [f for f in ("value", "histogram") if f in wmap[k]]
+            if kinds != [f for f in ("value", "histogram") if f in gmap[k]]:
+                diffs.append(f"{where}: {kinds} != {sorted(set(gmap[k]) - {'metric'})}")
+                continue
+            _compare_point(where, wmap[k][kinds[0]], gmap[k][kinds[0]], diffs, exact_text)
             continue
-        wp, gp = wmap[k][field], gmap[k][field]
-        if [_ts(p[0]) for p in wp] != [_ts(p[0]) for p in gp]:
-            diffs.append(f"{where}: timestamps differ: {len(wp)} points "
-                         f"{[p[0] for p in wp][:6]}... != {len(gp)} points {[p[0] for p in gp][:6]}...")
-            continue
-        for a, b in zip(wp, gp):
-            _compare_point(where, a, b, diffs, exact_text)
+        for field in ("values", "histograms"):
+            wp, gp = wmap[k].get(field, []), gmap[k].get(field, [])
+            if [_ts(p[0]) for p in wp] != [_ts(p[0]) for p in gp]:
+                diffs.append(f"{where}: {field} timestamps differ: {len(wp)} points "
+                             f"{[p[0] for p in wp][:6]}... != {len(gp)} points "
+                             f"{[p[0] for p in gp][:6]}...")
+                continue
+            for a, b in zip(wp, gp):
+                _compare_point(where, a, b, diffs, exact_text)
     if ordered and not diffs and [_key(s["metric"]) for s in wl] != [_key(s["metric"]) for s in gl]:
         diffs.append("series order differs")
     return diffs

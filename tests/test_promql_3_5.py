@@ -30,8 +30,10 @@ def test_xxh64_matches_the_reference_vectors():
     assert xxh64(b"a") == 0xD24EC4F1A98C6E5B
     assert xxh64(b"abc") == 0x44BC2CF5AD770999
     assert xxh64(b"Nobody inspects the spammish repetition") == 0xFBCEA83C8A378BF1
-    # labels.Hash: name 0xff value 0xff, in label order
-    assert labels_hash((("a", "b"),)) == xxh64(b"a\xffb\xff")
+    # labels.Hash of stringlabels builds (Prometheus's release binaries): each name and
+    # value preceded by its length (uvarint), in label order
+    assert labels_hash((("a", "b"),)) == xxh64(b"\x01a\x01b")
+    assert labels_hash((("n", "x" * 200),)) == xxh64(b"\x01n\xc8\x01" + b"x" * 200)
 
 
 @pytest.mark.parametrize("a, b", [("a1", "a2"), ("a2", "a10"), ("1.2.3", "1.11.3"),

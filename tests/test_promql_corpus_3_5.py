@@ -7,10 +7,10 @@ and once through the HTTP API of a ``MockPrometheus`` with ``server.version: 3.5
 also as the middle step of a three-step range query; annotations as ``eval_warn``,
 ``eval_info`` and ``expect`` lines ask).
 
-Excluded, by one rule (``promqltest.native_histogram_reason``) and shown as skips whose
-reason starts with "excluded": evaluations that need native histograms (issue 10): an
-expected native-histogram value, or a selector matching a series that holds native-
-histogram samples. Nothing else is skipped.
+Native histograms are loaded and compared as upstream's ``test.go`` does (``{{...}}``
+samples, ``load_with_nhcb``; ``compareNativeHistogram``; over HTTP the histogram objects
+of the API: count, sum and every non-empty bucket with its boundaries). Nothing is
+skipped.
 
 Where the real Prometheus 3.5.3 answers differently from the corpus, the real server
 wins: such evaluations are listed in ``REAL_SERVER_WINS`` with what 3.5.3 answers.
@@ -67,11 +67,7 @@ def _params(mode: str):
     for ev in EVALS:
         ident = f"{mode}:{ev.id}"
         marks = []
-        reason = native_histogram_reason(ev)
-        if reason:
-            marks.append(pytest.mark.skip(reason=f"excluded (native histograms, issue 10): "
-                                                 f"{reason}"))
-        elif ident in KNOWN:
+        if ident in KNOWN:
             marks.append(pytest.mark.xfail(reason=KNOWN[ident], strict=True))
         yield pytest.param(ev, id=ident, marks=marks)
 

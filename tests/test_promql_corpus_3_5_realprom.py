@@ -2,7 +2,8 @@
 
 Every load block (with those before it since the last ``clear``) is remote-written into a
 fresh real 3.5.3 started with the feature flags of upstream's test engine; then every
-evaluation that needs no native histogram is run twice:
+evaluation is run twice (load blocks with native histograms go by remote write 1.0
+``histograms``, the server started with ``--enable-feature=native-histograms`` too):
 
 - ``real:file:LINE``: the real server's answers checked against the corpus, exactly as
   ``test_promql_corpus_3_5.py`` checks mockprom's (``run_http_3``). Where they disagree,
@@ -24,9 +25,10 @@ import pytest
 import requests
 
 import realprom
+from native_oracle import RealNativePrometheus
 from promqltest import Mismatch
 from test_promql_corpus_3_5 import (EMULATION, EVALS, KNOWN, REAL_SERVER_WINS,
-                                    harness, native_histogram_reason, run_http_3)  # noqa: F401
+                                    harness, run_http_3)  # noqa: F401
 from test_promql_corpus_http import Harness, bare_spec, seconds
 
 pytestmark = pytest.mark.realprom
@@ -49,8 +51,12 @@ class RealHarness(Harness):
         series = [bare_spec(load, labels, values) for load in ev.loads
                   for labels, values in load.series]
         flags = "--enable-feature=" + ",".join(sorted(EMULATION.features))
-        self.real = realprom.RealPrometheus([s for s in series if s["samples"]], line="3.5",
-                                            extra_args=[flags]).__enter__()
+        series = [s for s in series if s["samples"]]
+        if any(load.histogram_series for load in ev.loads):
+            self.real = RealNativePrometheus(series, extra_args=[flags]).__enter__()
+        else:
+            self.real = realprom.RealPrometheus(series, line="3.5",
+                                                extra_args=[flags]).__enter__()
         self.url = self.real.url
         self.loaded = key
 
@@ -79,9 +85,7 @@ def _params(mode: str):
     for ev in EVALS:
         ident = f"{mode}:{ev.id}"
         marks = []
-        if native_histogram_reason(ev):
-            marks.append(pytest.mark.skip(reason="excluded (native histograms, issue 10)"))
-        elif ident in KNOWN:
+        if ident in KNOWN:
             marks.append(pytest.mark.xfail(reason=KNOWN[ident], strict=True))
         yield pytest.param(ev, id=ident, marks=marks)
 

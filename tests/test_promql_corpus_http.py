@@ -32,6 +32,7 @@ import pytest
 import requests
 from pydantic import ValidationError
 
+from mockprom.histograms import FloatHistogram
 from mockprom.promql.values import Matrix, Sample, Scalar, Series, String, Vector
 from mockprom.scenario.durations import format_duration_ms
 from mockprom.scenario.labels import format_labels, make_labels
@@ -73,10 +74,14 @@ def _same_value(a, b) -> bool:
     """Bit for bit (a staleness marker is not any NaN); None for an omitted sample."""
     if a is None or b is None:
         return a is None and b is None
+    if isinstance(a, FloatHistogram) or isinstance(b, FloatHistogram):
+        return isinstance(a, FloatHistogram) and a == b
     return struct.pack("<d", a) == struct.pack("<d", b)
 
 
-def _wire_value(v: float):
+def _wire_value(v):
+    if isinstance(v, FloatHistogram):
+        return v.test_expression()
     if is_stale(v):
         return "stale"
     if math.isnan(v):
@@ -88,6 +93,8 @@ def _wire_value(v: float):
 
 def notation_spec(load, labels, values, texts):
     """The series in the notation shape, or None when that would not reproduce it."""
+    if texts is None:
+        return None
     selector, values_text = texts
     spec = {"series": selector, "values": values_text,
             "interval": format_duration_ms(load.interval_ms), "start": 0}
@@ -200,20 +207,36 @@ def decode(resp: requests.Response, what: str):
     if kind == "string":
         return String(_ms(result[0]), result[1])
     if kind == "vector":
-        samples = [Sample(_labels(s["metric"], what), _ms(s["value"][0]), float(s["value"][1]))
-                   for s in result]
+        samples = [_sample(s, what) for s in result]
         _unique([s.labels for s in samples], what)
         return Vector(samples)
     if kind == "matrix":
         series = [Series(_labels(s["metric"], what),
-                         [(_ms(t), float(v)) for t, v in s["values"]]) for s in result]
+                         [(_ms(t), float(v)) for t, v in s.get("values", [])],
+                         [(_ms(t), h) for t, h in s.get("histograms", [])]) for s in result]
         _unique([s.labels for s in series], what)
         for s in series:
-            ts = [t for t, _ in s.points]
-            if ts != sorted(set(ts)):
-                raise Mismatch(f"{what}: points of {format_labels(s.labels)} not ascending: {ts}")
+            for pts in (s.points, s.histograms):
+                ts = [t for t, _ in pts]
+                if ts != sorted(set(ts)):
+                    raise Mismatch(f"{what}: points of {format_labels(s.labels)} not "
+                                   f"ascending: {ts}")
+            ts = [t for t, _ in s.points] + [t for t, _ in s.histograms]
+            if len(ts) != len(set(ts)):
+                raise Mismatch(f"{what}: {format_labels(s.labels)} has a float and a "
+                               f"histogram at the same time: {sorted(ts)}")
         return Matrix(series)
     raise Mismatch(f"{what}: unknown resultType {kind!r}")
+
+
+def _sample(s: dict, what: str) -> Sample:
+    """A vector sample of the API: ``value`` [t, "v"] or ``histogram`` [t, {...}]."""
+    if ("value" in s) == ("histogram" in s):
+        raise Mismatch(f"{what}: a sample needs one of 'value' and 'histogram': {s!r}")
+    if "histogram" in s:
+        t, h = s["histogram"]
+        return Sample(_labels(s["metric"], what), _ms(t), math.nan, h)
+    return Sample(_labels(s["metric"], what), _ms(s["value"][0]), float(s["value"][1]))
 
 
 def _unique(label_sets: list, what: str) -> None:

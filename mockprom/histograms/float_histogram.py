@@ -75,10 +75,13 @@ class Bucket:
         self.count = count
         self.index = index
 
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+    def string(self) -> str:
+        """Go's ``Bucket.String()``: ``(0.5,1]:3``, numbers as ``%g``."""
         lo = "[" if self.lower_inclusive else "("
         hi = "]" if self.upper_inclusive else ")"
-        return f"{lo}{self.lower},{self.upper}{hi}:{self.count}"
+        return f"{lo}{format_g(self.lower)},{format_g(self.upper)}{hi}:{format_g(self.count)}"
+
+    __repr__ = string
 
 
 class FloatHistogram:
@@ -249,6 +252,18 @@ class FloatHistogram:
                 and float_buckets_match(self.negative_buckets, h2.negative_buckets)
                 and spans_match(self.positive_spans, h2.positive_spans)
                 and float_buckets_match(self.positive_buckets, h2.positive_buckets))
+
+    def string(self) -> str:
+        """Go's ``String()`` (``count_values`` labels histograms with it):
+        ``{count:4, sum:5, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1}``, the non-empty
+        buckets from the lowest, numbers as ``%g``."""
+        parts = [f"{{count:{format_g(self.count)}, sum:{format_g(self.sum)}"]
+        negative = [b for b in self.negative_bucket_iterator() if b.count != 0]
+        parts += [b.string() for b in reversed(negative)]
+        if self.zero_count != 0:
+            parts.append(self.zero_bucket().string())
+        parts += [b.string() for b in self.positive_bucket_iterator() if b.count != 0]
+        return ", ".join(parts) + "}"
 
     def compact(self, max_empty_buckets: int = 0) -> "FloatHistogram":
         self.positive_buckets, self.positive_spans = compact_buckets(

@@ -12,7 +12,7 @@ import numpy as np
 from mockprom.gofloat import format_f, format_g
 from mockprom.gostr import go_quote as _go_quote
 from mockprom.promql import deadline
-from mockprom.promql import annotations
+from mockprom.promql import aggregations_native, annotations
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.functions_windows import kahan_inc
@@ -44,6 +44,16 @@ def _groups(vec, keyf):
 
 
 def aggregate(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[StepSeries]:
+    if aggregations_native.applies(vec):
+        return aggregations_native.aggregate(e, vec, param, ctx, _aggregate, _groups_of)
+    return _aggregate(e, vec, param, ctx)
+
+
+def _groups_of(e: n.AggregateExpr, vec) -> dict:
+    return _groups(vec, group_key_fn(e.grouping, e.without))
+
+
+def _aggregate(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[StepSeries]:
     op = e.op
     if op == "count_values":
         return count_values(e, vec, param, ctx)
@@ -219,7 +229,8 @@ def limit_k(e: n.AggregateExpr, vec: list[StepSeries], param) -> list[StepSeries
         sel = s.present & (count < k)
         count += sel
         if sel.any():
-            out.append(StepSeries(s.labels, s.vals, sel, None, False, s.name_pending))
+            out.append(StepSeries(s.labels, s.vals, sel, None, False, s.name_pending,
+                                  s.hists))
     return out
 
 
@@ -242,7 +253,8 @@ def limit_ratio(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[S
         take = ((ratio >= 0) & (offset < ratio)) | ((ratio < 0) & (offset >= 1.0 + ratio))
         sel = s.present & take
         if sel.any():
-            out.append(StepSeries(s.labels, s.vals, sel, None, False, s.name_pending))
+            out.append(StepSeries(s.labels, s.vals, sel, None, False, s.name_pending,
+                                  s.hists))
     return out
 
 

@@ -64,9 +64,20 @@ def histogram_quantile_forced_monotonicity(metric_name: str) -> str:
 
 
 def arg_pos(call, i: int):
-    """The position of argument ``i`` of a ``Call`` node (None when unknown)."""
+    """The position of argument ``i`` of a ``Call`` node (None when unknown). A subquery
+    argument has none left: Prometheus evaluates it and puts a matrix selector without
+    a position in its place, so what is about it shows at ``1:1``."""
+    from mockprom.promql import nodes
+
     args = getattr(call, "args", ())
-    return getattr(args[i], "pos", None) if i < len(args) else None
+    if i >= len(args):
+        return None
+    a = args[i]
+    while isinstance(a, nodes.ParenExpr):
+        a = a.expr
+    if isinstance(a, nodes.SubqueryExpr):
+        return (0, 0)
+    return getattr(args[i], "pos", None)
 
 
 # -- the API form -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from mockprom.promql import deadline
+from mockprom.promql import binops_native, deadline
 from mockprom.promql import nodes as n
 from mockprom.promql.errors import EvalError
 from mockprom.promql.series import del_labels, drop_name, finalize, keep_labels, without_name
@@ -66,12 +66,15 @@ def binary(e: n.BinaryExpr, lhs, rhs, ctx):
         if l_scalar or r_scalar:
             raise EvalError("set operator not allowed in binary scalar expression")
         return set_op(e.op, lhs, rhs, e.matching or n.VectorMatching(card="many-to-many"))
+    pos = getattr(e, "pos", None)
     if l_scalar:
-        return vector_scalar(e.op, rhs, lhs, swap=True, return_bool=e.return_bool, ctx=ctx)
+        return vector_scalar(e.op, rhs, lhs, swap=True, return_bool=e.return_bool, ctx=ctx,
+                             pos=pos)
     if r_scalar:
-        return vector_scalar(e.op, lhs, rhs, swap=False, return_bool=e.return_bool, ctx=ctx)
+        return vector_scalar(e.op, lhs, rhs, swap=False, return_bool=e.return_bool, ctx=ctx,
+                             pos=pos)
     return vector_vector(e.op, lhs, rhs, e.matching or n.VectorMatching(), e.return_bool,
-                         ctx)
+                         ctx, pos)
 
 
 def scalar_binop(op: str, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -81,9 +84,9 @@ def scalar_binop(op: str, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def vector_scalar(op: str, vec: list[StepSeries], scalar: np.ndarray, swap: bool,
-                  return_bool: bool, ctx) -> list[StepSeries]:
+                  return_bool: bool, ctx, pos=None) -> list[StepSeries]:
     """``vectorScalarBinop``: the vector's own value is kept by a filtering comparison
-    whichever side the scalar is on."""
+    whichever side the scalar is on (native histograms: ``binops_native``)."""
     out = []
     drop = op in ctx.rules.name_dropping_ops or return_bool
     for s in vec:
@@ -93,12 +96,18 @@ def vector_scalar(op: str, vec: list[StepSeries], scalar: np.ndarray, swap: bool
         if op in n.COMPARISON_OPS:
             value = s.vals
         present = s.present
+        hists = None
+        if s.hists is not None:
+            lh, rh = (None, s.hists) if swap else (s.hists, None)
+            value, keep, valid, hists = binops_native.elementwise(
+                op, lv, lh, rv, rh, present, value, keep, ctx, pos)
+            present = present & valid
         if return_bool:
-            value = keep.astype(np.float64)
+            value, hists = keep.astype(np.float64), None
         else:
             present = present & keep
         res = StepSeries(s.labels, np.asarray(value, dtype=np.float64), present, None, False,
-                         s.name_pending)
+                         s.name_pending, hists)
         out.append(without_name(res, ctx) if drop else res)
     return finalize(out, names=ctx.rules.name_labels)
 
@@ -134,7 +143,8 @@ def set_op(op: str, lhs: list[StepSeries], rhs: list[StepSeries], matching) -> l
         for s in lhs:
             other = rhs_any.get(sigf(s.labels), none)
             mask = s.present & (other if op == "and" else ~other)
-            out.append(StepSeries(s.labels, s.vals, mask, None, s.drop_name, s.name_pending))
+            out.append(StepSeries(s.labels, s.vals, mask, None, s.drop_name, s.name_pending,
+                                  s.hists))
         return finalize(out)
     # or
     groups = defaultdict(list)
@@ -142,12 +152,12 @@ def set_op(op: str, lhs: list[StepSeries], rhs: list[StepSeries], matching) -> l
         groups[sigf(s.labels)].append(s)
     lhs_any = _any_present(groups, n_steps)
     none = np.zeros(n_steps, dtype=bool)
-    out = [StepSeries(s.labels, s.vals, s.present, None, s.drop_name, s.name_pending)
+    out = [StepSeries(s.labels, s.vals, s.present, None, s.drop_name, s.name_pending, s.hists)
            for s in lhs]
     for s in rhs:
         other = lhs_any.get(sigf(s.labels), none)
         out.append(StepSeries(s.labels, s.vals, s.present & ~other, None, s.drop_name,
-                              s.name_pending))
+                              s.name_pending, s.hists))
     return finalize(out)
 
 
@@ -191,7 +201,8 @@ def result_labels(ls_labels, rs_labels, op: str, matching: n.VectorMatching,
 
 
 def vector_vector(op: str, lhs: list[StepSeries], rhs: list[StepSeries],
-                  matching: n.VectorMatching, return_bool: bool, ctx) -> list[StepSeries]:
+                  matching: n.VectorMatching, return_bool: bool, ctx,
+                  pos=None) -> list[StepSeries]:
     """``VectorBinop`` for one-to-one, many-to-one and one-to-many matching."""
     if matching.card == "many-to-many":
         raise EvalError("many-to-many only allowed for set operators")
@@ -243,14 +254,20 @@ def vector_vector(op: str, lhs: list[StepSeries], rhs: list[StepSeries],
                 continue
             vl, vr = (rs.vals, s.vals) if swapped else (s.vals, rs.vals)
             value, keep = elem_op(op, vl, vr)
+            hists = None
+            if s.hists is not None or rs.hists is not None:
+                hl, hr = (rs.hists, s.hists) if swapped else (s.hists, rs.hists)
+                value, keep, valid, hists = binops_native.elementwise(
+                    op, vl, hl, vr, hr, mask, value, keep, ctx, pos)
+                mask = mask & valid
             if return_bool:
-                value = keep.astype(np.float64)
+                value, hists = keep.astype(np.float64), None
             else:
                 mask = mask & keep
             labels = result_labels(s.labels, rs.labels, op, matching, return_bool, ctx)
             # the result's DropName is ``bool``'s alone (an input's pending drop is lost)
             out.append(StepSeries(labels, np.asarray(value, dtype=np.float64), mask, None,
-                                  False, return_bool and ctx.delayed_names))
+                                  False, return_bool and ctx.delayed_names, hists))
             out_sigs.append(sig)
 
     # Prometheus's per-step checks on the matched signatures.

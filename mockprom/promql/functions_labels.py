@@ -107,7 +107,8 @@ def label_replace(ctx, args, call):
         if m is not None:
             labels = set_label(labels, dst, go_expand(repl, m))
         out.append(StepSeries(labels, s.vals, s.present, None, False,
-                              s.name_pending and not (m is not None and dst == METRIC_NAME)))
+                              s.name_pending and not (m is not None and dst == METRIC_NAME),
+                              s.hists))
     return out
 
 
@@ -125,7 +126,7 @@ def label_join(ctx, args, call):
         d = dict(s.labels)
         joined = sep.join(d.get(src, "") for src in srcs)
         out.append(StepSeries(set_label(s.labels, dst, joined), s.vals, s.present, None,
-                              False, s.name_pending and dst != METRIC_NAME))
+                              False, s.name_pending and dst != METRIC_NAME, s.hists))
     return out
 
 
@@ -242,7 +243,7 @@ def _by_labels(series: list, names, descending: bool) -> list:
             return -sign if natural_less(va, vb) else sign
         return sign * ((a.labels > b.labels) - (a.labels < b.labels))
 
-    return [StepSeries(s.labels, s.vals, s.present, None, False, s.name_pending)
+    return [StepSeries(s.labels, s.vals, s.present, None, False, s.name_pending, s.hists)
             for s in sorted(series, key=functools.cmp_to_key(cmp))]
 
 

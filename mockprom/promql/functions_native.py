@@ -34,8 +34,7 @@ BUCKET_LABEL = "le"
 PASS_THROUGH = frozenset({"timestamp", "label_replace", "label_join", "sort_by_label",
                           "sort_by_label_desc", "absent", "info"})
 # Range functions that count or time samples of both kinds.
-ALL_SAMPLES = frozenset({"count_over_time", "present_over_time", "absent_over_time",
-                         "ts_of_last_over_time"})
+ALL_SAMPLES = frozenset({"count_over_time", "present_over_time", "absent_over_time"})
 # Range functions of floats only: histograms left out, an info when a window has both.
 FLOATS_WITH_INFO = frozenset({"min_over_time", "max_over_time", "stddev_over_time",
                               "stdvar_over_time", "quantile_over_time", "mad_over_time",
@@ -269,7 +268,17 @@ def _last(ctx, e, args, rs, f, nh, nf, pos):
     return _merge(rs.labels, ctx.n, None, np.zeros(ctx.n, bool), values, floats)
 
 
+def _ts_of_last(ctx, e, args, rs, f, nh, nf, pos):
+    """``ts_of_last_over_time``: the last float's time when the window has floats (as a
+    real 3.5.3 answers), else the last histogram's."""
+    floats = {}
+    for i in np.flatnonzero((nh > 0) & (nf == 0)):
+        floats[i] = float(rs.ts[int(rs.hi[i]) - 1]) / 1000
+    return _merge(rs.labels, ctx.n, f, nf > 0, {}, floats)
+
+
 _RANGE = {
+    "ts_of_last_over_time": _ts_of_last,
     "rate": _rate, "increase": _rate, "delta": _rate,
     "irate": _instant, "idelta": _instant,
     "resets": _counting(native.resets), "changes": _counting(native.changes),
@@ -336,7 +345,7 @@ def _histogram_quantile(fdef, ctx, args, e) -> list:
     vec = args[1]
     natives, clashes = _classic_conflicts(ctx, vec, e, 1)
     out = _drop_clashes(fdef.impl(ctx, [args[0], [float_steps(s) for s in vec]], e), clashes)
-    pos = annotations.arg_pos(e, 1)
+    pos = annotations.arg_pos(e, 0)  # Prometheus places these infos at the first argument
 
     def compute(s, steps):
         if not steps.any():
@@ -364,7 +373,7 @@ def _histogram_fraction(fdef, ctx, args, e) -> list:
     natives, clashes = _classic_conflicts(ctx, vec, e, 2)
     out = _drop_clashes(fdef.impl(ctx, [args[0], args[1], [float_steps(s) for s in vec]], e),
                         clashes)
-    pos = annotations.arg_pos(e, 2)
+    pos = annotations.arg_pos(e, 0)  # (as for histogram_quantile)
 
     def compute(s, steps):
         if not steps.any():

@@ -108,7 +108,7 @@ def batches(series: list[RangeSeries], n_steps: int):
             np.concatenate([np.asarray(rs.vals, np.float64) for rs in group]),
             np.concatenate([rs.lo + off for rs, off in zip(group, offsets)]),
             np.concatenate([rs.hi + off for rs, off in zip(group, offsets)]),
-            np.tile(np.arange(n_steps), len(group)))
+            step=np.tile(np.arange(n_steps), len(group)))
         yield group, lanes
 
 

@@ -168,8 +168,13 @@ def info(ctx, args, call, evaluator) -> list[StepSeries]:
             seen_here.add(labels)
             entry = out.get(labels)
             if entry is None:
-                entry = out[labels] = (np.zeros(ctx.n), np.zeros(ctx.n, dtype=bool))
+                entry = out[labels] = (np.zeros(ctx.n), np.zeros(ctx.n, dtype=bool),
+                                       np.full(ctx.n, None, dtype=object))
                 order.append(labels)
             entry[0][step] = s.vals[step]
             entry[1][step] = True
-    return [StepSeries(labels, out[labels][0], out[labels][1]) for labels in order]
+            if s.hists is not None:  # a native histogram keeps its value
+                entry[2][step] = s.hists[step]
+    return [StepSeries(labels, vals, present,
+                       hists=hists if any(h is not None for h in hists) else None)
+            for labels in order for vals, present, hists in (out[labels],)]

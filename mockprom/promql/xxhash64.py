@@ -11,7 +11,6 @@ P2 = 0xC2B2AE3D27D4EB4F
 P3 = 0x165667B19E3779F9
 P4 = 0x85EBCA77C2B2AE63
 P5 = 0x27D4EB2F165667C5
-LABEL_SEP = b"\xff"
 
 
 def _rotl(x: int, r: int) -> int:
@@ -61,10 +60,23 @@ def xxh64(data: bytes) -> int:
     return h
 
 
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
 def labels_hash(labels) -> int:
-    """``labels.Labels.Hash()``: XXH64 of ``name 0xff value 0xff ...`` in label order."""
+    """``labels.Labels.Hash()`` as Prometheus's release binaries compute it (built with
+    the ``stringlabels`` tag): XXH64 of the labels' packed form, each name and value
+    preceded by its length as a uvarint, in label order. (A real 3.5.3's
+    ``limit_ratio`` picks series by this hash.)"""
     parts = []
     for name, value in labels:
-        parts += [name.encode("utf-8", "surrogateescape"), LABEL_SEP,
-                  value.encode("utf-8", "surrogateescape"), LABEL_SEP]
+        for text in (name, value):
+            raw = text.encode("utf-8", "surrogateescape")
+            parts += [_uvarint(len(raw)), raw]
     return xxh64(b"".join(parts))
