@@ -5,7 +5,8 @@ For each series matching any ``match[]`` selector: its newest sample in
 ``[now - lookback, now]`` (staleness markers dropped), families ordered by metric name,
 each preceded by ``# TYPE <name> untyped`` (Prometheus federates without metadata), the
 external label ``instance=""`` appended when the series has no instance, and the sample
-timestamp in milliseconds. Values as Go's ``strconv`` ``'g'`` format.
+timestamp in milliseconds. Values as Go's ``strconv`` ``'g'`` format. Native histograms
+are federated in the protobuf formats only (``protoexposition``).
 
 Prometheus 3 escapes names that are not legacy names with the scheme the client asks for
 in its ``Accept`` header (``escaping=underscores``, the default, ``dots``, ``values`` or
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from mockprom import versions
+from mockprom.histograms import GAUGE_TYPE, FloatHistogram
 
 from mockprom.ingest.gofloat import format_go_g
 from mockprom.nameescaping import SCHEMES, UNDERSCORES, escape_name, is_legacy_metric_name
@@ -129,31 +131,38 @@ def _name(name: str) -> str:
 
 
 def latest_samples(store, matcher_sets: Sequence[Sequence[Matcher]], now_ms: int,
-                   lookback_ms: int, scheme: str | None = None) -> list:
+                   lookback_ms: int, scheme: str | None = None,
+                   histograms: bool = False) -> list:
     """The federated families: ``[(name, [(label pairs, t_ms, value), ...]), ...]`` in
     metric name order, each series' newest sample in the lookback window (stale ones
-    left out), ``instance=""`` added where missing; names escaped with ``scheme``."""
+    left out), ``instance=""`` added where missing; names escaped with ``scheme``.
+
+    With ``histograms`` (the protobuf formats) a native histogram sample is a value too
+    (a ``FloatHistogram``), and a family ends where the kind of sample changes (float,
+    histogram, gauge histogram), as ``web/federate.go`` cuts them; without, native
+    histograms are left out, as the text format cannot carry them."""
     mint = now_ms - lookback_ms
     found = {}
     for matchers in matcher_sets:
         if not matchers:
             continue  # ``{}``: the TSDB selects nothing without a matcher
-        for sd in store.select(matchers, mint, now_ms):
+        for sd in store.select(matchers, mint, now_ms, histograms=histograms):
             if sd.labels not in found and len(sd.ts):
                 found[sd.labels] = sd
     latest = []
     for labels in sorted(found):
         sd = found[labels]
         t, v = int(sd.ts[-1]), float(sd.vals[-1])
-        if is_stale(v):
+        h = sd.hists[len(sd.ts) - 1] if sd.hists is not None else None
+        if h is None and is_stale(v):
             continue
         name = dict(labels).get(METRIC_NAME, "")
         if not name:
             continue  # Prometheus ignores nameless metrics
-        latest.append((name, labels, t, v))
+        latest.append((name, labels, t, v if h is None else h))
     latest.sort(key=lambda x: x[0])  # stable: by name, then labels
     families: list = []
-    last_name = None
+    last = None
     for name, labels, t, v in latest:
         pairs = [(k, val) for k, val in labels if k != METRIC_NAME]
         if not any(k == "instance" for k, _ in labels):
@@ -161,11 +170,19 @@ def latest_samples(store, matcher_sets: Sequence[Sequence[Matcher]], now_ms: int
         if scheme is not None:
             name = escape_name(name, scheme)
             pairs = [(escape_name(k, scheme), val) for k, val in pairs]
-        if name != last_name:
+        key = (name, sample_kind(v))
+        if key != last:
             families.append((name, []))
-            last_name = name
+            last = key
         families[-1][1].append((pairs, t, v))
     return families
+
+
+def sample_kind(value) -> str:
+    """``untyped`` (a float), ``histogram`` or ``gauge_histogram``."""
+    if not isinstance(value, FloatHistogram):
+        return "untyped"
+    return "gauge_histogram" if value.counter_reset_hint == GAUGE_TYPE else "histogram"
 
 
 def text_format(families, quoting: bool) -> str:
@@ -203,7 +220,8 @@ def federation_answer(store, matcher_sets, now_ms: int, lookback_ms: int, accept
 
     style = FEDERATION[emulation]
     ctype, fmt, scheme = negotiate(accept, style.escaping)
-    families = latest_samples(store, matcher_sets, now_ms, lookback_ms, scheme)
+    families = latest_samples(store, matcher_sets, now_ms, lookback_ms, scheme,
+                              histograms=fmt != "text")
     if fmt == "text":
         return text_format(families, quoting=scheme is not None).encode("utf-8"), ctype
     if fmt == "proto-delimited":

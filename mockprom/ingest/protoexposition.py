@@ -2,7 +2,8 @@
 header (``application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
 encoding=delimited|text|compact-text``): one ``MetricFamily`` per metric name, each
 metric with its labels, an ``untyped`` value and ``timestamp_ms``, as Prometheus's
-federation handler writes them.
+federation handler writes them; a native histogram as a ``histogram`` (its family
+``HISTOGRAM`` or ``GAUGE_HISTOGRAM``) with its spans and absolute float counts.
 
 ``delimited`` is the binary form, each message prefixed with its length (a varint),
 fields in field-number order as Go's ``proto.Marshal`` writes them. The two text forms are
@@ -21,8 +22,10 @@ import struct
 from typing import Sequence
 
 from mockprom.gofloat import format_g
+from mockprom.histograms import GAUGE_TYPE, FloatHistogram
 
-UNTYPED = 3  # io.prometheus.client.MetricType
+UNTYPED, HISTOGRAM, GAUGE_HISTOGRAM = 3, 4, 5  # io.prometheus.client.MetricType
+TYPE_NAMES = {UNTYPED: "UNTYPED", HISTOGRAM: "HISTOGRAM", GAUGE_HISTOGRAM: "GAUGE_HISTOGRAM"}
 
 
 # -- binary ------------------------------------------------------------------------------
@@ -44,18 +47,53 @@ def _bytes_field(number: int, payload: bytes) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def _metric(pairs: Sequence[tuple[str, str]], t_ms: int, v: float) -> bytes:
+def _zigzag(n: int) -> int:
+    return (n << 1) ^ (n >> 63)
+
+
+def _double(number: int, v: float) -> bytes:
+    return _varint(number << 3 | 1) + struct.pack("<d", v)
+
+
+def _span(offset: int, length: int) -> bytes:
+    return b"\x08" + _varint(_zigzag(offset)) + b"\x10" + _varint(length)
+
+
+def _histogram(h: FloatHistogram) -> bytes:
+    """``dto.Histogram`` as federation fills it: sum, float count, schema, zero bucket,
+    spans and absolute float bucket counts (repeated doubles, not packed, as proto2)."""
+    out = [_double(2, h.sum), _double(4, h.count), b"\x28" + _varint(_zigzag(h.schema)),
+           _double(6, h.zero_threshold), _double(8, h.zero_count)]
+    out += [_bytes_field(9, _span(o, n)) for o, n in h.negative_spans]
+    out += [_double(11, c) for c in h.negative_buckets]
+    out += [_bytes_field(12, _span(o, n)) for o, n in h.positive_spans]
+    out += [_double(14, c) for c in h.positive_buckets]
+    return b"".join(out)
+
+
+def _metric(pairs: Sequence[tuple[str, str]], t_ms: int, v) -> bytes:
     body = b"".join(_bytes_field(1, _bytes_field(1, k.encode()) + _bytes_field(2, val.encode()))
                     for k, val in pairs)
+    if isinstance(v, FloatHistogram):  # timestamp_ms (6), then histogram (7)
+        return body + b"\x30" + _varint(t_ms) + _bytes_field(7, _histogram(v))
     body += _bytes_field(5, b"\x09" + struct.pack("<d", v))  # untyped { value }
     return body + b"\x30" + _varint(t_ms)  # timestamp_ms
 
 
+def family_type(metrics) -> int:
+    """A family's ``MetricType``: its samples are all of one kind."""
+    v = metrics[0][2]
+    if not isinstance(v, FloatHistogram):
+        return UNTYPED
+    return GAUGE_HISTOGRAM if v.counter_reset_hint == GAUGE_TYPE else HISTOGRAM
+
+
 def delimited(families) -> bytes:
-    """``families``: ``[(name, [(pairs, t_ms, value), ...]), ...]``."""
+    """``families``: ``[(name, [(pairs, t_ms, value), ...]), ...]``; a value is a float
+    or a native histogram (``FloatHistogram``)."""
     out = []
     for name, metrics in families:
-        msg = _bytes_field(1, name.encode()) + b"\x18" + _varint(UNTYPED)
+        msg = _bytes_field(1, name.encode()) + b"\x18" + _varint(family_type(metrics))
         msg += b"".join(_bytes_field(4, _metric(p, t, v)) for p, t, v in metrics)
         out.append(_varint(len(msg)) + msg)
     return b"".join(out)
@@ -105,12 +143,30 @@ def _float(v: float) -> str:
     return format_g(v)
 
 
+def _histogram_fields(h: FloatHistogram) -> list:
+    """The text encodings print fields in the order ``metrics.proto`` declares them (the
+    binary one in field number order): ``sample_count_float`` before ``sample_sum``, a
+    metric's ``histogram`` before its ``timestamp_ms``."""
+    fields = [("sample_count_float", _float(h.count)), ("sample_sum", _float(h.sum)),
+              ("schema", str(h.schema)), ("zero_threshold", _float(h.zero_threshold)),
+              ("zero_count_float", _float(h.zero_count))]
+    for side, spans, counts in (("negative", h.negative_spans, h.negative_buckets),
+                                ("positive", h.positive_spans, h.positive_buckets)):
+        fields += [(f"{side}_span", [("offset", str(o)), ("length", str(n))])
+                   for o, n in spans]
+        fields += [(f"{side}_count", _float(c)) for c in counts]
+    return fields
+
+
 def _fields(name: str, metrics, quote) -> list:
     """The message as ``(field, value)`` pairs; a value is text or a nested list."""
-    fields = [("name", quote(name)), ("type", "UNTYPED")]
+    fields = [("name", quote(name)), ("type", TYPE_NAMES[family_type(metrics)])]
     for pairs, t, v in metrics:
         metric = [("label", [("name", quote(k)), ("value", quote(val))]) for k, val in pairs]
-        metric += [("untyped", [("value", _float(v))]), ("timestamp_ms", str(t))]
+        if isinstance(v, FloatHistogram):
+            metric += [("histogram", _histogram_fields(v)), ("timestamp_ms", str(t))]
+        else:
+            metric += [("untyped", [("value", _float(v))]), ("timestamp_ms", str(t))]
         fields.append(("metric", metric))
     return fields
 
