@@ -190,6 +190,9 @@ class GeneratedSource:
         return self._generate(mint_ms, maxt_ms)[:2]
 
     def samples_h(self, mint_ms: int, maxt_ms: int):
+        if not self.histogram:  # floats: as ``samples`` gives them (subclasses override it)
+            ts, vals = self.samples(mint_ms, maxt_ms)
+            return ts, vals, None
         return self._generate(mint_ms, maxt_ms)
 
     def _generate(self, mint_ms: int, maxt_ms: int):
