@@ -69,6 +69,26 @@ def test_fault_expr_rules_are_linear(demo):
         demo.clear_faults()
 
 
+def test_fixed_regexes_of_our_own_are_linear_too():
+    """Bucket bounds (``le``, any label value a client writes) and histogram notation
+    were read by regexes that backtracked quadratically (50,000 digits: minutes)."""
+    from mockprom.histograms.notation import _NUMBER
+    from mockprom.promql.functions_histogram import go_parse_float
+
+    digits = "1" * 50_000
+    finished = threading.Event()
+
+    def parse():
+        assert go_parse_float(digits + "x") is None
+        assert go_parse_float("0x" + digits + "z") is None
+        assert _NUMBER.fullmatch(digits + "x") is None
+        finished.set()
+
+    threading.Thread(target=parse, daemon=True).start()
+    assert finished.wait(20)
+    assert go_parse_float("1_000.5") == 1000.5 and go_parse_float("0x1p-2") == 0.25
+
+
 def test_go_regex_syntax_over_http(demo):
     ok = requests.get(demo.url + "/api/v1/query", params={
         "query": r'up{job=~"\\p{L}+", instance=~"[[:alnum:]].*|\\Q*\\E"}'}, timeout=10)

@@ -32,7 +32,8 @@ _KEYS = ("schema", "sum", "count", "z_bucket", "z_bucket_w", "buckets", "offset"
 _INT_KEYS = ("schema", "offset", "n_offset")
 _LIST_KEYS = ("buckets", "n_buckets", "custom_values")
 _KEY = re.compile(r"\s*([a-z_]+)\s*:\s*")
-_NUMBER = re.compile(r"[+-]?(?:inf(?:inity)?|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+)",
+# (digits, then a fraction only after its dot: "\d+\.?\d*" backtracks quadratically)
+_NUMBER = re.compile(r"[+-]?(?:inf(?:inity)?|nan|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+)",
                      re.IGNORECASE)
 _INT = re.compile(r"[+-]?\d+")
 
