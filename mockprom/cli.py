@@ -218,6 +218,7 @@ def _pick_scenario(path: Optional[str], name: Optional[str]):
 
 
 def cmd_serve(args) -> int:
+    from mockprom import limits
     from mockprom.app import create_app
     from mockprom.scenario.loader import ScenarioError
     from mockprom.server import release_held_requests
@@ -235,6 +236,7 @@ def cmd_serve(args) -> int:
     except VersionError as exc:
         print(f"mockprom: {exc}", file=sys.stderr)
         return 2
+    limits.tame_allocator()  # before the worker threads exist
     try:
         server = HttpServer(app, args.host, args.port,
                             ServerOptions(threads=args.threads, max_connections=args.max_connections,

@@ -117,6 +117,20 @@ def unsnappy_framed(data: bytes, limit: int = MAX_DECODED_BYTES) -> bytes:
         raise Corrupt("snappy: corrupt input") from None
 
 
+def tame_allocator() -> bool:
+    """Let the server's worker threads share two malloc arenas (glibc gives each thread
+    its own, and each keeps the high-water mark of the bodies it handled: 16 workers
+    reading 8 MiB forms held 760 MiB, two arenas about 90 MiB). Call before the workers
+    start; a no-op (False) off glibc."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-8, 2))  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return False
+
+
 def content_length(environ: dict) -> int:
     """The request's declared body length (-1 when none or unreadable)."""
     try:
