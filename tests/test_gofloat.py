@@ -405,14 +405,15 @@ def test_errors_print_go_percent_f_and_percent_v(both, release):
             queries.append((f'{smoothing}(gf{{i="000"}}[5m], {sel}, 0.5)',
                             "invalid smoothing factor. Expected: 0 < sf < 1, got: "
                             + format_prec(v, "f", 6)))
-        if not -2.0 ** 63 <= v <= 2.0 ** 63:  # topk's k with %v
+        # topk's k with %v (3.x answers nothing, without an error, when every k is below 1)
+        if not -2.0 ** 63 <= v <= 2.0 ** 63 and (release.line == "2.42" or not v < 1):
             queries.append((f"topk({sel}, gf)", f"Scalar value {format_g(v)} overflows int64"))
         if not abs(v) < 2.0 ** 63:  # the @ modifier's bounds with %f
             queries.append((f"gf @ {format_g(v)}", "timestamp out of bounds for @ modifier: "
                             + format_prec(v, "f", 6)))
         for query, message in queries:
             answers = [_query(url, query, now) for url in (real, mock)]
-            assert answers[0]["error"].endswith(message), (query, answers[0])
+            assert answers[0].get("error", "").endswith(message), (query, answers)
             assert answers[1] == answers[0], query
             checked += 1
     assert checked > 40

@@ -108,6 +108,9 @@ DATA = [
     _series("up", [1] * 11, job="j", instance="i"),
     _series("up", [1] * 11, job="k", instance="i"),
     _series("build_info", [1] * 11, job="j", instance="i", rev="r"),
+    _series("kparam", [3] * 5 + [-1e300, 2, 1e300, 0.5, 3, 3]),
+    _series("qparam", [0.5] * 5 + [-0.5, 0.5, 2, "NaN", -3, 7]),
+    _series("late", [None] * 8 + [0, 1, 2]),
 ]
 
 QUERIES = [
@@ -138,6 +141,11 @@ QUERIES = [
     'label_replace(rate(m[5m]), "x", "$1", "__name__", "(.*)")',
     'label_replace(rate(m[5m]), "__name__", "r_$1", "__name__", "(.*)")',
     "timestamp(g)", "last_over_time(g[5m])", 'sum by (__type__) (g)',
+    # the parameter of an aggregation over the whole query (fParams)
+    "topk(-1e300, m)", "topk(scalar(kparam), late)", "topk(scalar(kparam), m)",
+    "limitk(scalar(kparam), late)", "bottomk(1e300, nothing)", "quantile(scalar(kparam), m)",
+    "quantile(scalar(qparam), m)", "limit_ratio(scalar(kparam), m)",
+    "limit_ratio(scalar(qparam), nothing)",
     # windows
     "count_over_time(m[5m])", "m[3m]", "count_over_time(m[3m:1m])", "max_over_time(m[2m:30s])",
 ]
@@ -199,3 +207,48 @@ def test_answers_as_a_real_3_5_3(servers, query):
         assert got.status_code == want.status_code, (path, got.text, want.text)
         a, b = _normalized(want.json()), _normalized(got.json())
         assert _close(a, b), f"{path}\nreal: {a}\nmock: {b}"
+
+
+# -- sample statistics as a real 3.5.3 counts them ----------------------------------------
+
+STATS_DATA = [
+    _series("target_info", [1] * 8, job="j", instance=str(i), version=f"v{i % 2}")
+    for i in range(6)
+] + [
+    _series("m", [i + k for k in range(8)], job="j", instance=str(i)) for i in range(6)
+] + [_series("m", [1] * 8, job="j", instance="x")]
+
+# aggregations hold only their result in 3.x (rangeEvalAgg), label_replace/label_join
+# relabel in place, info() gathers its input and the info series step by step
+STATS_QUERIES = [
+    "sum(m)", "sum by (instance) (m)", "topk(3, m)", "quantile(0.5, m)",
+    "count_values('v', m)", "label_replace(m, 'x', '$1', 'instance', '(.*)')",
+    "label_join(m, 'x', ',', 'instance', 'job')", "sum(label_replace(m, 'a', 'b', '', ''))",
+    "info(m)", "info(m offset 2m)", "info(m, {version='v0'})", "info(rate(m[2m]))",
+    "sum by (version) (info(m))", "max_over_time(sum(m)[3m:50s])",
+]
+
+
+@pytest.fixture(scope="module")
+def stats_servers():
+    realprom.require_binaries("3.5")
+    flags = ["promql-experimental-functions", "promql-per-step-stats"]
+    with realprom.RealPrometheus(STATS_DATA, line="3.5",
+                                 extra_args=["--enable-feature=" + ",".join(flags)]) as real, \
+            MockPrometheus({"series": STATS_DATA,
+                            "server": {"features": flags[:1], "per_step_stats": True}},
+                           version="3.5.3") as mock:
+        yield real.url, mock.url
+
+
+@pytest.mark.realprom
+@pytest.mark.parametrize("query", STATS_QUERIES)
+def test_sample_statistics_as_a_real_3_5_3(stats_servers, query):
+    real, mock = stats_servers
+    for path, params in (("/api/v1/query", {"query": query, "time": "121"}),
+                         ("/api/v1/query_range", {"query": query, "start": "-100",
+                                                  "end": "810", "step": "70"})):
+        params = dict(params, stats="all")
+        want = requests.get(real + path, params=params, timeout=30).json()
+        got = requests.get(mock + path, params=params, timeout=30).json()
+        assert got["data"]["stats"]["samples"] == want["data"]["stats"]["samples"], path

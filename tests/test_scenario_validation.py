@@ -426,7 +426,10 @@ def test_value_labels_agree_with_promtool_test_rules(promtool, release, serve, t
         firing = [a for a in mock_alerts(prom, minute * 60) if a["state"] == "firing"]
         cases.append({"eval_time": f"{minute}m", "alertname": "Level", "exp_alerts": [
             {"exp_labels": a["labels"], "exp_annotations": a["annotations"]} for a in firing]})
-    assert sum(bool(c["exp_alerts"]) for c in cases) == 4  # at 2m, 5m (v=1), 8m, 16m (v=2)
+    # at 2m, 5m (v=1), 8m, 16m (v=2); 3.x's lookback (t - 5m, t] no longer holds the
+    # sample of 11m at 16m
+    firing = 4 if release.line == "2.42" else 3
+    assert sum(bool(c["exp_alerts"]) for c in cases) == firing
     (tmp_path / "test.yml").write_text(yaml.safe_dump({
         "rule_files": ["rules.yml"], "evaluation_interval": "1m",
         "tests": [{"interval": "1m",

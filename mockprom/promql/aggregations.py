@@ -60,11 +60,21 @@ def _aggregate(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
     if op in ("topk", "bottomk"):
         return top_bottom(e, vec, param, ctx)
     if op == "limitk":
-        return limit_k(e, vec, param)
+        return limit_k(e, vec, param, ctx)
     if op == "limit_ratio":
         return limit_ratio(e, vec, param, ctx)
     if op == "quantile":
-        for q in distinct(param[(param < 0) | (param > 1) | np.isnan(param)]):
+        if ctx.rules.aggregation_params_summarised:
+            # 3.x warns of the parameter's extremes over the whole query (NaN first: it
+            # makes math.Min/Max NaN)
+            if np.isnan(param).any():
+                bad = [math.nan]
+            else:
+                bad = [q for q in (float(param.max()), float(param.min()))
+                       if not 0 <= q <= 1] if len(param) else []
+        else:
+            bad = distinct(param[(param < 0) | (param > 1) | np.isnan(param)])
+        for q in bad:
             ctx.warn(annotations.invalid_quantile(q), _pos(e.param))
     keyf = group_key_fn(e.grouping, e.without)
     out = []
@@ -217,9 +227,11 @@ def _pos(node):
     return getattr(node, "pos", None)
 
 
-def limit_k(e: n.AggregateExpr, vec: list[StepSeries], param) -> list[StepSeries]:
+def limit_k(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[StepSeries]:
     """``limitk``: per group and step, the first k series present, in input order."""
-    k = _k_values(param)
+    k = _k_values(param, vec, ctx)
+    if k is None:
+        return []
     keyf = group_key_fn(e.grouping, e.without)
     taken: dict = {}
     out = []
@@ -242,10 +254,25 @@ def limit_ratio(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[S
     ratio (above ``1 + ratio`` for a negative one), as Prometheus's ``HashRatioSampler``
     picks them; ratios beyond ±1 are capped, with a warning."""
     ratio = np.asarray(param, dtype=np.float64)
-    if np.isnan(ratio).any():
-        raise EvalError("Ratio value NaN is NaN")
-    for r in distinct(ratio[np.abs(ratio) > 1]):
-        ctx.warn(annotations.invalid_ratio(r, 1.0 if r > 1 else -1.0), _pos(e.param))
+    if ctx.rules.aggregation_params_summarised:
+        # 3.x: nothing when the ratio is 0 throughout; a warning for each capped extreme
+        # of the whole query; NaN is refused at a step with input only
+        nan = np.isnan(ratio).any()
+        hi = math.nan if nan else float(ratio.max())
+        lo = math.nan if nan else float(ratio.min())
+        if hi == 0 and lo == 0:
+            return []
+        if hi > 1:
+            ctx.warn(annotations.invalid_ratio(hi, 1.0), _pos(e.param))
+        if lo < -1:
+            ctx.warn(annotations.invalid_ratio(lo, -1.0), _pos(e.param))
+        if (np.isnan(ratio) & _steps_with_input(vec, len(ratio))).any():
+            raise EvalError("Ratio value NaN is NaN")
+    else:
+        if np.isnan(ratio).any():
+            raise EvalError("Ratio value NaN is NaN")
+        for r in distinct(ratio[np.abs(ratio) > 1]):
+            ctx.warn(annotations.invalid_ratio(r, 1.0 if r > 1 else -1.0), _pos(e.param))
     ratio = np.clip(ratio, -1.0, 1.0)
     out = []
     for s in vec:
@@ -258,22 +285,39 @@ def limit_ratio(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[S
     return out
 
 
-def _k_values(param: np.ndarray) -> np.ndarray:
-    if np.any(~((param <= MAX_INT64) & (param >= MIN_INT64))):
-        bad = param[~((param <= MAX_INT64) & (param >= MIN_INT64))][0]
-        raise EvalError(f"Scalar value {format_g(bad)} overflows int64")  # Go's %v
-    return np.trunc(param).astype(np.int64)
+def _steps_with_input(vec: list[StepSeries], steps: int) -> np.ndarray:
+    out = np.zeros(steps, dtype=bool)
+    for s in vec:
+        out |= s.present
+    return out
+
+
+def _k_values(param: np.ndarray, vec: list[StepSeries], ctx):
+    """k per step, or None when 3.x gives nothing at all (every k below 1). A k that does
+    not fit an int64 is refused: at every step in 2.42, at steps with input in 3.x."""
+    param = np.asarray(param, dtype=np.float64)
+    ok = (param <= MAX_INT64) & (param >= MIN_INT64)
+    if ctx.rules.aggregation_params_summarised:
+        if len(param) and not np.isnan(param).any() and param.max() < 1:
+            return None
+        bad = ~ok & _steps_with_input(vec, len(param))
+    else:
+        bad = ~ok
+    if bad.any():
+        v = param[bad][0]
+        raise EvalError(f"Scalar value {format_g(v)} overflows int64")  # Go's %v
+    return np.trunc(np.where(ok, param, 0.0)).astype(np.int64)
 
 
 def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[StepSeries]:
-    """topk/bottomk as Prometheus 2.42's ``aggregation()`` computes them per step: each
-    group keeps a ``container/heap`` of up to k samples fed in input order (a NaN at the
-    top of the heap is replaced by any later sample), then ``sort.Sort(sort.Reverse(
+    """topk/bottomk as Prometheus's ``aggregation()`` computes them per step: each group
+    keeps a ``container/heap`` of up to k samples fed in input order (how a full heap
+    takes a better sample: ``EvalRules.topk_fixes_heap``), then ``sort.Sort(sort.Reverse(
     heap))`` orders it. Steps whose values are distinct and not NaN take a vectorised
     path with the same result. Output: groups in order of first appearance at the first
     step, series within a group in the heap's sorted order at the first step."""
-    k = _k_values(param)
-    if not vec:
+    k = _k_values(param, vec, ctx)
+    if k is None or not vec:
         return []
     kmax = int(k.max()) if len(k) else 0
     if kmax < 1:
@@ -281,6 +325,8 @@ def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
     keyf = group_key_fn(e.grouping, e.without)
     steps = len(k)
     topk = e.op == "topk"
+    fix_heap = ctx.rules.topk_fixes_heap
+    xorshift = ctx.rules.go_sort_xorshift
     groups = _groups(vec, keyf)
     selected_by_series: dict = {}
     first_step_order: list = []  # (group first position at step 0, heap order) pairs
@@ -303,7 +349,7 @@ def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
         one = need & (k == 1)
         if one.any():  # k = 1: the heap is one slot, replaced in place (vectorised)
             cols = np.nonzero(one)[0]
-            win = _k1_winner(vals[:, cols], present[:, cols], topk)
+            win = _k1_winner(vals[:, cols], present[:, cols], topk, fix_heap)
             selected[:, cols] = False
             ok = win >= 0
             selected[win[ok], cols[ok]] = True
@@ -311,7 +357,7 @@ def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
         for t in np.nonzero(need & (k > 1))[0].tolist():
             deadline.check()
             heap = _heap_select([j for j in range(m) if present[j, t]], vals[:, t].tolist(),
-                                int(k[t]), topk)
+                                int(k[t]), topk, fix_heap, xorshift)
             selected[:, t] = False
             selected[heap, t] = True
             if t == 0:
@@ -321,7 +367,8 @@ def top_bottom(e: n.AggregateExpr, vec: list[StepSeries], param, ctx) -> list[St
             if np.isnan(col).any() or len(np.unique(col)) < len(col):
                 # ties or NaN: the order of the first step's output is the heap's
                 heap_at_first = _heap_select([j for j in range(m) if present[j, 0]],
-                                             vals[:, 0].tolist(), int(k[0]), topk)
+                                             vals[:, 0].tolist(), int(k[0]), topk, fix_heap,
+                                             xorshift)
         for j in range(m):
             selected_by_series[idx[j]] = selected[j]
         if steps and k[0] >= 1 and present[:, 0].any():
@@ -361,9 +408,10 @@ def _heap_steps(vals, present, isnan, k, topk: bool) -> np.ndarray:
     return need | (more & tie)
 
 
-def _k1_winner(vals, present, topk: bool) -> np.ndarray:
+def _k1_winner(vals, present, topk: bool, fix_heap: bool = False) -> np.ndarray:
     """topk/bottomk with k = 1, per step: the series a one-slot heap keeps (a later
-    sample replaces the kept one when better, or when the kept one is NaN); -1: none."""
+    sample replaces the kept one when better, or when the kept one is NaN and, in 3.x
+    (``fix_heap``), the new one is not); -1: none."""
     m, steps = vals.shape
     win = np.full(steps, -1, dtype=np.int64)
     top = np.zeros(steps, dtype=np.float64)
@@ -372,15 +420,19 @@ def _k1_winner(vals, present, topk: bool) -> np.ndarray:
             deadline.check()
             v = vals[j]
             better = (top < v) if topk else (top > v)
-            upd = present[j] & ((win < 0) | better | np.isnan(top))
+            nan_top = np.isnan(top) & ~np.isnan(v) if fix_heap else np.isnan(top)
+            upd = present[j] & ((win < 0) | better | nan_top)
             win = np.where(upd, j, win)
             top = np.where(upd, v, top)
     return win
 
 
-def _heap_select(members: list, vals: np.ndarray, k: int, topk: bool) -> list:
-    """The members (indexes into ``vals``, in input order) Prometheus 2.42 keeps for one
-    group at one step, in the order it outputs them (engine.go ``aggregation()``)."""
+def _heap_select(members: list, vals: np.ndarray, k: int, topk: bool,
+                 fix_heap: bool = False, xorshift: tuple = None) -> list:
+    """The members (indexes into ``vals``, in input order) Prometheus keeps for one group
+    at one step, in the order it outputs them: 2.42 pops the root of a full heap and
+    pushes the newcomer; 3.x (``fix_heap``) overwrites the root and fixes the heap, and
+    replaces a NaN root only with a number (engine.go ``aggregation[K]()``)."""
     from mockprom.promql import gosort
 
     base_less = gosort.value_heap_less if topk else gosort.reverse_value_heap_less
@@ -396,7 +448,13 @@ def _heap_select(members: list, vals: np.ndarray, k: int, topk: bool) -> list:
             continue
         top = vals[heap[0]]
         better = top < v if topk else top > v
-        if len(heap) < k or better or math.isnan(top):
+        nan_top = math.isnan(top) and not (fix_heap and math.isnan(v))
+        if len(heap) < k or better or nan_top:
+            if len(heap) == k and fix_heap:
+                heap[0] = j
+                if k > 1:
+                    gosort.heap_fix(heap, 0, less)
+                continue
             if len(heap) == k:
                 if k == 1:  # replaced in situ
                     heap[0] = j
@@ -404,7 +462,7 @@ def _heap_select(members: list, vals: np.ndarray, k: int, topk: bool) -> list:
                 gosort.heap_pop(heap, less)
             gosort.heap_push(heap, j, less)
     if len(heap) > 1:
-        gosort.sort(heap, gosort.reverse(less))
+        gosort.sort(heap, gosort.reverse(less), xorshift or gosort.XORSHIFT_GO_1_19)
     return heap
 
 

@@ -73,7 +73,7 @@ class Engine:
             ev.start_recording(expr, t_ms, t_ms)
         with deadline.running(ev.deadline):
             val = ev.evaluate(expr, ctx)
-        result = _result(_instant_value(expr, val, t_ms), ctx, query)
+        result = _result(_instant_value(expr, val, t_ms, ctx.rules), ctx, query)
         if stats:
             result.stats = count_samples(expr, ev.record, ctx)
         return result
@@ -218,13 +218,13 @@ class Evaluator:
     def eval_VectorSelector(self, e: n.VectorSelector, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
         return select_instant(self.store, e.matchers, refs, ctx.lookback_ms, self.check_timeout,
-                              ctx.rules.left_open)
+                              ctx.rules.left_open, not ctx.rules.series_in_creation_order)
 
     def eval_MatrixSelector(self, e: n.MatrixSelector, ctx):
         vs = e.selector
         refs = reference_times(ctx, vs.offset_ms, vs.at_ms, vs.at_edge)
         return select_range(self.store, vs.matchers, refs, e.range_ms, self.check_timeout,
-                            ctx.rules.left_open)
+                            ctx.rules.left_open, not ctx.rules.series_in_creation_order)
 
     def eval_SubqueryExpr(self, e: n.SubqueryExpr, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
@@ -352,7 +352,7 @@ def _keeps_order(expr) -> bool:
     return False
 
 
-def _instant_value(expr, val, t_ms: int):
+def _instant_value(expr, val, t_ms: int, rules=None):
     if isinstance(val, str):
         return String(t_ms, val)
     if isinstance(val, np.ndarray):
@@ -370,8 +370,8 @@ def _instant_value(expr, val, t_ms: int):
         return Matrix([])
     samples = [Sample(s.labels, t_ms, float(s.vals[0]), _at(s.hists, 0))
                for s in val if s.present[0]]
-    if not _keeps_order(expr):
-        samples.sort(key=lambda s: s.labels)
+    if not _keeps_order(expr) and not (rules and rules.series_in_creation_order):
+        samples.sort(key=lambda s: s.labels)  # 2.42: series come by labels
     return Vector(samples)
 
 

@@ -163,7 +163,7 @@ def timestamp(ctx, args, call):
 
 
 def _sort(ctx, series: list[StepSeries], descending: bool) -> list[StepSeries]:
-    """Prometheus 2.42 orders the vector of an instant query with Go 1.19's ``sort.Sort``
+    """Prometheus orders the vector of an instant query with Go's ``sort.Sort``
     (pdqsort: not stable) on ``sort.Reverse(vectorByReverseValueHeap)`` for ``sort`` and
     ``sort.Reverse(vectorByValueHeap)`` for ``sort_desc``, starting from the order the
     series come in; NaN ends up last. Done here at the first step (instant queries have
@@ -176,7 +176,7 @@ def _sort(ctx, series: list[StepSeries], descending: bool) -> list[StepSeries]:
     rest = [s for s in series if not s.present[0]]
     base = gosort.value_heap_less if descending else gosort.reverse_value_heap_less
     keyed = [(float(s.vals[0]), i) for i, s in enumerate(present)]
-    gosort.sort(keyed, gosort.reverse(lambda x, y: base(x[0], y[0])))
+    gosort.sort(keyed, gosort.reverse(lambda x, y: base(x[0], y[0])), ctx.rules.go_sort_xorshift)
     return [present[i] for _, i in keyed] + rest
 
 

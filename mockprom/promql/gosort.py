@@ -27,12 +27,19 @@ def reverse(less: Less) -> Less:
     return lambda x, y: less(y, x)
 
 
-def sort(data: List, less: Less) -> None:
-    """``sort.Sort(data)`` of Go 1.19, in place."""
+# The shifts of the xorshift generator ``breakPatterns`` scatters elements with: Go 1.19
+# used (13, 17, 5) (the 32-bit triple, on 64 bits); later releases (the Go 1.24 that
+# builds Prometheus 3.5) use the 64-bit (13, 7, 17). Nothing else in ``sort.Sort`` differs.
+XORSHIFT_GO_1_19 = (13, 17, 5)
+XORSHIFT_GO_1_24 = (13, 7, 17)
+
+
+def sort(data: List, less: Less, xorshift: tuple = XORSHIFT_GO_1_19) -> None:
+    """``sort.Sort(data)`` of Go 1.19 (or a later Go, given its ``xorshift``), in place."""
     n = len(data)
     if n <= 1:
         return
-    _pdqsort(data, less, 0, n, n.bit_length())
+    _pdqsort(data, less, 0, n, n.bit_length(), xorshift)
 
 
 def _insertion_sort(data, less, a, b):
@@ -66,7 +73,7 @@ def _heap_sort(data, less, a, b):
         _sift_down(data, less, lo, i, first)
 
 
-def _pdqsort(data, less, a, b, limit):
+def _pdqsort(data, less, a, b, limit, xorshift=XORSHIFT_GO_1_19):
     max_insertion = 12
     was_balanced = True
     was_partitioned = True
@@ -79,7 +86,7 @@ def _pdqsort(data, less, a, b, limit):
             _heap_sort(data, less, a, b)
             return
         if not was_balanced:
-            _break_patterns(data, a, b)
+            _break_patterns(data, a, b, xorshift)
             limit -= 1
         pivot, hint = _choose_pivot(data, less, a, b)
         if hint == _DECREASING_HINT:
@@ -98,11 +105,11 @@ def _pdqsort(data, less, a, b, limit):
         balance_threshold = length // 8
         if left_len < right_len:
             was_balanced = left_len >= balance_threshold
-            _pdqsort(data, less, a, mid, limit)
+            _pdqsort(data, less, a, mid, limit, xorshift)
             a = mid + 1
         else:
             was_balanced = right_len >= balance_threshold
-            _pdqsort(data, less, mid + 1, b, limit)
+            _pdqsort(data, less, mid + 1, b, limit, xorshift)
             b = mid
 
 
@@ -177,16 +184,17 @@ def _partial_insertion_sort(data, less, a, b):
     return False
 
 
-def _break_patterns(data, a, b):
+def _break_patterns(data, a, b, xorshift=XORSHIFT_GO_1_19):
+    s1, s2, s3 = xorshift
     length = b - a
     if length >= 8:
         state = length  # xorshift seeded with the length
         modulus = 1 << length.bit_length()
         idx = a + (length // 4) * 2 - 1
         while idx <= a + (length // 4) * 2 + 1:
-            state ^= (state << 13) & _MASK64
-            state ^= state >> 17
-            state ^= (state << 5) & _MASK64
+            state ^= (state << s1) & _MASK64
+            state ^= state >> s2
+            state ^= (state << s3) & _MASK64
             other = state & (modulus - 1)
             if other >= length:
                 other -= length
@@ -250,6 +258,12 @@ def heap_pop(h: List, less: Less):
     h[0], h[n] = h[n], h[0]
     _heap_down(h, 0, n, less)
     return h.pop()
+
+
+def heap_fix(h: List, i: int, less: Less) -> None:
+    """``heap.Fix``: restore the heap after ``h[i]`` changed."""
+    if not _heap_down(h, i, len(h), less):
+        _heap_up(h, i, less)
 
 
 def _heap_up(h, j, less):

@@ -115,6 +115,8 @@ def info(ctx, args, call, evaluator) -> list[StepSeries]:
         if not any(m.name == METRIC_NAME for m in all_data):
             matchers = [Matcher.of(METRIC_NAME, "=", TARGET_INFO)] + matchers
         info = _info_samples(evaluator, ctx, call.args[0], matchers)
+    if evaluator.record is not None:  # the info matrix, for the query's sample statistics
+        evaluator.record[("info", id(call))] = [present for _, _, present in info]
     names = sorted({dict(labels)[METRIC_NAME] for labels, _, _ in info})
 
     def sig(labels, name):

@@ -48,27 +48,30 @@ def _no_check() -> None:
     return None
 
 
-def _select(store, matchers, mint: int, maxt: int):
+def _select(store, matchers, mint: int, maxt: int, sort: bool = True):
     """``store.select`` within the sample budget: a selection that would hold more than
     ``MAX_SAMPLES`` samples fails as Prometheus's query.max-samples makes it fail, before
-    anything is built."""
+    anything is built. ``sort``: by labels, or in the store's order (3.x's head)."""
     try:
-        return store.select(matchers, mint, maxt, max_samples=MAX_SAMPLES, histograms=True)
+        return store.select(matchers, mint, maxt, max_samples=MAX_SAMPLES, histograms=True,
+                            sort=sort)
     except TooManySamples:
         raise EvalError(TOO_MANY_SAMPLES) from None
 
 
 def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
-                   check=_no_check, left_open: bool = True) -> list[StepSeries]:
+                   check=_no_check, left_open: bool = True,
+                   sort: bool = True) -> list[StepSeries]:
     """The instant vector of ``matchers`` at every reference time. ``check`` is called
-    now and then (the evaluator's timeout check)."""
+    now and then (the evaluator's timeout check); ``sort``: series by labels, or in the
+    store's order."""
     if len(refs) == 0:
         return []
     mint = int(refs.min()) - lookback_ms
     maxt = int(refs.max())
     out = []
     window_start = refs - np.int64(lookback_ms)
-    for i, sd in enumerate(_select(store, matchers, mint, maxt)):
+    for i, sd in enumerate(_select(store, matchers, mint, maxt, sort)):
         if i % 16 == 15:
             check()
         ts, vals = sd.ts, sd.vals
@@ -108,7 +111,8 @@ def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int,
 
 
 def select_range(store, matchers, refs: np.ndarray, range_ms: int,
-                 check=_no_check, left_open: bool = True) -> list[RangeSeries]:
+                 check=_no_check, left_open: bool = True,
+                 sort: bool = True) -> list[RangeSeries]:
     """The range vector ``matchers[range]`` for every reference time (stale markers
     dropped). Series without any sample in any window are left out."""
     if len(refs) == 0:
@@ -117,7 +121,7 @@ def select_range(store, matchers, refs: np.ndarray, range_ms: int,
     maxt = int(refs.max())
     out = []
     loaded = 0
-    for i, sd in enumerate(_select(store, matchers, mint, maxt)):
+    for i, sd in enumerate(_select(store, matchers, mint, maxt, sort)):
         if i % 16 == 15:
             check()
         ts, vals = sd.ts, sd.vals

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockprom import versions
+from mockprom.promql import gosort
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,27 @@ class EvalRules:
     rate_threshold_first: bool
     # ``histogram_fraction`` of classic histograms (3.x; 2.42 only has native ones).
     classic_histogram_fraction: bool
+    # Selectors list series in the order the TSDB head first saw them, and an instant
+    # query's vector keeps the evaluation's order (3.x); 2.42 lists them by labels (what
+    # ties in sort/topk/bottomk, and the answer's order, follow).
+    series_in_creation_order: bool
+    # topk/bottomk: a better sample overwrites the root of a full heap, which is then
+    # fixed, and a NaN root is replaced only by a number (3.x); 2.42 pops the root and
+    # pushes the newcomer, and replaces a NaN root with anything.
+    topk_fixes_heap: bool
+    # The xorshift shifts of Go's ``sort.Sort`` (ties in sort/sort_desc/topk/bottomk of
+    # many series): 2.42 is built with Go 1.19, 3.5 with Go 1.24.
+    go_sort_xorshift: tuple
+    # Query statistics: an aggregation (but count_values) holds only its result after its
+    # input, not the input plus its outputs step by step (3.x ``rangeEvalAgg``), and
+    # label_replace/label_join relabel their input in place (``evalLabelReplace``).
+    lean_stats: bool
+    # The parameter of topk/bottomk/limitk/limit_ratio/quantile over the whole query
+    # (3.x ``fParams``): nothing when every k is below 1 (or every ratio 0), an
+    # unusable k or a NaN ratio refused only at a step with input, warnings for its
+    # extremes (NaN, max, min) rather than for each value out of range (2.42 and its
+    # per-step checks).
+    aggregation_params_summarised: bool
     # Functions this line does not have (the parser refuses them first; the experimental
     # ones of 3.x also need ``promql-experimental-functions``, a parser matter).
     missing_functions: frozenset
@@ -67,6 +89,11 @@ RULES_2_42 = EvalRules(
     nonfinite_stddev_is_nan=False,
     rate_threshold_first=False,
     classic_histogram_fraction=False,
+    series_in_creation_order=False,
+    topk_fixes_heap=False,
+    go_sort_xorshift=gosort.XORSHIFT_GO_1_19,
+    lean_stats=False,
+    aggregation_params_summarised=False,
     missing_functions=FUNCTIONS_NEW_IN_3,
 )
 
@@ -80,6 +107,11 @@ RULES_3_5 = EvalRules(
     nonfinite_stddev_is_nan=True,
     rate_threshold_first=True,
     classic_histogram_fraction=True,
+    series_in_creation_order=True,
+    topk_fixes_heap=True,
+    go_sort_xorshift=gosort.XORSHIFT_GO_1_24,
+    lean_stats=True,
+    aggregation_params_summarised=True,
     missing_functions=frozenset({"holt_winters"}),
 )
 

@@ -59,11 +59,9 @@ def valid_label_name(name: str, emulation) -> bool:
 
     if not SYNTAX[emulation].quoted_names:
         return bool(LEGACY_LABEL_NAME.match(name))
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: bytes that are not UTF-8
-        return False
-    return name != ""
+    # The parser stores bytes that are not UTF-8 (a "\xff" escape) as U+FFFD: such a
+    # name is invalid (a U+FFFD written as such is taken for one too).
+    return name != "" and "\ufffd" not in name
 
 
 def keep_labels(labels: Labels, names) -> Labels:

@@ -1,4 +1,4 @@
-"""Sample statistics of a query, counted as Prometheus 2.42's engine counts them (the
+"""Sample statistics of a query, counted as Prometheus's engine counts them (the
 ``samples`` part of ``stats=all``: ``util/stats/query_stats.go``, ``promql/engine.go``).
 
 mockprom evaluates every node once over all steps; Prometheus evaluates node by node,
@@ -15,7 +15,10 @@ Prometheus's order, from the values the evaluator recorded for every node:
 - a step-invariant part (``@``, literals: Prometheus's ``PreprocessExpr``) is evaluated
   once at the first step; its count repeats at every step;
 - ``currentSamples`` follows ``rangeEval`` (inputs of a step plus every output so far),
-  the per-series loop of range functions and the vector selectors.
+  the per-series loop of range functions and the vector selectors; in 3.x an aggregation
+  (but ``count_values``) adds only its result to what its input left (``rangeEvalAgg``),
+  and ``label_replace``/``label_join`` relabel their input in place (``lean_stats`` in
+  the ``promql_eval`` table).
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class _Acc:
 def count_samples(expr, record: dict, ctx) -> SampleStats:
     """The sample statistics of ``expr`` evaluated over ``ctx`` (the query's steps), from
     ``record`` (node id -> (value, context)) filled by the evaluator."""
-    sim = _Sim(record, step_invariant_nodes(expr))
+    sim = _Sim(record, step_invariant_nodes(expr), ctx.rules.lean_stats)
     acc = _Acc(ctx.n)
     sim.sim(expr, np.arange(ctx.n), acc)
     return SampleStats(acc.total, sim.peak, [int(t) for t in ctx.steps],
@@ -126,9 +129,10 @@ def _prep(e, wrapped: set) -> bool:
 
 
 class _Sim:
-    def __init__(self, record: dict, wrapped: set):
+    def __init__(self, record: dict, wrapped: set, lean_aggregations: bool = False):
         self.record = record
         self.wrapped = wrapped
+        self.lean = lean_aggregations
         self.cur = 0
         self.peak = 0
 
@@ -210,6 +214,15 @@ class _Sim:
             self.sim(node.expr, self._steps_of(node.expr), child)
             if len(sel):
                 acc.add_at(sel[-1], child.total)
+        elif isinstance(node, n.AggregateExpr) and self.lean and node.op != "count_values":
+            # 3.x rangeEvalAgg: the parameter and the input are evaluated, then only the
+            # result is held (no per-step input plus output)
+            orig = self.cur
+            if node.param is not None:
+                self.sim(node.param, sel, acc)
+            self.sim(node.expr, sel, acc)
+            self.cur = orig + int(self.counts(node, sel).sum())
+            self.update_peak(self.cur)
         elif isinstance(node, n.AggregateExpr):
             exprs = [node.expr]
             if node.param is not None and not isinstance(_unwrap(node.param), n.StringLiteral):
@@ -235,6 +248,12 @@ class _Sim:
 
     def _call(self, node: n.Call, sel, acc):
         args = list(node.args)
+        if self.lean and node.func in ("label_replace", "label_join"):
+            # 3.x evalLabelReplace/evalLabelJoin relabel the evaluated input in place
+            self.sim(args[0], sel, acc)
+            return
+        if node.func == "info":
+            return self._info(node, sel, acc)
         if node.func == "timestamp" and args and isinstance(_unwrap(args[0]), n.VectorSelector):
             vs = _unwrap(args[0])
             c = self.counts(vs, sel)
@@ -282,6 +301,26 @@ class _Sim:
             last_window = int(w[-1]) if len(w) else 0
             self.update_peak(base + out_sum + last_window)
         self.cur = base + out_sum - sub_size
+
+    def _info(self, node: n.Call, sel, acc):
+        """``evalInfo``: the input, then the info series (``evalSeries``: loaded samples),
+        then step by step (``combineWithInfoSeries``, as ``rangeEval``) the samples of
+        both gathered at the step plus every output so far."""
+        base = node.args[0]
+        self.sim(base, sel, acc)
+        present = self.record.get(("info", id(node)), [])
+        infos = np.zeros(len(sel), dtype=np.int64)
+        for p in present:
+            infos += p[sel]
+        acc.add(sel, infos)
+        self.cur += int(infos.sum())
+        self.update_peak(self.cur)
+        out = self.counts(node, sel)
+        if len(sel):
+            inputs = self.counts(base, sel) + infos
+            self.update_peak(self.cur + int((np.cumsum(out) + inputs).max()))
+        self.cur += int(out.sum())
+        self.update_peak(self.cur)
 
     def _outputs_by_labels(self, node, sel) -> dict:
         val, _ = self._value(node)

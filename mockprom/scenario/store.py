@@ -460,28 +460,32 @@ class Store:
     def all_labels(self) -> list[Labels]:
         return sorted(self._series)
 
-    def matching_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
-        """Label sets of all series matching every matcher, sorted, ignoring time."""
+    def matching_labels(self, matchers: Sequence[Matcher], sort: bool = True) -> list[Labels]:
+        """Label sets of all series matching every matcher, ignoring time: sorted, or
+        with ``sort=False`` in the order the store first saw them."""
         series = self._series
         name_eq = next((m.value for m in matchers if m.name == METRIC_NAME and m.op == "="), None)
         if name_eq is not None:
             candidates: Iterable[Labels] = self._by_name.get(name_eq, ())
         else:
             candidates = series.keys()
-        return sorted(l for l in candidates if series_matches(l, matchers))
+        found = [l for l in candidates if series_matches(l, matchers)]
+        return sorted(found) if sort else found
 
     def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int,
                keep_empty: bool = False, max_samples: Optional[int] = None,
-               histograms: bool = False) -> list[SeriesData]:
-        """Matching series with their samples in ``[mint_ms, maxt_ms]``, sorted by labels.
-        Series with no sample in the window are left out unless ``keep_empty``. With
-        ``max_samples``, raises ``TooManySamples`` before building a selection that would
-        hold more samples than that. Native histogram samples are included (in
-        ``SeriesData.hists``) only with ``histograms``."""
+               histograms: bool = False, sort: bool = True) -> list[SeriesData]:
+        """Matching series with their samples in ``[mint_ms, maxt_ms]``, sorted by labels
+        (with ``sort=False``: in the order the store first saw them, as a Prometheus 3
+        TSDB head lists them, the providers' series last). Series with no sample in the
+        window are left out unless ``keep_empty``. With ``max_samples``, raises
+        ``TooManySamples`` before building a selection that would hold more samples than
+        that. Native histogram samples are included (in ``SeriesData.hists``) only with
+        ``histograms``."""
         series = self._series
         tombstones = self._tombstones
         out = []
-        matching = self.matching_labels(matchers)
+        matching = self.matching_labels(matchers, sort)
         if max_samples is not None:
             total = 0
             for labels in matching:
@@ -499,12 +503,13 @@ class Store:
             if len(ts) or keep_empty:
                 out.append(SeriesData(labels, ts, vals, hists))
         if self._providers:
-            out = self._with_provided(out, matchers, mint_ms, maxt_ms, tombstones)
+            out = self._with_provided(out, matchers, mint_ms, maxt_ms, tombstones, sort)
         return out
 
     def _with_provided(self, out: list[SeriesData], matchers, mint_ms: int, maxt_ms: int,
-                       tombstones) -> list[SeriesData]:
-        """``out`` plus the providers' series (merged by labels, sorted)."""
+                       tombstones, sort: bool = True) -> list[SeriesData]:
+        """``out`` plus the providers' series (merged by labels; sorted, or after the
+        stored ones)."""
         by_labels = {sd.labels: sd for sd in out}
         added = False
         for provider in self._providers:
@@ -523,6 +528,10 @@ class Store:
                 added = True
         if not added:
             return out
+        if not sort:
+            stored = [sd.labels for sd in out]
+            return [by_labels[k] for k in stored] + \
+                [by_labels[k] for k in sorted(set(by_labels).difference(stored))]
         return [by_labels[k] for k in sorted(by_labels)]
 
     def has_samples(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
