@@ -109,11 +109,13 @@ def remote_write_native(url: str, series: Sequence[dict], window_ms: int = 30 * 
 
 
 class RealNativePrometheus(RealPrometheus):
-    """A real Prometheus 3.5.3 with native histograms on, loaded by remote write."""
+    """A real Prometheus (3.5.3 unless ``line`` says 2.42) with native histograms on,
+    loaded by remote write."""
 
-    def __init__(self, series: Sequence[dict] = (), extra_args: Sequence[str] = (), **kw):
+    def __init__(self, series: Sequence[dict] = (), extra_args: Sequence[str] = (),
+                 line: str = "3.5", **kw):
         super().__init__(series, loader="none", extra_args=[*NATIVE_FLAGS, *extra_args],
-                         line="3.5", **kw)
+                         line=line, **kw)
 
     def __enter__(self) -> "RealNativePrometheus":
         try:

@@ -145,12 +145,19 @@ def _generated_samples(prom: MockPrometheus) -> list[dict]:
     return out
 
 
-@pytest.fixture(scope="module")
-def servers():
-    require_binaries("3.5")
-    with MockPrometheus(SCENARIO) as mock:
-        with RealNativePrometheus(_generated_samples(mock), extra_args=[
-                "--enable-feature=promql-experimental-functions"]) as real:
+LINES = {"3.5": ({"version": "3.5.3", "features": ["promql-experimental-functions"]},
+                 ["--enable-feature=promql-experimental-functions"]),
+         "2.42": ({"version": "2.42.0"}, [])}
+
+
+@pytest.fixture(scope="module", params=sorted(LINES))
+def servers(request):
+    line = request.param
+    require_binaries(line)
+    server, flags = LINES[line]
+    with MockPrometheus({**SCENARIO, "server": server}) as mock:
+        with RealNativePrometheus(_generated_samples(mock), extra_args=flags,
+                                  line=line) as real:
             yield mock, real
 
 
