@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from mockprom.histograms import HistogramColumn, dense
-from mockprom.promql import deadline, native
+from mockprom.promql import deadline, native, native_2_42
 from mockprom.promql import nodes as n
 from mockprom.promql.steps import StepSeries, float_steps, has_histograms, hist_mask
 from mockprom.scenario.labels import METRIC_NAME
@@ -46,6 +46,8 @@ def aggregate(e: n.AggregateExpr, vec: list, param, ctx, float_aggregate, groups
     """``e`` over ``vec`` (some series hold histograms). ``float_aggregate(e, vec,
     param, ctx)`` is the float implementation; ``groups_of(e, vec)`` the groups (key ->
     member indexes, in order of first appearance)."""
+    if native_2_42.applies(ctx):
+        return native_2_42.aggregate(e, vec, param, ctx, float_aggregate, groups_of)
     op = e.op
     if op in IGNORING or op in IGNORING_K:
         if any(s.present[hist_mask(s.hists, len(s.present))].any() for s in vec
@@ -54,14 +56,14 @@ def aggregate(e: n.AggregateExpr, vec: list, param, ctx, float_aggregate, groups
             _note(ctx, [(native.IGNORED_IN_AGGREGATION, op)], pos)
         return float_aggregate(e, [float_steps(s) for s in vec], param, ctx)
     if op in ("sum", "avg"):
-        return _sum_avg(e, vec, param, ctx, float_aggregate, groups_of)
+        return sum_avg(e, vec, param, ctx, float_aggregate, groups_of)
     if op == "count_values":
         return _count_values(e, vec, param, ctx, float_aggregate)
     # count, group, limitk, limit_ratio: histogram samples count as samples
     return float_aggregate(e, vec, param, ctx)
 
 
-def _sum_avg(e, vec, param, ctx, float_aggregate, groups_of) -> list:
+def sum_avg(e, vec, param, ctx, float_aggregate, groups_of) -> list:
     nsteps = ctx.n
     masks = [hist_mask(s.hists, nsteps) & s.present for s in vec]
     floats = [float_steps(s) for s in vec]

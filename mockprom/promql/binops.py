@@ -99,11 +99,11 @@ def vector_scalar(op: str, vec: list[StepSeries], scalar: np.ndarray, swap: bool
         hists = None
         if s.hists is not None:
             lh, rh = (None, s.hists) if swap else (s.hists, None)
-            value, keep, valid, hists = binops_native.elementwise(
-                op, lv, lh, rv, rh, present, value, keep, ctx, pos)
+            value, keep, valid, hists, bool_hists = binops_native.elementwise(
+                op, lv, lh, rv, rh, present, value, keep, ctx, pos, scalar_side=True)
             present = present & valid
         if return_bool:
-            value, hists = keep.astype(np.float64), None
+            value, hists = keep.astype(np.float64), (None if s.hists is None else bool_hists)
         else:
             present = present & keep
         res = StepSeries(s.labels, np.asarray(value, dtype=np.float64), present, None, False,
@@ -257,7 +257,7 @@ def vector_vector(op: str, lhs: list[StepSeries], rhs: list[StepSeries],
             hists = None
             if s.hists is not None or rs.hists is not None:
                 hl, hr = (rs.hists, s.hists) if swapped else (s.hists, rs.hists)
-                value, keep, valid, hists = binops_native.elementwise(
+                value, keep, valid, hists, _ = binops_native.elementwise(
                     op, vl, hl, vr, hr, mask, value, keep, ctx, pos)
                 mask = mask & valid
             if return_bool:

@@ -20,7 +20,7 @@ from mockprom.promql.aggregations import aggregate
 from mockprom.promql.annotations import as_strings
 from mockprom.promql.binops import binary
 from mockprom.promql.errors import EvalError, ParseError, QueryTimeout
-from mockprom.promql import functions_native, native
+from mockprom.promql import functions_native, native, native_2_42
 from mockprom.promql.functions import FUNCTIONS
 from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, first_subquery_step,
                                        reference_times, select_instant, select_range,
@@ -261,8 +261,11 @@ class Evaluator:
             return val
         if isinstance(val, np.ndarray):
             return -val
-        out = [without_name(StepSeries(s.labels, -s.vals, s.present,
-                                       hists=_negated(s.hists)), ctx) for s in val]
+        if native_2_42.applies(ctx):
+            out = [without_name(native_2_42.negate(s), ctx) for s in val]
+        else:
+            out = [without_name(StepSeries(s.labels, -s.vals, s.present,
+                                           hists=_negated(s.hists)), ctx) for s in val]
         return finalize(out, per_step=False, names=ctx.rules.name_labels)
 
     def eval_BinaryExpr(self, e: n.BinaryExpr, ctx):

@@ -21,7 +21,7 @@ from mockprom.histograms import FloatHistogram, HistogramColumn, dense
 from mockprom.histograms.quantile import (histogram_fraction as frac_of,
                                           histogram_quantile as quantile_of,
                                           histogram_variance)
-from mockprom.promql import annotations, native
+from mockprom.promql import annotations, native, native_2_42
 from mockprom.promql.functions import FUNCTIONS, register
 from mockprom.promql.functions_windows import go_seconds, range_bounds
 from mockprom.promql.steps import (RangeSeries, StepSeries, float_samples, float_steps,
@@ -114,6 +114,8 @@ def _merge(labels, n: int, floats: Optional[StepSeries], keep_float: np.ndarray,
 
 def call(fdef, ctx, args, e, evaluator=None) -> list:
     """``fdef`` applied to arguments that hold native histograms, as Prometheus does."""
+    if native_2_42.applies(ctx):
+        return native_2_42.call(fdef, ctx, args, e, lambda a: _impl(fdef, ctx, a, e, evaluator))
     name = fdef.name
     matrix_i = next((i for i, t in enumerate(fdef.arg_types) if t == "matrix"), None)
     if matrix_i is not None and matrix_i < len(args):
