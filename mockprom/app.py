@@ -24,6 +24,7 @@ from mockprom.api.envelope import ApiError, error_response, no_content
 from mockprom.api.state import ServerState
 from mockprom.clock import Clock
 from mockprom import web
+from mockprom.scenario.library import ScenarioLibrary
 
 log = logging.getLogger("mockprom")
 
@@ -51,7 +52,8 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
                allowed_hosts=()) -> Flask:
     """A Flask app serving ``scenario`` (a path, YAML/JSON text, dict or ``Scenario``;
     None: the embedded default). ``library``: named scenarios the control API can switch
-    to (``PUT /-/mockprom/scenario?name=...``), e.g. a scenario directory's.
+    to (``PUT /-/mockprom/scenario?name=...``) besides the packaged library, e.g. a
+    scenario directory's.
     ``version``: the Prometheus version to emulate whatever the scenario says (None: the
     scenario's ``server.version``). ``control_token``: what the control API asks for
     (None: the scenario's ``server.control_token``); ``bind_host`` and ``allowed_hosts``:
@@ -66,7 +68,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
     from mockprom.ingest.selfmetrics import record_answer, record_fault
 
     state = ServerState(scenario, clock=clock, version=version, control_token=control_token)
-    state.library = dict(library or {})
+    state.library = ScenarioLibrary(library)
     app = Flask("mockprom")
     app.extensions[STATE_KEY] = state
     app.config["MOCKPROM_VERBOSE"] = verbose

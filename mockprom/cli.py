@@ -2,10 +2,11 @@
 
 Examples:
     mockprom serve                                 # the embedded demo on 127.0.0.1:9090
-    mockprom serve --scenario scenarios/checkout.yaml --port 9091 --verbose
-    mockprom validate scenarios/*.yaml
+    mockprom serve --scenario slo-burn --port 9091 --verbose
+    mockprom scenarios                             # the packaged scenarios, by name
+    mockprom validate my-scenario.yaml
     mockprom query 'sum by (job) (rate(http_requests_total[5m]))' --time 2024-01-01T12:00:00Z
-    mockprom query 'up' --start -1h --end now --step 5m --scenario scenarios/checkout.yaml
+    mockprom query 'up' --start -1h --end now --step 5m --scenario checkout
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mockprom.versions import DEFAULT_VERSION, VersionError, supported
 
 SERVE_EPILOG = """\
 environment (used when the option is not given):
-  MOCKPROM_SCENARIO  scenario file or directory
+  MOCKPROM_SCENARIO  scenario file, directory, or packaged scenario name
   MOCKPROM_HOST      address to listen on (default 127.0.0.1)
   MOCKPROM_PORT      port (default 9090)
   MOCKPROM_VERBOSE   1/true: log one line per request
@@ -33,16 +34,25 @@ environment (used when the option is not given):
 
 examples:
   mockprom serve
-  mockprom serve --scenario scenarios/checkout.yaml --host 0.0.0.0 --control-token s3cret
-  mockprom serve --scenario scenarios/ --name checkout
+  mockprom serve --scenario checkout            # a packaged scenario, by name
+  mockprom serve --scenario my-scenario.yaml --host 0.0.0.0 --control-token s3cret
+  mockprom serve --scenario my-scenarios/ --name checkout
 """
 
 VALIDATE_EPILOG = """\
 exit status: 0 when every file is valid, 2 when any has a problem (all are listed).
 
 examples:
-  mockprom validate scenarios/checkout.yaml
-  mockprom validate scenarios/*.yaml
+  mockprom validate my-scenario.yaml
+  mockprom validate my-scenarios/*.yaml
+  mockprom validate slo-burn                    # a packaged scenario, by name
+"""
+
+SCENARIOS_EPILOG = """\
+examples:
+  mockprom scenarios
+  mockprom scenarios slo-burn > my-slo.yaml      # copy one to start your own
+  mockprom serve --scenario memory-leak
 """
 
 QUERY_EPILOG = """\
@@ -52,7 +62,7 @@ steps: a duration (15s, 5m) or seconds.
 examples:
   mockprom query up
   mockprom query 'rate(http_requests_total[5m])' --time 2024-01-01T12:00:00Z
-  mockprom query 'sum(up)' --start -1h --end now --step 5m --scenario scenarios/checkout.yaml
+  mockprom query 'sum(up)' --start -1h --end now --step 5m --scenario checkout
 """
 
 
@@ -96,8 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Serve the Prometheus HTTP API from a scenario (default: "
                                    "the embedded demo, in real time).",
                        epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("--scenario", metavar="FILE|DIR", default=os.environ.get("MOCKPROM_SCENARIO"),
-                   help="scenario file (YAML/JSON) or a directory of them")
+    s.add_argument("--scenario", metavar="FILE|DIR|NAME",
+                   default=os.environ.get("MOCKPROM_SCENARIO"),
+                   help="scenario file (YAML/JSON), a directory of them, or the name of a "
+                        "packaged scenario (see: mockprom scenarios)")
     s.add_argument("--name", help="with a directory: the scenario to serve, by name")
     s.add_argument("--host", default=os.environ.get("MOCKPROM_HOST", "127.0.0.1"),
                    help="address to listen on (default 127.0.0.1)")
@@ -135,13 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=VALIDATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     v.add_argument("files", nargs="+", metavar="FILE")
 
+    lib = sub.add_parser("scenarios", help="list the packaged scenarios, or print one",
+                         description="The scenarios that ship with mockprom. Use a name "
+                                     "wherever a scenario is taken: --scenario NAME, "
+                                     "MockPrometheus(scenario=NAME), "
+                                     "PUT /-/mockprom/scenario?name=NAME.",
+                         epilog=SCENARIOS_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    lib.add_argument("name", nargs="?", metavar="NAME",
+                     help="print this scenario's YAML (a starting point for your own)")
+
     q = sub.add_parser("query", help="evaluate PromQL offline and print a table",
                        description="Evaluate a PromQL expression against a scenario without "
                                    "a server and print the result as a table.",
                        epilog=QUERY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     q.add_argument("expr", metavar="EXPR", help="the PromQL expression")
-    q.add_argument("--scenario", metavar="FILE", default=os.environ.get("MOCKPROM_SCENARIO"),
-                   help="scenario file (default: the embedded demo)")
+    q.add_argument("--scenario", metavar="FILE|NAME", default=os.environ.get("MOCKPROM_SCENARIO"),
+                   help="scenario file or packaged scenario name (default: the embedded demo)")
     q.add_argument("--time", help="evaluation time of an instant query (default: now)")
     q.add_argument("--start", help="range query: start time")
     q.add_argument("--end", help="range query: end time (default: now)")
@@ -184,6 +206,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return cmd_serve(args)
     if args.command == "validate":
         return cmd_validate(args)
+    if args.command == "scenarios":
+        return cmd_scenarios(args)
     if args.command == "query":
         return cmd_query(args)
     parser.print_help()
@@ -312,9 +336,32 @@ def cmd_validate(args) -> int:
 
 
 def _missing(path: str):
-    from mockprom.scenario.loader import Problem, ScenarioError
+    return path  # the loader names the packaged scenario it stands for, or says what is
 
-    raise ScenarioError([Problem(path, None, None, "no such file or directory")])
+
+# -- scenarios -----------------------------------------------------------------------
+
+def cmd_scenarios(args) -> int:
+    """List the packaged scenarios (name and description), or print one's file."""
+    from mockprom.scenario import library
+
+    found = library.entries()
+    if args.name:
+        entry = found.get(args.name)
+        if entry is None:
+            import difflib
+
+            close = difflib.get_close_matches(args.name, list(found), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            print(f"mockprom: no packaged scenario named {args.name!r}{hint}; "
+                  f"run `mockprom scenarios` for the list", file=sys.stderr)
+            return 2
+        sys.stdout.write(entry.path.read_text(encoding="utf-8"))
+        return 0
+    width = max(len(n) for n in found) if found else 0
+    for name, entry in found.items():
+        print(f"{name:<{width}}  {entry.description or '-'}")
+    return 0
 
 
 # -- query ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Registered through the ``pytest11`` entry point (no conftest needed):
         r = requests.get(mockprom.url + "/api/v1/query", params={"query": "up"})
         mockprom.assert_queried(expr="up", times=1)
 
-    @pytest.mark.mockprom(scenario="scenarios/checkout.yaml",
+    @pytest.mark.mockprom(scenario="checkout",
                           faults=[{"match": {"endpoint": "query"}, "error": "unavailable", "times": 1}])
     def test_checkout_retries(mockprom): ...
 

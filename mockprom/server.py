@@ -1,6 +1,6 @@
 """``MockPrometheus``: a mock Prometheus server in a background thread.
 
-    with MockPrometheus(scenario="scenarios/checkout.yaml") as prom:
+    with MockPrometheus(scenario="checkout") as prom:
         requests.get(prom.url + "/api/v1/query", params={"query": "up"})
 
 The socket is bound in the caller's thread (so ``.url`` is valid at once, port 0 picks a

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from mockprom.scenario import library
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,8 +55,10 @@ def test_compose_mounts_existing_scenarios_read_only_and_names_an_existing_one()
     host_dir, mode = mounts["/scenarios"]
     assert mode == ["ro"]
     scenario = service["environment"]["MOCKPROM_SCENARIO"]
-    assert scenario.startswith("/scenarios/")
-    assert (host_dir / scenario[len("/scenarios/"):]).exists()
+    if scenario.startswith("/scenarios/"):
+        assert (host_dir / scenario[len("/scenarios/"):]).exists()
+    else:
+        assert library.find(scenario) is not None, f"{scenario!r} is no packaged scenario"
 
 
 def test_compose_healthcheck_probes_ready_endpoint():
@@ -104,7 +108,9 @@ def test_the_container_command_starts_a_server_that_answers(tmp_path):
                 env[key] = value
     service_env = _compose()["services"]["mockprom"]["environment"]
     env.update({k: _compose_value(str(v), env) for k, v in service_env.items()})
-    env["MOCKPROM_SCENARIO"] = str(ROOT / "scenarios" / service_env["MOCKPROM_SCENARIO"][len("/scenarios/"):])
+    scenario = env["MOCKPROM_SCENARIO"]
+    if scenario.startswith("/scenarios/"):
+        env["MOCKPROM_SCENARIO"] = str(ROOT / "scenarios" / scenario[len("/scenarios/"):])
     env["MOCKPROM_HOST"] = "127.0.0.1"
     port = _free_port()
     env["MOCKPROM_PORT"] = str(port)

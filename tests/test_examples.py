@@ -1,5 +1,5 @@
-"""The shipped scenarios: the embedded default demo and the examples in ``scenarios/``
-validate, build, and hold the data they promise."""
+"""The packaged scenarios (``mockprom/library/``): the embedded default demo and the
+examples validate, build, and hold the data they promise."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from mockprom.scenario.loader import load_scenario, load_scenarios_dir
 from mockprom.scenario.model import GeneratedSeries
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT / "mockprom" / "scenario" / "default.yaml"
+LIBRARY = ROOT / "mockprom" / "library"
+DEFAULT = LIBRARY / "default.yaml"
 EXAMPLES = ["checkout.yaml", "node-fleet.yaml", "slo-burn.yaml", "exact-data.json", "autoscaler.yaml"]
 MIN = 60_000
 
@@ -37,7 +38,7 @@ def sel(store, lo, hi, **eq):
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_validates_and_builds(name):
-    sc = load_scenario(ROOT / "scenarios" / name)
+    sc = load_scenario(LIBRARY / name)
     store = build_store(sc, scenario_now_ms(sc))
     assert len(store) > 0
     now = scenario_now_ms(sc)
@@ -47,13 +48,13 @@ def test_example_validates_and_builds(name):
 
 
 def test_scenario_directory_loads_with_unique_names():
-    found = load_scenarios_dir(ROOT / "scenarios")
+    found = load_scenarios_dir(LIBRARY)
     for name in ("checkout", "node-fleet", "slo-burn", "exact-data", "autoscaler"):
         assert name in found
 
 
 def test_exact_data_is_the_bare_shape():
-    data = json.loads((ROOT / "scenarios" / "exact-data.json").read_text())
+    data = json.loads((LIBRARY / "exact-data.json").read_text())
     assert set(data) == {"series"}
     assert all(set(s) == {"labels", "samples"} for s in data["series"])
 
@@ -145,7 +146,7 @@ def test_default_targets_metadata_and_one_flapping_up(default):
 
 
 def test_slo_burn_errors_jump_on_schedule():
-    sc = load_scenario(ROOT / "scenarios" / "slo-burn.yaml")
+    sc = load_scenario(LIBRARY / "slo-burn.yaml")
     now = scenario_now_ms(sc)
     assert now == 1704067200000 + 2 * 3600_000
     store = build_store(sc, now)
@@ -166,7 +167,7 @@ def test_slo_burn_errors_jump_on_schedule():
 
 
 @pytest.mark.realprom
-@pytest.mark.parametrize("path", [DEFAULT] + [ROOT / "scenarios" / n for n in EXAMPLES])
+@pytest.mark.parametrize("path", [DEFAULT] + [LIBRARY / n for n in EXAMPLES])
 def test_rules_of_shipped_scenarios_pass_promtool_check(release, path, tmp_path):
     """Every rule group of a shipped scenario is a valid Prometheus rule file, for 2.42's
     promtool and 3.5's."""

@@ -1,4 +1,4 @@
-"""The example fault scenarios (``scenarios/faults-*.yaml``), each telling its story over
+"""The example fault scenarios (``mockprom/library/faults-*.yaml``), each telling its story over
 real HTTP: an outage with an alert going pending, firing and resolving (checked against
 promtool's own rule evaluation), a seeded flaky upstream, dribbled dashboard queries, and
 authentication failures."""
@@ -18,7 +18,7 @@ from mockprom.api.format import rfc3339_nano
 from mockprom.server import MockPrometheus, to_ms
 from realprom import release, require_binaries  # noqa: F401  (a fixture)
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parent.parent / "mockprom" / "library"
 OUTAGE = SCENARIOS / "faults-outage.yaml"
 DAY = "2024-05-01T"
 

@@ -1,5 +1,5 @@
-"""The managed-service example: ``scenarios/managed-service.yaml`` (basic auth: account id
-and token) and ``scenarios/managed-bearer.yaml`` (the token as a bearer token) behave like
+"""The managed-service example: ``managed-service`` (basic auth: account id
+and token) and ``managed-bearer`` (the token as a bearer token) behave like
 a managed Prometheus: credentials on every API, remote write on ``/api/v1/prom/write``,
 Pushgateway pushes, open health endpoints. The clients of ``docs/managed-service.md`` are
 run against them."""
@@ -21,8 +21,8 @@ from mockprom.scenario.loader import load_scenario
 from mockprom.server import MockPrometheus
 
 ROOT = Path(__file__).resolve().parents[1]
-BASIC_FILE = ROOT / "scenarios" / "managed-service.yaml"
-BEARER_FILE = ROOT / "scenarios" / "managed-bearer.yaml"
+BASIC_FILE = ROOT / "mockprom" / "library" / "managed-service.yaml"
+BEARER_FILE = ROOT / "mockprom" / "library" / "managed-bearer.yaml"
 DOC = ROOT / "docs" / "managed-service.md"
 
 # The credentials as the example files document them (never repeated here).

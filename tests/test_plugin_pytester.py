@@ -145,7 +145,6 @@ def test_the_documented_example_passes(pytester):
     text = (repo / "docs" / "pytest.md").read_text()
     example = re.search(r"```python\n(.*?)```", text, re.S).group(1)
     assert "def test_" in example
-    (pytester.path / "scenarios").symlink_to(repo / "scenarios")
     pytester.makepyfile(test_dashboard=example)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=example.count("\ndef test_"))

@@ -13,13 +13,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 from mockprom import versions
 from mockprom.clock import Clock
+from mockprom.scenario.library import ScenarioLibrary
 from mockprom.versions import Emulation
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenario" / "default.yaml"
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "library" / "default.yaml"
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ class ServerState:
         self.started_wall = time.time()
         self.on_load: List[Callable[[Any], None]] = []
         self.ingest = None  # ingestion state, created lazily by mockprom.ingest
-        self.library: dict = {}  # named scenarios to switch to (a scenario directory)
+        # named scenarios to switch to: the packaged library and a scenario directory's
+        self.library: Mapping = ScenarioLibrary()
         self.notifications = None  # status notifications (mockprom.api.notifications)
         self._current: Optional[Generation] = None
         self.replace_scenario(scenario)

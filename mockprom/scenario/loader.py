@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mockprom.redact import is_secret
+from mockprom.scenario import library
 from mockprom.scenario.model import Scenario
 from mockprom.scenario.textsafety import alias_problem, surrogate_problem
 
@@ -104,7 +105,10 @@ def load_scenario(source: Union[str, Path, dict, Scenario], *, filename: Optiona
                                              f"name one file, or load it with load_scenarios_dir")])
             return next(iter(found.values()))
         if not path.exists():
-            raise ScenarioError([Problem(str(path), None, None, "no such file or directory")])
+            packaged = _packaged(str(source))
+            if packaged is None:
+                raise ScenarioError([Problem(str(path), None, None, _not_found(str(source)))])
+            path = packaged
         return _load_file(path, filename or str(path), checks=checks)
     if isinstance(source, bytes):
         source = source.decode("utf-8")
@@ -161,6 +165,26 @@ def write_schema(path: Union[str, Path, None] = None) -> Path:
 
 
 # -- reading --------------------------------------------------------------------------------
+
+
+def _packaged(source: str) -> Optional[Path]:
+    """The packaged scenario a bare name (``slo-burn``, ``slo-burn.yaml``) stands for."""
+    if "/" in source or "\\" in source:
+        return None
+    stem = source[: -len(Path(source).suffix)] if source.lower().endswith(SCENARIO_SUFFIXES) \
+        else source
+    return library.find(stem)
+
+
+def _not_found(source: str) -> str:
+    """``no such file or directory``, naming the packaged scenario that was likely meant."""
+    names = list(library.entries())
+    stem = Path(source).stem
+    if stem in names:
+        return (f"no such file or directory (the packaged scenario {stem!r} is addressed by "
+                f"its name alone: scenario={stem!r})")
+    return (f"no such file or directory, and no packaged scenario of that name "
+            f"(packaged: {', '.join(names)}){_suggest(stem, names)}")
 
 
 def _looks_like_path(s: str) -> bool:

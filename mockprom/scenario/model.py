@@ -518,6 +518,8 @@ class Scenario(StrictModel):
     """A whole scenario (one YAML or JSON document)."""
 
     name: str = "mockprom"
+    # one line saying what the scenario is for (``mockprom scenarios`` lists it)
+    description: str = ""
     seed: int = 0
     interval: IntervalMs = 15_000
     start: TimeField = TimeSpec(relative_ms=-3_600_000)
