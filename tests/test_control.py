@@ -198,14 +198,20 @@ def test_switch_between_named_scenarios(http):
     t.start()
     url = f"http://127.0.0.1:{server.port}"
     try:
-        assert http.get(url + "/-/mockprom/scenarios").json()["data"] == {
-            "current": "one", "available": ["one", "two"]}
+        from mockprom.scenario.library import entries
+
+        data = http.get(url + "/-/mockprom/scenarios").json()["data"]
+        packaged = set(entries())
+        assert data["current"] == "one" and {"one", "two"} <= set(data["available"])
+        assert set(data["available"]) == packaged | {"one", "two"}
         r = http.put(url + "/-/mockprom/scenario", params={"name": "two"})
         assert r.status_code == 200 and r.json()["data"]["name"] == "two"
         r = http.get(url + "/api/v1/query", params={"query": "time()"})
         assert r.json()["data"]["result"][1] == "20"
         r = http.put(url + "/-/mockprom/scenario", params={"name": "three"})
         assert r.status_code == 404 and r.json()["errorType"] == "not_found"
+        r = http.put(url + "/-/mockprom/scenario", params={"name": "slo-burn"})
+        assert r.status_code == 200 and r.json()["data"]["name"] == "slo-burn"
     finally:
         server.stop()
 

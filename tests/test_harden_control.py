@@ -18,7 +18,7 @@ from mockprom.api.guard import HostPolicy
 from mockprom.server import MockPrometheus
 
 ROOT = Path(__file__).resolve().parent.parent
-MANAGED = ROOT / "scenarios" / "managed-service.yaml"
+MANAGED = ROOT / "mockprom" / "library" / "managed-service.yaml"
 USER, PASSWORD = "1300000001", "mp-7f3c2a9e5b14d6"
 YAML = {"Content-Type": "application/yaml"}
 JSON = {"Content-Type": "application/json"}
