@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-import orjson
 from flask import Response
 
-from mockprom.api.format import dumps, go_compat
+from mockprom.api.format import dumps, dumps_text, go_compat
 
 ERROR_STATUS = {
     "bad_data": 400,
@@ -61,16 +60,16 @@ def success_body(data=None, *, data_json: Optional[bytes] = None,
     parts = [b'{"status":"success","data":', data_json]
     warnings, infos = list(warnings or ()), list(infos or ())
     if warnings:
-        parts += [b',"warnings":', go_compat(orjson.dumps(warnings))]
+        parts += [b',"warnings":', go_compat(dumps_text(warnings))]
     if infos:
-        parts += [b',"infos":', go_compat(orjson.dumps(infos))]
+        parts += [b',"infos":', go_compat(dumps_text(infos))]
     parts.append(b"}")
     return b"".join(parts)
 
 
 def error_body(error_type: str, message: str) -> bytes:
-    return go_compat(orjson.dumps({"status": "error", "errorType": error_type,
-                                   "error": message}))
+    return go_compat(dumps_text({"status": "error", "errorType": error_type,
+                                 "error": message}))
 
 
 def json_response(body: bytes, status: int = 200, headers: Optional[dict] = None) -> Response:

@@ -129,6 +129,22 @@ def control_compat(body: bytes) -> bytes:
     return body
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def dumps_text(obj) -> bytes:
+    """``orjson.dumps`` of plain data whose strings may carry bytes that are not UTF-8
+    (surrogate escapes, from a PromQL ``"\\xff"``): those come out as ``\\ufffd``, as Go's
+    encoding/json writes invalid bytes."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        import json
+
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        return _SURROGATE.sub(lambda m: "\\ufffd", text).encode("utf-8")
+
+
 def go_compat(body: bytes) -> bytes:
     """Rewrite orjson output into Go encoding/json's string escaping (HTML-safe)."""
     for raw, esc in _GO_ESCAPES:

@@ -21,6 +21,7 @@ from typing import Optional
 from flask import request
 
 from mockprom.api.envelope import ApiError, bad_data, invalid_param
+from mockprom.gostr import go_quote, go_quote_bytes  # noqa: F401 (go_quote_bytes: for the endpoints)
 from mockprom.promql.errors import ParseError
 
 INT64_MIN = -(2**63)
@@ -210,39 +211,6 @@ def parse_duration_ns(s: str) -> int:
     raise ValueError(f"cannot parse {go_quote(s)} to a valid duration")
 
 
-_GO_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r",
-                     "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
-
-
-def _go_quote_rune(ch: str) -> str:
-    short = _GO_SHORT_ESCAPES.get(ch)
-    if short is not None:
-        return short
-    if ch == " " or ch.isprintable():
-        return ch
-    code = ord(ch)
-    if code < 0x80:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-
-
-def go_quote(s: str) -> str:
-    """Go's ``%q`` (``strconv.Quote``) of a string: printable characters as they are,
-    others escaped."""
-    return '"' + "".join(_go_quote_rune(ch) for ch in s) + '"'
-
-
-def go_quote_bytes(b: bytes) -> str:
-    """``strconv.Quote`` of bytes that may not be UTF-8: invalid bytes as ``\\xff``."""
-    out = ['"']
-    text = b.decode("utf-8", "surrogateescape")
-    for ch in text:
-        if 0xDC80 <= ord(ch) <= 0xDCFF:  # an undecodable byte
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        else:
-            out.append(_go_quote_rune(ch))
-    out.append('"')
-    return "".join(out)
 
 
 # -- request access ------------------------------------------------------------------

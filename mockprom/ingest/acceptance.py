@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from mockprom import versions
+from mockprom.gostr import go_quote
 from mockprom.ingest.errors import IngestError
 from mockprom.scenario.labels import METRIC_NAME, Labels
 
@@ -85,11 +86,6 @@ def _legacy():
     return _LEGACY_LABEL, _LEGACY_METRIC
 
 
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote``."""
-    from mockprom.promql.parse import go_quote as _go_quote
-
-    return _go_quote(s)
 
 
 def labels_string(pairs) -> str:

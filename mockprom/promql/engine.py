@@ -28,6 +28,7 @@ from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, first_subquery_step,
 from mockprom.promql.series import (finalize, needs_finalize, remove_pending_names,
                                     without_name)
 from mockprom.promql.stats import count_samples, step_invariant_nodes
+from mockprom.promql.syntax.golang import valid_utf8
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 from mockprom.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 
@@ -357,7 +358,7 @@ def _keeps_order(expr) -> bool:
 
 def _instant_value(expr, val, t_ms: int, rules=None):
     if isinstance(val, str):
-        return String(t_ms, val)
+        return String(t_ms, valid_utf8(val))
     if isinstance(val, np.ndarray):
         return Scalar(t_ms, float(val[0]))
     if val and isinstance(val[0], RangeSeries):

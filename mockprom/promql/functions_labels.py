@@ -18,6 +18,7 @@ from mockprom.promql.functions import register
 from mockprom.promql.series import valid_label_name
 from mockprom.promql.steps import StepSeries
 from mockprom import goregex
+from mockprom.promql.syntax.golang import valid_utf8
 from mockprom.promql.syntax.rows import SYNTAX
 from mockprom.scenario.labels import METRIC_NAME, Labels, make_labels
 
@@ -105,7 +106,8 @@ def label_replace(ctx, args, call):
         m = compiled.submatch(dict(s.labels).get(src, ""))
         labels = s.labels
         if m is not None:
-            labels = set_label(labels, dst, go_expand(repl, m))
+            # Prometheus 3 writes such bytes raw into JSON; mockprom keeps its JSON valid
+            labels = set_label(labels, dst, valid_utf8(go_expand(repl, m)))
         out.append(StepSeries(labels, s.vals, s.present, None, False,
                               s.name_pending and not (m is not None and dst == METRIC_NAME),
                               s.hists))
@@ -124,7 +126,7 @@ def label_join(ctx, args, call):
     out = []
     for s in vec:
         d = dict(s.labels)
-        joined = sep.join(d.get(src, "") for src in srcs)
+        joined = valid_utf8(sep.join(d.get(src, "") for src in srcs))
         out.append(StepSeries(set_label(s.labels, dst, joined), s.vals, s.present, None,
                               False, s.name_pending and dst != METRIC_NAME, s.hists))
     return out

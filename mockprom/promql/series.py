@@ -59,9 +59,13 @@ def valid_label_name(name: str, emulation) -> bool:
 
     if not SYNTAX[emulation].quoted_names:
         return bool(LEGACY_LABEL_NAME.match(name))
-    # The parser stores bytes that are not UTF-8 (a "\xff" escape) as U+FFFD: such a
-    # name is invalid (a U+FFFD written as such is taken for one too).
-    return name != "" and "\ufffd" not in name
+    # The parser keeps bytes that are not UTF-8 (a "\xff" escape) as surrogate escapes:
+    # such a name is invalid, and so is one holding U+FFFD (Go ranges over runes).
+    return name != "" and "\ufffd" not in name and not _has_surrogate(name)
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def keep_labels(labels: Labels, names) -> Labels:

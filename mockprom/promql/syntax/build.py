@@ -57,7 +57,9 @@ class Builder:
         return n.NumberLiteral(float(node.value), bool(node.duration))
 
     def _str(self, node):
-        return n.StringLiteral(_u(node.value))
+        # Go keeps the bytes of \xNN escapes that are not UTF-8 (surrogate escapes here):
+        # count_values quotes them in its error; values that leave the engine are cleaned
+        return n.StringLiteral(node.value)
 
     def _vs(self, node):
         return self.selector(node)

@@ -6,27 +6,9 @@ from __future__ import annotations
 import math
 import re
 
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
-               "\t": "\\t", "\v": "\\v", "\\": "\\\\"}
+from mockprom.gostr import go_quote
 
-
-def go_quote(s: str, quote: str = '"') -> str:
-    """Go's ``%q`` (``strconv.Quote``)."""
-    out = []
-    for c in s:
-        if c == quote:
-            out.append("\\" + c)
-        elif c in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[c])
-        elif "\udc80" <= c <= "\udcff":  # a byte that is not UTF-8 (see unquote)
-            out.append(f"\\x{ord(c) - 0xdc00:02x}")
-        elif c.isprintable():
-            out.append(c)
-        elif ord(c) < 0x10000:
-            out.append(f"\\x{ord(c):02x}" if ord(c) < 0x80 else f"\\u{ord(c):04x}")
-        else:
-            out.append(f"\\U{ord(c):08x}")
-    return quote + "".join(out) + quote
+__all__ = ["go_quote"]  # re-exported: the parser's modules import it from here
 
 
 def go_rune(c: str) -> str:
