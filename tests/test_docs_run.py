@@ -344,6 +344,8 @@ def test_doc_block_runs_beside_a_server(block, doc_venv, tmp_path):
         assert server.proc.poll() is None, server.log.read_text()
     finally:
         server.stop()
+        if in_checkout:  # a clone with its own venv: hundreds of MB
+            shutil.rmtree(project.path, ignore_errors=True)
 
 
 @pytest.mark.parametrize("block", _with({"validate"}))
