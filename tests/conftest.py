@@ -130,6 +130,10 @@ def pytest_configure(config):
     xdist the tests run in workers; their reports come back here)."""
     import promqltest
 
+    promqltest.register_tally(config, ("test_promql_corpus.py", "test_promql_corpus_http.py"),
+                              "PromQL corpus of Prometheus 2.42 (server.version 2.42.0)",
+                              default_mode="engine",
+                              modes={"test_own_case_http": "own tests/promql, http"})
     promqltest.register_tally(config, "test_promql_corpus_3_5.py",
                               "PromQL corpus of Prometheus 3.5 (server.version 3.5.3)")
     promqltest.register_tally(config, "test_promql_corpus_3_5_realprom.py",

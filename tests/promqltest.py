@@ -957,24 +957,33 @@ def register_summary(config, name: str, title: str, lines, active) -> None:
 
 # -- a per-file tally of corpus results, counted from test reports -------------------------
 class CorpusTally:
-    """Counts the outcomes of the parametrized corpus tests of one module from pytest's
+    """Counts the outcomes of the parametrized corpus tests of some modules from pytest's
     reports (so it also works under xdist, where tests run in workers) and prints
     ``N passed, M failed`` per file and mode in the terminal summary. A test id is
-    ``<mode>:<file>:<line>``; an xfail (a listed known failure) counts as failed, a skip
-    whose reason starts with ``excluded`` as excluded."""
+    ``<mode>:<file>:<line>`` (or ``<file>:<line>``, counted under ``default_mode``); a
+    test function named in ``modes`` counts under that mode instead. An xfail (a listed
+    known failure) counts as failed, a skip whose reason starts with ``excluded`` as
+    excluded."""
 
-    def __init__(self, module: str, title: str):
-        self.module, self.title = module, title
+    def __init__(self, modules, title: str, default_mode: str = "",
+                 modes: Optional[dict] = None):
+        self.modules = (modules,) if isinstance(modules, str) else tuple(modules)
+        self.title, self.default_mode = title, default_mode
+        self.modes = modes or {}
         self.counts: dict = {}  # (file, mode) -> Counter
 
     def pytest_runtest_logreport(self, report):
-        if self.module not in report.nodeid or "[" not in report.nodeid:
+        path, _, test = report.nodeid.partition("::")
+        if path.rsplit("/", 1)[-1] not in self.modules or "[" not in test:
             return
-        ident = report.nodeid.rsplit("[", 1)[1].rstrip("]")
-        parts = ident.split(":")
+        function, ident = test.split("[", 1)
+        parts = ident.rstrip("]").split(":")
+        if len(parts) == 2 and self.default_mode:
+            parts.insert(0, self.default_mode)
         if len(parts) != 3:
             return
         mode, file, _ = parts
+        mode = self.modes.get(function, mode)
         c = self.counts.setdefault((file, mode), Counter())
         if report.when == "call":
             if hasattr(report, "wasxfail"):
@@ -1000,11 +1009,14 @@ class CorpusTally:
         for f in files:
             cells = []
             for m in modes:
-                c = self.counts.get((f, m), Counter())
+                c = self.counts.get((f, m))
+                if c is None:
+                    cells.append("-".ljust(52))
+                    continue
                 total[m].update(c)
                 cells.append(_cell(m, c))
-            out.append(f"{f:<26}" + "   ".join(cells))
-        out.append(f"{'total':<26}" + "   ".join(_cell(m, total[m]) for m in modes))
+            out.append(f"{f:<30}" + "   ".join(cells))
+        out.append(f"{'total':<30}" + "   ".join(_cell(m, total[m]) for m in modes))
         return out
 
     def pytest_terminal_summary(self, terminalreporter):
@@ -1020,8 +1032,8 @@ def _cell(mode: str, c: Counter) -> str:
     return f"{text}{' (' + ', '.join(extra) + ')' if extra else ''}".ljust(52)
 
 
-def register_tally(config, module: str, title: str) -> None:
-    """Register (once) the ``CorpusTally`` of ``module`` (its file name)."""
-    name = "corpus-tally-" + module
+def register_tally(config, modules, title: str, **options) -> None:
+    """Register (once) the ``CorpusTally`` of ``modules`` (file names; see its options)."""
+    name = "corpus-tally-" + str(modules)
     if config.pluginmanager.get_plugin(name) is None:
-        config.pluginmanager.register(CorpusTally(module, title), name)
+        config.pluginmanager.register(CorpusTally(modules, title, **options), name)

@@ -3,20 +3,19 @@ from ``../shared/promql-testdata`` through ``Engine``: every evaluation as an in
 query and as a one-step range query, one pytest test each (ids ``file.test:LINE``).
 
 Known failures are listed in ``promql_known_failures.txt`` (``id reason``) and marked
-``xfail(strict=True)`` so that a fixed one shows up. At the end a per-file table and
-``N of 566 passed`` are printed."""
+``xfail(strict=True)`` so that a fixed one shows up. The terminal summary prints
+``N passed, M failed`` per file (``promqltest.CorpusTally``, registered in conftest.py)."""
 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from mockprom import versions
 from mockprom.promql.engine import Engine
-from promqltest import parse_script, read_known_failures, register_summary, run_eval
+from promqltest import parse_script, read_known_failures, run_eval
 
 HERE = Path(__file__).parent
 CORPUS = Path(os.environ.get("MOCKPROM_PROMQL_TESTDATA",
@@ -37,8 +36,6 @@ def _collect():
 
 EVALS = _collect()
 KNOWN = read_known_failures(KNOWN_FAILURES_FILE)
-RESULTS: Counter = Counter()
-TOTALS: Counter = Counter()
 
 
 def _params():
@@ -57,22 +54,4 @@ def test_corpus_size():
 
 @pytest.mark.parametrize("ev", list(_params()))
 def test_promql_corpus(ev):
-    TOTALS[ev.file] += 1
     run_eval(ev, lambda store: Engine(store, emulation=versions.resolve("2.42.0")))
-    RESULTS[ev.file] += 1
-
-
-def summary_lines() -> list[str]:
-    lines = [f"{'file':<24}{'passed':>8}{'run':>6}"]
-    for name in sorted(TOTALS):
-        lines.append(f"{name:<24}{RESULTS[name]:>8}{TOTALS[name]:>6}")
-    lines.append(f"{sum(RESULTS.values())} of {len(EVALS)} passed"
-                 f" ({sum(TOTALS.values())} run)")
-    return lines
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _summary_table(request):
-    register_summary(request.config, "promql-corpus-summary", "PromQL conformance corpus", summary_lines,
-                     lambda: bool(TOTALS))
-    yield

@@ -15,8 +15,9 @@ must give an error envelope: 400 ``bad_data`` for a parse error, 422 ``execution
 an evaluation error. mockprom's ``eval range`` cases go to ``query_range`` as written.
 
 Test ids: ``http:functions.test:123``. Known failures are listed in
-``promql_known_failures.txt`` with an ``http:`` prefix (none at the moment). At the end
-a per-file table with "engine" and "http" columns and ``N of 566 passed`` is printed.
+``promql_known_failures.txt`` with an ``http:`` prefix (none at the moment). The
+terminal summary prints ``N passed, M failed`` per file, engine and HTTP side by side
+(``promqltest.CorpusTally``, registered in conftest.py; own files in their own column).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import math
 import os
 import struct
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -63,8 +63,6 @@ def _evals(directory: Path) -> list:
 CORPUS_EVALS = _evals(CORPUS) if CORPUS.is_dir() else []
 OWN_EVALS = _evals(OWN_CASES)
 KNOWN = read_known_failures(KNOWN_FAILURES_FILE, PREFIX)
-RESULTS: Counter = Counter()  # file -> evaluations passed over HTTP
-TOTALS: Counter = Counter()  # file -> evaluations run over HTTP
 SHAPES: Counter = Counter()  # "notation" / "bare" -> series loaded in that shape
 LOADS: Counter = Counter()  # scenario loads
 
@@ -340,16 +338,12 @@ def test_corpus_size():
 
 @pytest.mark.parametrize("ev", list(_params(CORPUS_EVALS, _MISSING)))
 def test_promql_corpus_http(harness, ev):
-    TOTALS[ev.file] += 1
     run_http(harness, ev)
-    RESULTS[ev.file] += 1
 
 
 @pytest.mark.parametrize("ev", list(_params(OWN_EVALS)))
 def test_own_case_http(harness, ev):
-    TOTALS["own/" + ev.file] += 1
     run_http(harness, ev)
-    RESULTS["own/" + ev.file] += 1
 
 
 def test_every_load_block_is_a_notation_scenario():
@@ -414,45 +408,15 @@ def test_parse_error_envelope(harness):
         check_error(harness.instant("1", 0), "query", None, "instant")
 
 
-# -- the per-file table -------------------------------------------------------------------
-def _engine_counts():
-    """The engine path's counters (``test_promql_corpus``), when it ran in this session."""
-    for name, mod in list(sys.modules.items()):
-        if name.rsplit(".", 1)[-1] == "test_promql_corpus" and hasattr(mod, "RESULTS"):
-            return mod.RESULTS, mod.TOTALS, len(mod.EVALS)
-    return None
-
-
+# -- how the corpus was loaded ------------------------------------------------------------
 def summary_lines() -> list[str]:
-    engine = _engine_counts()
-    lines = [f"{'file':<30}{'engine':>12}{'http':>12}"]
-    files = sorted(set(TOTALS) | (set(engine[1]) if engine else set()),
-                   key=lambda f: (f.startswith("own/"), f))
-    for name in files:
-        eng = f"{engine[0][name]}/{engine[1][name]}" if engine and engine[1][name] else "-"
-        web = f"{RESULTS[name]}/{TOTALS[name]}" if TOTALS[name] else "-"
-        lines.append(f"{name:<30}{eng:>12}{web:>12}")
-    corpus_files = {p.name for p in CORPUS.glob("*.test")} if CORPUS.is_dir() else set()
-    if engine and sum(engine[1].values()):
-        lines.append(f"engine: {sum(engine[0].values())} of {engine[2]} passed"
-                     f" ({sum(engine[1].values())} run)")
-    run = sum(n for f, n in TOTALS.items() if f in corpus_files)
-    if run:
-        passed = sum(n for f, n in RESULTS.items() if f in corpus_files)
-        lines.append(f"http: {passed} of {len(CORPUS_EVALS)} passed ({run} run)")
-    own_run = sum(n for f, n in TOTALS.items() if f.startswith("own/"))
-    if own_run:
-        own_passed = sum(n for f, n in RESULTS.items() if f.startswith("own/"))
-        lines.append(f"http, own tests/promql: {own_passed} of {len(OWN_EVALS)} passed "
-                     f"({own_run} run)")
-    if LOADS["scenarios"]:
-        lines.append(f"scenarios loaded: {LOADS['scenarios']}; series in notation shape: "
-                     f"{SHAPES['notation']}, in bare shape: {SHAPES['bare']}")
-    return lines
+    return [f"scenarios loaded: {LOADS['scenarios']}; series in notation shape: "
+            f"{SHAPES['notation']}, in bare shape: {SHAPES['bare']}"]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _summary_table(request):
-    register_summary(request.config, "promql-corpus-http-summary", "PromQL conformance corpus: engine and HTTP", summary_lines,
-                     lambda: bool(TOTALS))
+    register_summary(request.config, "promql-corpus-http-summary",
+                     "PromQL corpus over HTTP: scenarios", summary_lines,
+                     lambda: bool(LOADS["scenarios"]))
     yield
