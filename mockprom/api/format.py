@@ -25,6 +25,7 @@ import math
 import re
 from typing import Iterable
 
+import numpy as np
 import orjson
 
 from mockprom.gofloat import format_e, format_f, format_json
@@ -222,45 +223,65 @@ def _exp_token(m: re.Match) -> str:
     return sample_value(float(m.group(0)))
 
 
-def sample_values(vals: list) -> list[str]:
-    """``sample_value`` of many floats at once, quoted: orjson writes the shortest digits
-    in C; only its exponent forms and ``.0`` endings are rewritten (about 6x faster than
-    one ``repr`` per value)."""
-    if not vals:
-        return []
+def _value_texts(vals) -> list[str]:
+    """``sample_value`` of many floats (a list or a float64 array) at once, unquoted:
+    orjson writes the shortest digits in C; only its exponent forms and ``.0`` endings
+    are rewritten (about 6x faster than one ``repr`` per value)."""
     try:
-        s = orjson.dumps(vals).decode()[1:-1]
+        s = orjson.dumps(vals, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1]
     except TypeError:  # not plain floats (numpy scalars...)
         s = "null"
     if "null" in s:  # NaN and ±Inf: orjson writes null for all three
-        return [f'"{sample_value(v)}"' for v in vals]
+        return [sample_value(v) for v in vals]
     if "e" in s:
         s = _EXP_TOKEN.sub(_exp_token, s)
-    s = _TRAILING_ZERO.sub("", s)
-    return ('"' + s.replace(",", '"\x00"') + '"').split("\x00")
+    return _TRAILING_ZERO.sub("", s).split(",")
 
 
-def _points_json(points, cache: dict) -> str:
-    """``[t,"v"],...`` of one series. ``cache`` carries the formatted timestamps of the
-    previous series: in a range query most series share the step grid."""
-    if not points:
-        return ""
-    ts = [p[0] for p in points]
-    qv = sample_values([p[1] for p in points])
-    if cache.get("ts") == ts:
-        tstr = cache["tstr"]
+def sample_values(vals: list) -> list[str]:
+    """``sample_value`` of many floats at once, quoted."""
+    if not len(vals):
+        return []
+    return ['"' + v + '"' for v in _value_texts(vals)]
+
+
+def _grid_template(ts, cache: dict) -> str:
+    """``[t,"%s"],...`` for the timestamps ``ts`` (a list or an int64 array), kept in
+    ``cache`` for the next series: in a range query most series share the step grid."""
+    last = cache.get("ts")
+    if last is not None and (last is ts or (len(last) == len(ts) and _same(last, ts))):
+        return cache["template"]
+    template = "[" + "],[".join(sample_timestamp(t) + ',"%s"' for t in
+                                 (ts.tolist() if isinstance(ts, np.ndarray) else ts)) + "]"
+    cache["ts"], cache["template"] = ts, template
+    return template
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return a == b
+
+
+def _points_json(s, cache: dict) -> str:
+    """``[t,"v"],...`` of one series' float samples (from its arrays when it has them)."""
+    if s.ts is not None:
+        ts, vals = s.ts, s.vals
     else:
-        tstr = [sample_timestamp(t) for t in ts]
-        cache["ts"], cache["tstr"] = ts, tstr
-    return "[" + "],[".join(map(",".join, zip(tstr, qv))) + "]"
+        points = s.points
+        ts, vals = [p[0] for p in points], [p[1] for p in points]
+    if not len(ts):
+        return ""
+    return _grid_template(ts, cache) % tuple(_value_texts(vals))
 
 
 def _series_values(s, cache: dict) -> bytes:
     """``,"values":[...]`` and/or ``,"histograms":[...]`` of a matrix series (each key
     only when the series has such samples; ``values`` always for a float series)."""
     out = b""
-    if s.points or not s.histograms:
-        out += b',"values":[' + _points_json(s.points, cache).encode() + b"]"
+    floats = len(s.ts) if s.ts is not None else len(s.points)
+    if floats or not s.histograms:
+        out += b',"values":[' + _points_json(s, cache).encode() + b"]"
     if s.histograms:
         out += (',"histograms":[' + ",".join(
             f"[{sample_timestamp(t)},{histogram_json(h, sample_value)}]"

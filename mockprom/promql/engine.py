@@ -381,10 +381,14 @@ def _instant_value(expr, val, t_ms: int, rules=None):
 
 def _range_value(val, steps: np.ndarray) -> Matrix:
     if isinstance(val, np.ndarray):
-        return Matrix([Series((), list(zip(steps.tolist(), val.tolist())))])
+        return Matrix([Series.from_arrays((), steps, np.asarray(val, dtype=np.float64))])
     series = []
     for s in val:
         present = s.present
+        if present.all():  # the whole grid: its array is shared (the API formats it once)
+            hists = s.hists
+            series.append(_points(s.labels, steps, np.asarray(s.vals, dtype=np.float64), hists))
+            continue
         if not present.any():
             continue
         hists = None if s.hists is None else s.hists[present]
@@ -404,7 +408,7 @@ def _slice(hists, lo: int, hi: int):
 def _points(labels, ts: np.ndarray, vals: np.ndarray, hists) -> Series:
     """A result series: float points, and histogram points where ``hists`` has them."""
     if hists is None:
-        return Series(labels, list(zip(ts.tolist(), vals.tolist())))
+        return Series.from_arrays(labels, ts, vals)
     floats, histograms = [], []
     for i, t in enumerate(ts.tolist()):
         h = hists[i]

@@ -41,12 +41,50 @@ class Vector:
     result_type = "vector"
 
 
-@dataclass
 class Series:
-    labels: Labels
-    points: List[Tuple[int, float]] = field(default_factory=list)  # (t_ms, value), ascending
-    # (t_ms, FloatHistogram), ascending: the native histogram samples
-    histograms: List[Tuple[int, object]] = field(default_factory=list)
+    """A matrix series: ``points``, the float samples ``(t_ms, value)`` ascending, and
+    ``histograms``, the native histogram samples ``(t_ms, FloatHistogram)`` ascending.
+
+    The engine builds its result series from arrays (``Series.from_arrays``): ``ts``
+    (int64 ms) and ``vals`` (float64), which the API formats directly; ``points`` is then
+    made from them on first use."""
+
+    __slots__ = ("labels", "_points", "ts", "vals", "histograms")
+
+    def __init__(self, labels: Labels, points: Optional[List[Tuple[int, float]]] = None,
+                 histograms: Optional[List[Tuple[int, object]]] = None):
+        self.labels = labels
+        self._points = [] if points is None else points
+        self.ts = self.vals = None
+        self.histograms = [] if histograms is None else histograms
+
+    @classmethod
+    def from_arrays(cls, labels: Labels, ts, vals) -> "Series":
+        out = cls(labels)
+        out._points, out.ts, out.vals = None, ts, vals
+        return out
+
+    @property
+    def points(self) -> List[Tuple[int, float]]:
+        if self._points is None:
+            self._points = list(zip(self.ts.tolist(), self.vals.tolist()))
+        return self._points
+
+    @points.setter
+    def points(self, points: List[Tuple[int, float]]) -> None:
+        self._points, self.ts, self.vals = points, None, None
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Series):
+            return NotImplemented
+        return ((self.labels, self.points, self.histograms)
+                == (other.labels, other.points, other.histograms))
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return (f"Series(labels={self.labels!r}, points={self.points!r}, "
+                f"histograms={self.histograms!r})")
 
 
 @dataclass
