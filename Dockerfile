@@ -1,6 +1,6 @@
 # mockprom: a mock of the Prometheus HTTP API.
 # One process, threads not forked workers, so ingested data and fault state are shared:
-# `mockprom serve` answers through its production server (waitress; keep-alive, gzip,
+# `mockprom serve` answers through its production server (mockprom.serving; keep-alive, gzip,
 # a bounded worker pool, a connection cap and an idle timeout, tuned below).
 FROM python:3.11-slim
 

@@ -5,7 +5,7 @@
 
 The socket is bound in the caller's thread (so ``.url`` is valid at once, port 0 picks a
 free port); requests are served by mockprom's production server (``mockprom.serving``:
-waitress, a bounded thread pool, keep-alive) from a daemon thread. ``stop()`` returns in a
+epoll, a bounded thread pool, keep-alive) from a daemon thread. ``stop()`` returns in a
 few milliseconds.
 """
 

@@ -287,3 +287,50 @@ def test_shaped_fault_bodies_are_sent_uncompressed_and_notes_compressed(prom):
         assert r.headers["Content-Encoding"] == "gzip"
         assert r.json()["warnings"] == ["store down"]
         assert r.json()["data"] == plain["data"]
+
+
+def test_the_portable_poller_serves_as_epoll_does(monkeypatch):
+    """Without epoll (macOS and others) one thread selects and hands ready connections to
+    the workers: the same answers, keep-alive, idle close and stop."""
+    import mockprom.serving as serving
+
+    monkeypatch.setattr(serving, "_EpollReady", serving._SelectorReady)
+    with MockPrometheus({"series": [{"labels": {"__name__": "up", "job": "a"},
+                                     "samples": [[0, 1]]}]},
+                        options=ServerOptions(idle_timeout_s=1, threads=2)) as p:
+        assert isinstance(p._server._ready, serving._SelectorReady)
+        conn = http.client.HTTPConnection("127.0.0.1", p.port, timeout=10)
+        for _ in range(3):
+            conn.request("GET", "/api/v1/query?query=up&time=0")
+            r = conn.getresponse()
+            assert r.status == 200 and json.loads(r.read())["data"]["result"][0]["value"] == [0, "1"]
+        conn.close()
+        r = requests.post(p.url + "/api/v1/query", data={"query": "up", "time": "0"}, timeout=10)
+        assert r.json()["data"]["result"][0]["metric"] == {"__name__": "up", "job": "a"}
+        with socket.create_connection(("127.0.0.1", p.port), timeout=10) as sock:
+            sock.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_answer(sock).startswith(b"HTTP/1.1 200 OK")
+            assert sock.recv(4096) == b"", "the idle connection is closed by the server"
+
+
+def test_pipelined_and_chunked_requests():
+    with MockPrometheus({"series": [{"labels": {"__name__": "up", "job": "a"},
+                                     "samples": [[0, 1]]}]}) as p:
+        with socket.create_connection(("127.0.0.1", p.port), timeout=10) as sock:
+            body = b"query=up&time=0"
+            sock.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"POST /api/v1/query HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+                         + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+            first = read_answer(sock)
+            assert first.startswith(b"HTTP/1.1 200 OK")
+            second = read_answer(sock)
+            assert second.startswith(b"HTTP/1.1 200 OK")
+            assert json.loads(second.partition(b"\r\n\r\n")[2])["data"]["result"][0]["value"] == [0, "1"]
+        with socket.create_connection(("127.0.0.1", p.port), timeout=10) as sock:
+            sock.sendall(b"GET /-/healthy HTTP/1.0\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+            # as Go: an HTTP/1.0 answer closes without saying so
+            assert answer.startswith(b"HTTP/1.0 200 OK") and b"Connection" not in answer
