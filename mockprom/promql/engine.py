@@ -129,10 +129,25 @@ def _result(value, ctx: EvalContext, query) -> Result:
                   as_strings(ctx.infos, text, "info"))
 
 
+# Parsed queries by (text, emulation): dashboards repeat the same few expressions, and
+# the tree (frozen nodes) is never changed by an evaluation. Errors are not kept.
+_PARSED: dict = {}
+_PARSED_MAX = 512
+_PARSED_TEXT_MAX = 4096
+
+
 def _parse(query, emulation=None):
     if isinstance(query, str):
-        from mockprom.promql.parse import parse  # the adapter; imported late on purpose
-        return parse(query, emulation)
+        key = (query, emulation)
+        expr = _PARSED.get(key)
+        if expr is None:
+            from mockprom.promql.parse import parse  # the adapter; imported late on purpose
+            expr = parse(query, emulation)
+            if len(query) <= _PARSED_TEXT_MAX:
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.clear()
+                _PARSED[key] = expr
+        return expr
     return query
 
 

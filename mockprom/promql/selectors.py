@@ -17,7 +17,7 @@ import numpy as np
 
 from mockprom.promql.errors import EvalError
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
-from mockprom.scenario.samples import is_stale, stale_mask
+from mockprom.scenario.samples import STALE_BITS, is_stale, stale_mask
 from mockprom.scenario.store import TooManySamples
 
 # Prometheus's default --query.max-samples: past it a query fails (422) instead of
@@ -71,22 +71,50 @@ def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
     maxt = int(refs.max())
     out = []
     window_start = refs - np.int64(lookback_ms)
+    one = int(refs[0]) if len(refs) == 1 else None
     for i, sd in enumerate(_select(store, matchers, mint, maxt, sort)):
         if i % 16 == 15:
             check()
-        ts, vals = sd.ts, sd.vals
-        idx = np.searchsorted(ts, refs, side="right") - 1
-        found = idx >= 0
-        idx = np.maximum(idx, 0)
-        sample_ts = ts[idx]
-        picked = vals[idx]
-        inside = (sample_ts > window_start) if left_open else (sample_ts >= window_start)
-        hists = None if sd.hists is None else sd.hists[idx]
-        present = found & inside & ~_stale(picked, hists)
-        if present.any():
-            out.append(StepSeries(sd.labels, picked, present, sample_ts=sample_ts,
-                                  hists=hists))
+        if one is not None and sd.hists is None:
+            step = _instant_one(sd, one, one - lookback_ms, left_open)
+        else:
+            step = _instant_steps(sd, refs, window_start, left_open)
+        if step is not None:
+            out.append(step)
     return out
+
+
+def _instant_steps(sd, refs: np.ndarray, window_start: np.ndarray,
+                   left_open: bool) -> Optional[StepSeries]:
+    """One selected series at every reference time (None: present at none)."""
+    ts, vals = sd.ts, sd.vals
+    idx = ts.searchsorted(refs, side="right") - 1
+    found = idx >= 0
+    idx = np.maximum(idx, 0)
+    sample_ts = ts[idx]
+    picked = vals[idx]
+    inside = (sample_ts > window_start) if left_open else (sample_ts >= window_start)
+    hists = None if sd.hists is None else sd.hists[idx]
+    present = found & inside & ~_stale(picked, hists)
+    if present.any():
+        return StepSeries(sd.labels, picked, present, sample_ts=sample_ts, hists=hists)
+    return None
+
+
+def _instant_one(sd, ref: int, window_start: int, left_open: bool) -> Optional[StepSeries]:
+    """``_instant_steps`` for a single reference time and float samples (an instant
+    query): the same series, worked out on scalars."""
+    ts = sd.ts
+    j = int(ts.searchsorted(ref, side="right")) - 1
+    if j < 0:
+        return None
+    t = int(ts[j])
+    if t <= window_start if left_open else t < window_start:
+        return None
+    if int(sd.vals[j:j + 1].view(np.uint64)[0]) == STALE_BITS:
+        return None
+    return StepSeries(sd.labels, sd.vals[j:j + 1].copy(), np.ones(1, dtype=bool),
+                      sample_ts=ts[j:j + 1].copy(), hists=None)
 
 
 def _stale(vals: np.ndarray, hists) -> np.ndarray:
@@ -104,9 +132,9 @@ def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int,
             left_open: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Per step, the index range ``[lo, hi)`` of ``ts`` inside ``(ref - range, ref]``
     (``[ref - range, ref]`` unless ``left_open``)."""
-    lo = np.searchsorted(ts, refs - np.int64(range_ms),
+    lo = ts.searchsorted(refs - np.int64(range_ms),
                          side="right" if left_open else "left").astype(np.int64)
-    hi = np.searchsorted(ts, refs, side="right").astype(np.int64)
+    hi = ts.searchsorted(refs, side="right").astype(np.int64)
     return lo, hi
 
 

@@ -111,6 +111,21 @@ def estimate_samples(source, mint_ms: int, maxt_ms: int) -> int:
     return len(_window(source, lo, hi)[0])
 
 
+def _sample_bound(series, matching, mint_ms: int, maxt_ms: int) -> int:
+    """At least as many samples as ``estimate_samples`` counts over the matching series,
+    cheaply (stored samples counted whole): when this is within a budget, so is that."""
+    total = 0
+    for labels in matching:
+        for src in series.get(labels, ()):
+            if isinstance(src, StaticSource):
+                total += len(src.ts)
+            elif isinstance(src, AppendableSource):
+                total += src.stored()
+            else:
+                total += estimate_samples(src, mint_ms, maxt_ms)
+    return total
+
+
 def _window(source, mint_ms: int, maxt_ms: int):
     """``(ts, vals, hists)`` of every sample of ``source`` in the window (providers'
     series and sources without histograms have only ``samples``)."""
@@ -141,15 +156,15 @@ class StaticSource:
 
     def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
         ts, vals = (self.ts, self.vals) if self._floats is None else self._floats
-        lo = np.searchsorted(ts, mint_ms, side="left")
-        hi = np.searchsorted(ts, maxt_ms, side="right")
+        lo = ts.searchsorted(mint_ms, side="left")
+        hi = ts.searchsorted(maxt_ms, side="right")
         return ts[lo:hi], vals[lo:hi]
 
     def samples_h(self, mint_ms: int, maxt_ms: int):
         """``(ts, vals, hists)`` of every sample in the window (hists None when the
         window holds no histogram)."""
-        lo = np.searchsorted(self.ts, mint_ms, side="left")
-        hi = np.searchsorted(self.ts, maxt_ms, side="right")
+        lo = self.ts.searchsorted(mint_ms, side="left")
+        hi = self.ts.searchsorted(maxt_ms, side="right")
         if self.hists is None:
             return self.ts[lo:hi], self.vals[lo:hi], None
         return self.ts[lo:hi], self.vals[lo:hi], self.hists[lo:hi]
@@ -283,6 +298,10 @@ class AppendableSource:
         self._frozen = None
         _APPENDS[0] += 1
 
+    def stored(self) -> int:
+        """How many samples the series holds."""
+        return len(self._ts)
+
     def last_sample(self) -> Optional[tuple[int, float]]:
         """The newest sample ``(t_ms, value)``, or None when empty."""
         if not self._ts:
@@ -327,8 +346,8 @@ class AppendableSource:
 
     def samples_h(self, mint_ms: int, maxt_ms: int):
         ts, vals, hists = self._arrays()
-        lo = np.searchsorted(ts, mint_ms, side="left")
-        hi = np.searchsorted(ts, maxt_ms, side="right")
+        lo = ts.searchsorted(mint_ms, side="left")
+        hi = ts.searchsorted(maxt_ms, side="right")
         return ts[lo:hi], vals[lo:hi], (None if hists is None else hists[lo:hi])
 
     def bounds(self) -> Optional[tuple[int, int]]:
@@ -486,7 +505,8 @@ class Store:
         tombstones = self._tombstones
         out = []
         matching = self.matching_labels(matchers, sort)
-        if max_samples is not None:
+        if max_samples is not None and _sample_bound(series, matching, mint_ms,
+                                                     maxt_ms) > max_samples:
             total = 0
             for labels in matching:
                 for src in series.get(labels, ()):
