@@ -46,6 +46,75 @@ CORS_HEADERS = {
 }
 
 
+class _StaticAdapter:
+    """A request's URL adapter that matches a path with a single static rule (the API's
+    endpoints) by a dict lookup, as werkzeug would match it, and hands everything else
+    (other paths, a method the rule lacks, URL building) to werkzeug's own adapter, built
+    only then."""
+
+    __slots__ = ("_app", "_request", "_real")
+
+    def __init__(self, app: "MockpromFlask", request):
+        self._app, self._request, self._real = app, request, None
+
+    def match(self, path_info=None, method=None, return_rule=False, query_args=None,
+              websocket=None):
+        if return_rule and path_info is None and method is None and query_args is None \
+                and websocket is None:
+            environ = self._request.environ
+            rule = self._app.static_rules().get(environ.get("PATH_INFO") or "/")
+            if rule is not None and environ.get("REQUEST_METHOD", "GET").upper() in rule.methods:
+                return rule, dict(rule.defaults) if rule.defaults else {}
+        return self._adapter().match(path_info, method, return_rule, query_args, websocket)
+
+    def _adapter(self):
+        if self._real is None:
+            self._real = Flask.create_url_adapter(self._app, self._request)
+        return self._real
+
+    def __getattr__(self, name):
+        return getattr(self._adapter(), name)
+
+
+class MockpromFlask(Flask):
+    """Flask with less work per request: static routes matched by a dict lookup, and
+    plain (not ``async``) handlers recognised once instead of inspected per call."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync: set = set()
+        self._static: tuple[int, dict] = (-1, {})
+
+    def static_rules(self) -> dict:
+        """Path -> rule, for the paths that have exactly one rule and no variable part."""
+        count, table = self._static
+        rules = list(self.url_map.iter_rules())
+        if count != len(rules):
+            by_path: dict = {}
+            for rule in rules:
+                by_path.setdefault(rule.rule, []).append(rule)
+            table = {path: found[0] for path, found in by_path.items()
+                     if len(found) == 1 and not found[0].arguments and not found[0].host
+                     and not found[0].websocket and found[0].methods is not None
+                     and not found[0].redirect_to}
+            self._static = (len(rules), table)
+        return table
+
+    def create_url_adapter(self, request):
+        if request is not None and self.config["TRUSTED_HOSTS"] is None \
+                and self.config["SERVER_NAME"] is None and not self.url_map.host_matching:
+            return _StaticAdapter(self, request)
+        return super().create_url_adapter(request)
+
+    def ensure_sync(self, func):
+        if func in self._sync:
+            return func
+        out = super().ensure_sync(func)
+        if out is func:
+            self._sync.add(func)
+        return out
+
+
 def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = None,
                library: dict | None = None, version: str | None = None,
                control_token: str | None = None, bind_host: str | None = None,
@@ -69,7 +138,7 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
 
     state = ServerState(scenario, clock=clock, version=version, control_token=control_token)
     state.library = ScenarioLibrary(library)
-    app = Flask("mockprom")
+    app = MockpromFlask("mockprom")
     app.extensions[STATE_KEY] = state
     app.config["MOCKPROM_VERBOSE"] = verbose
 
