@@ -118,7 +118,7 @@ class MockpromFlask(Flask):
 def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = None,
                library: dict | None = None, version: str | None = None,
                control_token: str | None = None, bind_host: str | None = None,
-               allowed_hosts=()) -> Flask:
+               allowed_hosts=(), max_scenario_bytes: int | None = None) -> Flask:
     """A Flask app serving ``scenario`` (a path, YAML/JSON text, dict or ``Scenario``;
     None: the embedded default). ``library``: named scenarios the control API can switch
     to (``PUT /-/mockprom/scenario?name=...``) besides the packaged library, e.g. a
@@ -126,7 +126,9 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
     ``version``: the Prometheus version to emulate whatever the scenario says (None: the
     scenario's ``server.version``). ``control_token``: what the control API asks for
     (None: the scenario's ``server.control_token``); ``bind_host`` and ``allowed_hosts``:
-    which ``Host`` names reach the control API (``mockprom.api.guard``). Raises
+    which ``Host`` names reach the control API (``mockprom.api.guard``).
+    ``max_scenario_bytes``: the largest scenario ``PUT /-/mockprom/scenario`` takes
+    (default ``limits.MAX_SCENARIO_BYTES``). Raises
     ``ScenarioError`` for a bad scenario and ``versions.VersionError`` for a version
     mockprom does not emulate."""
     from mockprom.api.write import make_write_blueprint
@@ -138,6 +140,8 @@ def create_app(scenario=None, *, verbose: bool = False, clock: Clock | None = No
 
     state = ServerState(scenario, clock=clock, version=version, control_token=control_token)
     state.library = ScenarioLibrary(library)
+    if max_scenario_bytes:
+        state.max_scenario_bytes = int(max_scenario_bytes)
     app = MockpromFlask("mockprom")
     app.extensions[STATE_KEY] = state
     app.config["MOCKPROM_VERBOSE"] = verbose

@@ -80,6 +80,15 @@ def _positive(text: str) -> int:
     return n
 
 
+def _size(text: str) -> int:
+    from mockprom.limits import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _env_int(name: str, default: int) -> int:
     text = os.environ.get(name)
     if not text:
@@ -127,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                    default=_env_int("MOCKPROM_IDLE_TIMEOUT", 300),
                    help="close a kept-alive connection idle this long (default 300, as "
                         "Prometheus's --web.read-timeout)")
+    s.add_argument("--max-scenario-size", type=_size, metavar="BYTES",
+                   default=os.environ.get("MOCKPROM_MAX_SCENARIO_SIZE") or "32MiB",
+                   help="the largest scenario PUT /-/mockprom/scenario takes: bytes or e.g. "
+                        "64MiB (default 32MiB; larger ones get a 413)")
     s.add_argument("--verbose", "-v", action="store_true",
                    default=_truthy(os.environ.get("MOCKPROM_VERBOSE")),
                    help="log one line per request (never credentials)")
@@ -253,7 +266,8 @@ def cmd_serve(args) -> int:
         app = create_app(scenario, verbose=args.verbose, library=library,
                          version=args.prometheus_version, control_token=args.control_token,
                          bind_host=args.host,
-                         allowed_hosts=[h for h in args.allowed_hosts.split(",") if h.strip()])
+                         allowed_hosts=[h for h in args.allowed_hosts.split(",") if h.strip()],
+                         max_scenario_bytes=args.max_scenario_size)
     except ScenarioError as exc:
         _print_problems(exc)
         return 2
@@ -264,7 +278,11 @@ def cmd_serve(args) -> int:
     try:
         server = HttpServer(app, args.host, args.port,
                             ServerOptions(threads=args.threads, max_connections=args.max_connections,
-                                          idle_timeout_s=args.idle_timeout))
+                                          idle_timeout_s=args.idle_timeout,
+                                          # a scenario just over its limit still
+                                          # reaches the API's 413 that names the option
+                                          max_body_bytes=max(limits.MAX_REQUEST_BYTES,
+                                                             2 * args.max_scenario_size)))
     except OSError as exc:
         print(f"mockprom: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)

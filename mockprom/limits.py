@@ -11,10 +11,12 @@ form parameters (``/api/v1/*``,            10 MiB       ignored, as Go's ``Parse
 remote write, push, remote read (as sent)  32 MiB       413, plain text
 the same, decompressed (snappy, gzip)      32 MiB       400 (remote write, Prometheus 3's
                                                         words) or 413 (push)
-``PUT /-/mockprom/scenario``               32 MiB       413, JSON (``serve
-                                                        --max-scenario-size``)
+``PUT /-/mockprom/scenario``               32 MiB       413, JSON (raise it with
+                                                        ``serve --max-scenario-size``)
 other control bodies (faults, clock)       1 MiB        413, JSON
 any request body (the HTTP server)         64 MiB       413, plain text, connection closed
+                                                        (more when a larger scenario
+                                                        size is allowed)
 =========================================  ===========  ==================================
 """
 
@@ -31,6 +33,26 @@ MAX_DECODED_BYTES = 32 * MiB  # Prometheus 3's remote write decoded-length limit
 MAX_SCENARIO_BYTES = 32 * MiB
 MAX_CONTROL_BYTES = 1 * MiB
 MAX_REQUEST_BYTES = 64 * MiB
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000 ** 2,
+               "mb": 1000 ** 2, "mib": MiB, "g": 1000 ** 3, "gb": 1000 ** 3, "gib": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes from ``"33554432"``, ``"64MiB"``, ``"100MB"``, ``"1GiB"``; raises
+    ``ValueError`` saying what is accepted."""
+    s = str(text).strip().lower().replace(" ", "")
+    num = s.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = s[len(num):]
+    try:
+        n = int(float(num) * _SIZE_UNITS[unit]) if num else -1
+    except (KeyError, ValueError):
+        n = -1
+    if n < 1:
+        raise ValueError(f"not a size: {text!r} (expected bytes, or a number with KiB, MiB, "
+                         f"GiB, KB, MB or GB, e.g. 64MiB)")
+    return n
 
 
 class TooLarge(ValueError):

@@ -20,7 +20,8 @@ this spends ~20). Idle connections cost no thread. Like Prometheus's Go server:
   (``204 No Content``), a ``Date`` on every answer;
 - a request line plus headers over 1 MiB + 4 KiB gets Go's bare ``431 Request Header
   Fields Too Large``, a malformed request Go's bare ``400 Bad Request``, a body over
-  ``limits.MAX_REQUEST_BYTES`` a bare 413 before it is read; then the connection closes.
+  ``max_body_bytes`` (``limits.MAX_REQUEST_BYTES``) a bare 413 before it is read; then
+  the connection closes.
 
 A complete answer the client does not take at once waits in the epoll set (no worker
 waits for a slow reader); a streamed answer (no ``Content-Length``, e.g. a dribbling
@@ -61,6 +62,7 @@ class ServerOptions:
     threads: int = 16               # workers running the app (a held fault holds one)
     max_connections: int = 512      # open connections (Prometheus --web.max-connections)
     idle_timeout_s: int = 300       # keep-alive idle close (Prometheus --web.read-timeout)
+    max_body_bytes: int = limits.MAX_REQUEST_BYTES  # larger bodies: 413 before reading
 
 
 class _Refused(Exception):
@@ -131,7 +133,7 @@ def _name(pair: tuple[str, str]) -> str:
     return pair[0]
 
 
-def parse_head(buf: bytearray) -> Optional[_Request]:
+def parse_head(buf: bytearray, max_body: int = limits.MAX_REQUEST_BYTES) -> Optional[_Request]:
     """The request line and headers at the start of ``buf`` (None: not all there yet).
     Raises ``_Refused`` for what Go's server refuses before any handler runs."""
     start = 0
@@ -180,12 +182,13 @@ def parse_head(buf: bytearray) -> Optional[_Request]:
         if not text.isdigit():
             raise _Refused(400)
         length = int(text)
-        if length > limits.MAX_REQUEST_BYTES:
+        if length > max_body:
             raise _Refused(413)
     return _Request(method, target, version, headers, end + 4, length, chunked)
 
 
-def _dechunk(buf: bytearray, at: int) -> Optional[tuple[bytes, int]]:
+def _dechunk(buf: bytearray, at: int,
+             max_body: int = limits.MAX_REQUEST_BYTES) -> Optional[tuple[bytes, int]]:
     """A chunked body starting at ``buf[at]``: (the body, where the request ends), or None
     while incomplete. Raises ``_Refused`` for a bad or too large one."""
     parts = []
@@ -213,7 +216,7 @@ def _dechunk(buf: bytearray, at: int) -> Optional[tuple[bytes, int]]:
                     return b"".join(parts), eol + 2
                 at = eol + 2
         size += n
-        if size > limits.MAX_REQUEST_BYTES:
+        if size > max_body:
             raise _Refused(413)
         if len(buf) < at + n + 2:
             return None
@@ -628,12 +631,12 @@ class HttpServer:
     def _take_request(self, conn: _Conn):
         request = conn.request
         if request is None:
-            request = parse_head(conn.buf)
+            request = parse_head(conn.buf, self.options.max_body_bytes)
             if request is None:
                 return None
             conn.request = request
         if request.chunked:
-            got = _dechunk(conn.buf, request.body_at)
+            got = _dechunk(conn.buf, request.body_at, self.options.max_body_bytes)
             if got is None:
                 self._continue(conn, request)
                 return None

@@ -182,3 +182,41 @@ def test_serve_refuses_a_directory_holding_a_bad_scenario(tmp_path):
     assert r.stderr.splitlines() == [
         f"{tmp_path / 'bad.yaml'}:6 rules[0].rules[0].expr: 1:11: parse error: "
         "unclosed left parenthesis"]
+
+
+def test_serve_max_scenario_size_sets_the_scenario_upload_limit(tmp_path):
+    """``--max-scenario-size`` is the limit of ``PUT /-/mockprom/scenario``, named in its
+    413; larger than the server's own body limit, the server takes such bodies too."""
+    p = write_data(tmp_path)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "mockprom", "serve", "--host", "127.0.0.1",
+                             "--port", str(port), "--scenario", str(p),
+                             "--max-scenario-size", "80MiB"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/-/mockprom/scenario"
+    yaml = {"Content-Type": "application/yaml"}
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        big = "name: big\nseries: []\n#" + "x" * (70 << 20)  # over 64 MiB, under 80 MiB
+        r = requests.put(url, data=big, headers=yaml, timeout=120)
+        assert r.status_code == 200, r.text
+        assert r.json()["data"]["name"] == "big"
+        r = requests.put(url, data=big + "x" * (11 << 20), headers=yaml, timeout=120)
+        assert r.status_code == 413
+        assert r.json()["error"] == (f"scenario body too large: {len(big) + (11 << 20)} bytes; "
+                                     f"the limit is {80 << 20} bytes (raise it with mockprom "
+                                     f"serve --max-scenario-size)")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    r = run("serve", "--max-scenario-size", "lots")
+    assert r.returncode == 2 and "--max-scenario-size: not a size: 'lots'" in r.stderr

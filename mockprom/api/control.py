@@ -92,7 +92,8 @@ def list_scenarios():
 def put_scenario():
     state = get_state()
     name = request.args.get("name")
-    text = limited_body(limits.MAX_SCENARIO_BYTES, "scenario").decode("utf-8", "replace")
+    text = limited_body(state.max_scenario_bytes, "scenario",
+                        "mockprom serve --max-scenario-size").decode("utf-8", "replace")
     if name is not None:
         if name not in state.library:
             known = ", ".join(sorted(state.library)) or "none"
@@ -170,15 +171,17 @@ def _check_clock_range(t_ms: int) -> None:
                        "stays between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z")
 
 
-def limited_body(limit: int, what: str) -> bytes:
-    """The request body, refused with 413 when over ``limit`` bytes (read no further)."""
+def limited_body(limit: int, what: str, raise_with: str = "") -> bytes:
+    """The request body, refused with 413 when over ``limit`` bytes (read no further);
+    ``raise_with``: the setting that raises the limit, named in the error."""
+    hint = f" (raise it with {raise_with})" if raise_with else ""
     length = request.content_length
     if length is not None and length > limit:
         raise ApiError("bad_data", f"{what} body too large: {length} bytes; the limit is "
-                                   f"{limit} bytes", status=413)
+                                   f"{limit} bytes{hint}", status=413)
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise ApiError("bad_data", f"{what} body too large: over {limit} bytes",
+        raise ApiError("bad_data", f"{what} body too large: over {limit} bytes{hint}",
                        status=413)
     return raw
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, List, Mapping, Optional
 
-from mockprom import versions
+from mockprom import limits, versions
 from mockprom.clock import Clock
 from mockprom.scenario.library import ScenarioLibrary
 from mockprom.versions import Emulation
@@ -119,6 +119,8 @@ class ServerState:
         # named scenarios to switch to: the packaged library and a scenario directory's
         self.library: Mapping = ScenarioLibrary()
         self.notifications = None  # status notifications (mockprom.api.notifications)
+        # the largest scenario PUT /-/mockprom/scenario takes (serve --max-scenario-size)
+        self.max_scenario_bytes: int = limits.MAX_SCENARIO_BYTES
         self._current: Optional[Generation] = None
         self.replace_scenario(scenario)
 
