@@ -133,8 +133,8 @@ def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int,
     """Per step, the index range ``[lo, hi)`` of ``ts`` inside ``(ref - range, ref]``
     (``[ref - range, ref]`` unless ``left_open``)."""
     lo = ts.searchsorted(refs - np.int64(range_ms),
-                         side="right" if left_open else "left").astype(np.int64)
-    hi = ts.searchsorted(refs, side="right").astype(np.int64)
+                         side="right" if left_open else "left").astype(np.int64, copy=False)
+    hi = ts.searchsorted(refs, side="right").astype(np.int64, copy=False)
     return lo, hi
 
 
