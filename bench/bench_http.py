@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_http.py                   # wrk -t2 -d15s at 50 and 200 connections
     .venv/bin/python bench/bench_http.py --seconds 5 --connections 50
     .venv/bin/python bench/bench_http.py --gzip            # clients send Accept-Encoding: gzip
-    .venv/bin/python bench/bench_http.py --line 3.5        # against Prometheus 3.5.3
+    .venv/bin/python bench/bench_http.py --line 2.42       # against Prometheus 2.42 (default 3.5.3)
     .venv/bin/python bench/bench_http.py --no-prometheus   # only mockprom
 
 Data, shaped like the embedded demo scenario: ``up`` for 10 targets (5 jobs x 2
@@ -96,16 +96,18 @@ def free_port() -> int:
 class MockpromProcess:
     """``mockprom serve`` in its own process, serving ``series``."""
 
-    def __init__(self, series: list[dict], extra: list[str]):
+    def __init__(self, series: list[dict], extra: list[str], code: str | None = None):
         self.dir = tempfile.mkdtemp(prefix="bench-http-")
         path = os.path.join(self.dir, "scenario.json")
         with open(path, "w") as f:
             json.dump({"name": "bench", "clock": END, "series": series}, f)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        # this checkout's mockprom, or another's (e.g. the code before a change)
+        env = dict(os.environ, PYTHONPATH=os.path.abspath(code or REPO))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mockprom", "serve", "--scenario", path, "--port", str(port),
-             *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+             *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env, cwd=self.dir,
             stderr=open(os.path.join(self.dir, "log"), "w"))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -187,9 +189,13 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--connections", type=int, nargs="+", default=[50, 200])
     ap.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip")
-    ap.add_argument("--line", default="2.42", choices=["2.42", "3.5"],
-                    help="the real Prometheus's release line (default 2.42)")
+    ap.add_argument("--line", default="3.5", choices=["2.42", "3.5"],
+                    help="the real Prometheus's release line, and the version mockprom "
+                         "emulates (default 3.5: 3.5.3)")
     ap.add_argument("--no-prometheus", action="store_true")
+    ap.add_argument("--baseline", metavar="CHECKOUT",
+                    help="also load a mockprom served from another checkout (e.g. a clone at "
+                         "the commit before a change), in the same run: before and after")
     ap.add_argument("--load", action="append", choices=sorted(LOADS),
                     help="run only this load (repeatable; default: all)")
     ap.add_argument("--serve-arg", action="append", default=[],
@@ -201,6 +207,8 @@ def main() -> int:
     data = build_data()
     version = {"2.42": "2.42.0", "3.5": "3.5.3"}[args.line]
     mock = MockpromProcess(data, ["--prometheus-version", version, *args.serve_arg])
+    base = MockpromProcess(data, ["--prometheus-version", version], code=args.baseline) \
+        if args.baseline else None
     real = None
     try:
         if not args.no_prometheus:
@@ -214,13 +222,16 @@ def main() -> int:
             if args.load and name not in args.load:
                 continue
             for c in args.connections:
+                b = wrk(base.url + path, c, args.seconds, args.gzip, base.proc.pid) if base else None
                 m = wrk(mock.url + path, c, args.seconds, args.gzip, mock.proc.pid)
                 p = wrk(real.url + path, c, args.seconds, args.gzip, real.proc.pid) if real else None
-                rows.append((name, c, m, p))
+                rows.append((name, c, m, p, b))
                 print(f"# {name} c={c}: mockprom {m['rps']:.0f} req/s"
                       + (f", Prometheus {p['rps']:.0f} req/s" if p else ""), file=sys.stderr)
     finally:
         mock.stop()
+        if base is not None:
+            base.stop()
         if real is not None:
             real.__exit__(None, None, None)
     who = f"Prometheus {version}"
@@ -230,9 +241,18 @@ def main() -> int:
     print(f"| load | conns | mockprom req/s | p50 | p99 | CPU | timeouts | {who} req/s | p50 "
           f"| p99 | CPU | timeouts | req/s ratio | CPU ratio |")
     print("| --- " * 14 + "|")
-    for name, c, m, p in rows:
+    for name, c, m, p, _ in rows:
         ratio = [f"{m['rps'] / p['rps']:.2f}x", f"{m['cpu_us'] / p['cpu_us']:.1f}x"] if p else ["-", "-"]
         print("| " + " | ".join([name, str(c), *fmt(m), *fmt(p), *ratio]) + " |")
+    if base is not None:
+        print(f"\nbaseline: mockprom from {args.baseline}, in the same run\n")
+        print(f"| load | conns | baseline req/s | p50 | p99 | CPU | timeouts | req/s ratio to "
+              f"{who} | mockprom / baseline req/s |")
+        print("| --- " * 9 + "|")
+        for name, c, m, p, b in rows:
+            ratio = f"{b['rps'] / p['rps']:.2f}x" if p else "-"
+            print("| " + " | ".join([name, str(c), *fmt(b), ratio,
+                                     f"{m['rps'] / b['rps']:.2f}x"]) + " |")
     return 0
 
 
