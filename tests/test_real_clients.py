@@ -209,8 +209,9 @@ def test_remote_write_from_a_real_prometheus_is_queryable(live):
     assert set(api(receiver.url, "/api/v1/label/job/values")) <= {SELF_JOB, EXPORTER_JOB}
 
     # Every write (samples, and metadata-only requests every second) is accepted.
-    def three_writes():
-        writes = [e for e in receiver.requests() if e["path"] == "/api/v1/write"]
+    def three_writes():  # answered ones: a write still in flight has no status yet
+        writes = [e for e in receiver.requests()
+                  if e["path"] == "/api/v1/write" and e["status"] is not None]
         return writes if len(writes) >= 3 else None
 
     writes = wait_for("three remote-write requests", three_writes)
