@@ -175,6 +175,23 @@ def value_bits(v) -> int:
     return struct.unpack("<Q", struct.pack("<d", parse_value(v)))[0]
 
 
+# -- rule files -------------------------------------------------------------------------------
+
+def rule_groups(scenario) -> list[dict]:
+    """A scenario's rule groups as a Prometheus rule file holds them (``{"groups": ...}``
+    for ``promtool check rules`` / ``test rules`` or a real server's ``rule_files``)."""
+    groups = [g.model_dump(mode="json", exclude_none=True, exclude={"file"}, by_alias=True)
+              for g in scenario.rules]
+    for g in groups:
+        if not g.get("limit"):
+            g.pop("limit", None)
+        for r in g["rules"]:
+            for key in ("labels", "annotations"):
+                if not r.get(key):
+                    r.pop(key, None)
+    return groups
+
+
 # -- remote write ------------------------------------------------------------------------
 
 def _varint(n: int) -> bytes:

@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "mockprom" / "library"
 DEFAULT = LIBRARY / "default.yaml"
 EXAMPLES = ["checkout.yaml", "node-fleet.yaml", "slo-burn.yaml", "exact-data.json", "autoscaler.yaml"]
+# the incident stories (tests/test_incident_stories.py checks what they promise)
+STORIES = ["memory-leak.yaml", "error-budget-burn.yaml", "noisy-neighbour.yaml", "disk-filling.yaml",
+           "bad-deploy.yaml", "flapping-target.yaml", "kubernetes.yaml"]
 MIN = 60_000
 
 
@@ -36,7 +39,7 @@ def sel(store, lo, hi, **eq):
     return store.select([Matcher.of(k, "=", v) for k, v in eq.items()], lo, hi)
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", EXAMPLES + STORIES)
 def test_example_validates_and_builds(name):
     sc = load_scenario(LIBRARY / name)
     store = build_store(sc, scenario_now_ms(sc))
@@ -49,7 +52,8 @@ def test_example_validates_and_builds(name):
 
 def test_scenario_directory_loads_with_unique_names():
     found = load_scenarios_dir(LIBRARY)
-    for name in ("checkout", "node-fleet", "slo-burn", "exact-data", "autoscaler"):
+    for name in ("checkout", "node-fleet", "slo-burn", "exact-data", "autoscaler",
+                 *(Path(n).stem for n in STORIES)):
         assert name in found
 
 
@@ -167,27 +171,20 @@ def test_slo_burn_errors_jump_on_schedule():
 
 
 @pytest.mark.realprom
-@pytest.mark.parametrize("path", [DEFAULT] + [LIBRARY / n for n in EXAMPLES])
+@pytest.mark.parametrize("path", [DEFAULT] + [LIBRARY / n for n in EXAMPLES + STORIES])
 def test_rules_of_shipped_scenarios_pass_promtool_check(release, path, tmp_path):
     """Every rule group of a shipped scenario is a valid Prometheus rule file, for 2.42's
     promtool and 3.5's."""
     import subprocess
 
     import yaml
-    from realprom import require_binaries
+    from realprom import require_binaries, rule_groups
 
     _, promtool = require_binaries(release.line)
     sc = load_scenario(path)
     if not sc.rules:
         return
-    groups = [g.model_dump(mode="json", exclude_none=True, exclude={"file"}) for g in sc.rules]
-    for g in groups:
-        if not g.get("limit"):
-            g.pop("limit", None)
-        for r in g["rules"]:
-            for key in ("labels", "annotations"):
-                if not r.get(key):
-                    r.pop(key, None)
+    groups = rule_groups(sc)
     f = tmp_path / "rules.yaml"
     f.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     res = subprocess.run([promtool, "check", "rules", str(f)], capture_output=True, text=True,
