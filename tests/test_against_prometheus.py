@@ -557,8 +557,16 @@ PROMQL = [
     "topk by (le) (1, request_duration_seconds_bucket)",
     "exp(vector(709.5)) + exp(vector(709.78)) + exp(vector(709))",
     "exp(vector(-745.2)) + exp(vector(-708.5))",
+    # @ in a call evaluated step by step (predict_linear is @-unsafe; a call with an
+    # argument that varies): 2.42 moves the window with the step, 3.x keeps it at @
     "predict_linear(http_requests_total[5m] @ start(), 60)",
     "predict_linear(temperature_celsius[2m] @ 1700001500, -600)",
+    "predict_linear(http_requests_total[5m] offset 1m @ end(), 60)",
+    'quantile_over_time(scalar(up{instance="a:80"}), http_requests_total[5m] @ 1700001500)',
+    "predict_linear(rate(http_requests_total[2m] offset 30s)[10m:1m] @ 1700001500, 60)",
+    "predict_linear(temperature_celsius offset 2m[10m:1m] offset 1m @ end(), 60)",
+    "max_over_time(predict_linear(temperature_celsius[5m] @ 1700001500, 60)[10m:1m])",
+    "timestamp(up offset 2m @ 1700001500)",
 ]
 
 # Ties between computed series: in a range query Prometheus feeds them to topk/bottomk in
@@ -583,13 +591,7 @@ PROMQL_RANGES = [(T0, END + 300, 60), (T0 + 7, T0 + 1807, 15), (T0 + 1200, T0 + 
 
 # Known differences, by release line (strict xfails: a fix makes the test fail until its
 # entry is removed here). Keys: (line, test kind, query or path).
-AT_UNSAFE = ("Prometheus 2.42 evaluates predict_linear(x[r] @ t) in a range query at every "
-             "step over only the data fetched around t (it is @-unsafe), giving few, "
-             "varying points; mockprom uses the window ending at t at every step (as 3.5)")
-KNOWN_MISMATCHES = {
-    ("2.42", "range", "predict_linear(http_requests_total[5m] @ start(), 60)"): AT_UNSAFE,
-    ("2.42", "range", "predict_linear(temperature_celsius[2m] @ 1700001500, -600)"): AT_UNSAFE,
-}
+KNOWN_MISMATCHES: dict = {}
 
 
 def known(request, release, kind: str, key) -> None:
@@ -670,6 +672,10 @@ STATS_QUERIES = [
     ("/api/v1/query_range", {"query": "timestamp(up) - absent_over_time(nothing[5m])",
                              "start": T0, "end": END, "step": "2m", "stats": "all"}),
     ("/api/v1/query", {"query": "up", "time": T0 + 60, "stats": ""}),
+    ("/api/v1/query_range", {"query": "predict_linear(temperature_celsius[2m] @ 1700001500, -600)",
+                             "start": T0 + 7, "end": T0 + 1807, "step": 15, "stats": "all"}),
+    ("/api/v1/query_range", {"query": "predict_linear(temperature_celsius[10m:1m] @ 1700001500, 60)",
+                             "start": T0, "end": END, "step": 60, "stats": "all"}),
 ]
 
 

@@ -392,3 +392,21 @@ def test_a_selection_past_the_sample_budget_fails_before_it_is_built():
     # a window inside the budget is answered in full
     result = engine.instant_query("count_over_time(g[1d])", t).value
     assert [s.value for s in result.samples] == [5761.0] * 20
+
+
+def test_at_window_of_a_call_evaluated_step_by_step_moves_with_the_step_in_2_42_only():
+    """``predict_linear(x[2m] @ 300s, 0)`` over 300..480 s (x = t / 60 at each minute):
+    3.5 keeps the window ``(180 s, 300 s]`` at every step and predicts from the step
+    (5, 6, 7, 8); 2.42 turned the @ into an offset from the start, so its window at step
+    ``s`` is ``[180 s + (s - 300 s), 300 s]`` (data fetched up to @ only): 3 points, then
+    2, then 1 (too few for a regression: no point)."""
+    s = Store()
+    ts = np.arange(11, dtype=np.int64) * MIN
+    s.add(make_labels({"__name__": "x"}), StaticSource(ts, (ts / MIN).tolist()))
+    query = "predict_linear(x[2m] @ 300, 0)"
+    got = {}
+    for name, emulation in (("2.42", V2_42), ("3.5", V3_5)):
+        mat = Engine(s, emulation=emulation).range_query(query, 5 * MIN, 8 * MIN, MIN).value
+        got[name] = [(t // 1000, round(v, 9)) for t, v in mat.series[0].points]
+    assert got["3.5"] == [(300, 5.0), (360, 6.0), (420, 7.0), (480, 8.0)]
+    assert got["2.42"] == [(300, 5.0), (360, 6.0)]

@@ -24,10 +24,11 @@ from mockprom.promql import functions_native, native, native_2_42
 from mockprom.promql.functions import FUNCTIONS
 from mockprom.promql.selectors import (MAX_SUBQUERY_STEPS, first_subquery_step,
                                        reference_times, select_instant, select_range,
+                                       slide_at_windows,
                                        series_to_range, subquery_grid)
 from mockprom.promql.series import (finalize, needs_finalize, remove_pending_names,
                                     without_name)
-from mockprom.promql.stats import count_samples, step_invariant_nodes
+from mockprom.promql.stats import count_samples, is_step_invariant, step_invariant_nodes
 from mockprom.promql.syntax.golang import valid_utf8
 from mockprom.promql.steps import EvalContext, RangeSeries, StepSeries
 from mockprom.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
@@ -184,6 +185,7 @@ class Evaluator:
     # grid is its evaluator's end, not its last step).
     record = None
     wrapped: frozenset = frozenset()
+    sliding: frozenset = frozenset()  # 2.42: subqueries with @ whose windows slide
     frames: list = []
 
     def start_recording(self, expr, start_ms: int, end_ms: int) -> None:
@@ -221,6 +223,15 @@ class Evaluator:
         self.record[id(expr)] = (val, ctx)
         return val
 
+    def _mark_sliding(self, arg, call: n.Call, ctx) -> None:
+        """2.42 (``EvalRules.at_windows_slide``): a range selector or subquery with ``@``
+        as the argument of ``call`` evaluated step by step (not step invariant) gets
+        windows that move with the step; it is marked in ``sliding`` before it is
+        evaluated."""
+        sel = _at_selector(arg)
+        if sel is not None and ctx.n > 1 and not is_step_invariant(call):
+            self.sliding = self.sliding | {id(sel)}
+
     # -- leaves -----------------------------------------------------------------------
     def eval_NumberLiteral(self, e: n.NumberLiteral, ctx):
         return np.full(ctx.n, float(e.value), dtype=np.float64)
@@ -234,19 +245,39 @@ class Evaluator:
     def eval_VectorSelector(self, e: n.VectorSelector, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
         return select_instant(self.store, e.matchers, refs, ctx.lookback_ms, self.check_timeout,
-                              ctx.rules.left_open, not ctx.rules.series_in_creation_order)
+                              ctx.rules.left_open, not ctx.rules.series_in_creation_order,
+                              _fetch_end(ctx, e))
 
     def eval_MatrixSelector(self, e: n.MatrixSelector, ctx):
         vs = e.selector
         refs = reference_times(ctx, vs.offset_ms, vs.at_ms, vs.at_edge)
-        return select_range(self.store, vs.matchers, refs, e.range_ms, self.check_timeout,
-                            ctx.rules.left_open, not ctx.rules.series_in_creation_order)
+        out = select_range(self.store, vs.matchers, refs, e.range_ms, self.check_timeout,
+                           ctx.rules.left_open, not ctx.rules.series_in_creation_order,
+                           _fetch_end(ctx, vs))
+        if id(e) in self.sliding:  # 2.42, see _mark_sliding
+            out = slide_at_windows(out, refs, e.range_ms, ctx.steps.astype(np.int64),
+                                   ctx.rules.left_open)
+        return out
 
     def eval_SubqueryExpr(self, e: n.SubqueryExpr, ctx):
         refs = reference_times(ctx, e.offset_ms, e.at_ms, e.at_edge)
         step = e.step_ms or self.subquery_step_ms
         strictly_after = ctx.rules.subquery_strictly_after
-        grid = subquery_grid(refs, e.range_ms, step, strictly_after)
+        # With @, Prometheus asks its storage for the inner data up to the @ time (less
+        # the offsets) only: what the inner expression sees at points past it (the stats'
+        # evaluation past the last step, 2.42's sliding windows)
+        if e.at_ms is not None or e.at_edge is not None:
+            fetch_end = int(refs[0]) if len(refs) else None
+        elif ctx.fetch_end_ms is not None:
+            fetch_end = ctx.fetch_end_ms - e.offset_ms
+        else:
+            fetch_end = None
+        window_refs = refs
+        if id(e) in self.sliding and len(refs) > 1:
+            # 2.42 (see _mark_sliding): the window moves on with the step, over points the
+            # inner expression has up to the last step's
+            window_refs = refs + (ctx.steps.astype(np.int64) - np.int64(ctx.steps[0]))
+        grid = subquery_grid(window_refs, e.range_ms, step, strictly_after)
         frame = None
         if self.record is not None and len(refs):
             # Prometheus evaluates the inner expression up to its evaluator's end minus
@@ -259,6 +290,7 @@ class Evaluator:
                 grid = np.arange(lo, hi + 1, step, dtype=np.int64)
             frame = (int(grid[0]) if len(grid) else lo, prom_end)
         inner = ctx.inner(grid, step)
+        inner.fetch_end_ms = fetch_end
         if frame is not None:
             self.frames.append(frame)
         try:
@@ -268,7 +300,7 @@ class Evaluator:
                 self.frames.pop()
         if isinstance(val, np.ndarray):
             val = [StepSeries((), val, np.ones(len(grid), dtype=bool))]
-        return series_to_range(val, grid, refs, e.range_ms, ctx.rules.left_open)
+        return series_to_range(val, grid, window_refs, e.range_ms, ctx.rules.left_open)
 
     # -- operators --------------------------------------------------------------------
     def eval_UnaryExpr(self, e: n.UnaryExpr, ctx):
@@ -318,6 +350,8 @@ class Evaluator:
             if i in fdef.raw_args:
                 args.append(arg)
                 continue
+            if want == "matrix" and ctx.rules.at_windows_slide:
+                self._mark_sliding(arg, e, ctx)
             val = self.eval(arg, ctx)
             if want == "matrix":
                 has_matrix = True
@@ -338,6 +372,25 @@ class Evaluator:
         if needs_finalize(out):
             return finalize(out, names=ctx.rules.name_labels)
         return out
+
+
+def _fetch_end(ctx, vs: n.VectorSelector):
+    """The last sample time a selector fetches (``EvalContext.fetch_end_ms``), or None."""
+    if ctx.fetch_end_ms is None or vs.at_ms is not None or vs.at_edge is not None:
+        return None
+    return ctx.fetch_end_ms - vs.offset_ms
+
+
+def _at_selector(arg):
+    """``arg`` (parentheses removed) when it is a range selector with ``@``, else None."""
+    while isinstance(arg, n.ParenExpr):
+        arg = arg.expr
+    if isinstance(arg, n.MatrixSelector) and (arg.selector.at_ms is not None
+                                              or arg.selector.at_edge is not None):
+        return arg
+    if isinstance(arg, n.SubqueryExpr) and (arg.at_ms is not None or arg.at_edge is not None):
+        return arg
+    return None
 
 
 def _negated(hists):

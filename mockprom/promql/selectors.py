@@ -61,14 +61,14 @@ def _select(store, matchers, mint: int, maxt: int, sort: bool = True):
 
 def select_instant(store, matchers, refs: np.ndarray, lookback_ms: int,
                    check=_no_check, left_open: bool = True,
-                   sort: bool = True) -> list[StepSeries]:
+                   sort: bool = True, fetch_end: Optional[int] = None) -> list[StepSeries]:
     """The instant vector of ``matchers`` at every reference time. ``check`` is called
     now and then (the evaluator's timeout check); ``sort``: series by labels, or in the
-    store's order."""
+    store's order; ``fetch_end``: no sample after this time is fetched."""
     if len(refs) == 0:
         return []
     mint = int(refs.min()) - lookback_ms
-    maxt = int(refs.max())
+    maxt = int(refs.max()) if fetch_end is None else min(int(refs.max()), fetch_end)
     out = []
     window_start = refs - np.int64(lookback_ms)
     one = int(refs[0]) if len(refs) == 1 else None
@@ -140,13 +140,14 @@ def windows(ts: np.ndarray, refs: np.ndarray, range_ms: int,
 
 def select_range(store, matchers, refs: np.ndarray, range_ms: int,
                  check=_no_check, left_open: bool = True,
-                 sort: bool = True) -> list[RangeSeries]:
+                 sort: bool = True, fetch_end: Optional[int] = None) -> list[RangeSeries]:
     """The range vector ``matchers[range]`` for every reference time (stale markers
-    dropped). Series without any sample in any window are left out."""
+    dropped; no sample after ``fetch_end``). Series without any sample in any window are
+    left out."""
     if len(refs) == 0:
         return []
     mint = int(refs.min()) - range_ms
-    maxt = int(refs.max())
+    maxt = int(refs.max()) if fetch_end is None else min(int(refs.max()), fetch_end)
     out = []
     loaded = 0
     for i, sd in enumerate(_select(store, matchers, mint, maxt, sort)):
@@ -168,6 +169,22 @@ def select_range(store, matchers, refs: np.ndarray, range_ms: int,
         if np.any(hi > lo):
             out.append(RangeSeries(sd.labels, ts, vals, lo, hi, hists))
     return out
+
+
+def slide_at_windows(series: list[RangeSeries], refs: np.ndarray, range_ms: int,
+                     steps: np.ndarray, left_open: bool = True) -> list[RangeSeries]:
+    """2.42's windows of a range selector with ``@`` evaluated step by step (see
+    ``EvalRules.at_windows_slide``): the right edge stays at the reference time ``refs``
+    (the ``@`` time minus the offset), the left edge ``ref - range`` moves on by the time
+    since the first step."""
+    if len(steps) < 2:
+        return series
+    left = refs - np.int64(range_ms) + (steps - steps[0])
+    side = "right" if left_open else "left"
+    return [RangeSeries(rs.labels, rs.ts, rs.vals,
+                        np.minimum(np.searchsorted(rs.ts, left, side=side).astype(np.int64),
+                                   rs.hi), rs.hi, rs.hists)
+            for rs in series]
 
 
 def subquery_grid(refs: np.ndarray, range_ms: int, step_ms: int,

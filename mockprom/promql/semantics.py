@@ -71,6 +71,13 @@ class EvalRules:
     # Functions this line does not have (the parser refuses them first; the experimental
     # ones of 3.x also need ``promql-experimental-functions``, a parser matter).
     missing_functions: frozenset
+    # A range selector with ``@ t`` as the argument of a call evaluated step by step (not
+    # step invariant: predict_linear, or a call with another argument that varies): 2.42
+    # moves its window with the step (``setOffsetForAtModifier`` turned the @ into an
+    # offset from the query's start) over only the samples fetched for ``@ t``, so the
+    # window at step ``s`` is ``[t - range + (s - start), t]``; 3.x keeps ``[t - range,
+    # t]`` at every step.
+    at_windows_slide: bool
 
 
 FUNCTIONS_NEW_IN_3 = frozenset({
@@ -95,6 +102,7 @@ RULES_2_42 = EvalRules(
     lean_stats=False,
     aggregation_params_summarised=False,
     missing_functions=FUNCTIONS_NEW_IN_3,
+    at_windows_slide=True,
 )
 
 RULES_3_5 = EvalRules(
@@ -113,6 +121,7 @@ RULES_3_5 = EvalRules(
     lean_stats=True,
     aggregation_params_summarised=True,
     missing_functions=frozenset({"holt_winters"}),
+    at_windows_slide=False,
 )
 
 EVAL = versions.table("promql_eval", {"2.42": RULES_2_42, "3.5": RULES_3_5})

@@ -95,6 +95,12 @@ def step_invariant_nodes(expr) -> set:
     return wrapped
 
 
+def is_step_invariant(e) -> bool:
+    """Whether Prometheus evaluates ``e`` once for all steps (it or an enclosing node is
+    wrapped in a ``StepInvariantExpr``)."""
+    return _prep(e, set())
+
+
 def _prep(e, wrapped: set) -> bool:
     if isinstance(e, n.VectorSelector):
         return e.at_ms is not None or e.at_edge is not None

@@ -122,6 +122,10 @@ class EvalContext:
     rules: EvalRules = None  # set from ``emulation``
     # ``--enable-feature=promql-delayed-name-removal``: names are removed at the end
     delayed_names: bool = False
+    # Inside a subquery with ``@``: selectors without ``@`` of their own fetch no sample
+    # after this time (less their offset), as Prometheus asks its storage only for the
+    # data up to the ``@`` time (what shows past it: see ``Evaluator.eval_SubqueryExpr``)
+    fetch_end_ms: Optional[int] = None
 
     def __post_init__(self):
         if self.rules is None:
@@ -137,7 +141,8 @@ class EvalContext:
         return EvalContext(steps=steps, start_ms=self.start_ms, end_ms=self.end_ms,
                            interval_ms=interval_ms, lookback_ms=self.lookback_ms,
                            warnings=self.warnings, infos=self.infos,
-                           emulation=self.emulation, rules=self.rules)
+                           emulation=self.emulation, rules=self.rules,
+                           fetch_end_ms=self.fetch_end_ms)
 
     def warn(self, message: str, pos: Optional[tuple] = None) -> None:
         """Add a PromQL warning (when the emulated line words annotations)."""
