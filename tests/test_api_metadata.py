@@ -197,3 +197,28 @@ def test_targets_metadata(prom, http):
     assert r.json()["error"].startswith('invalid parameter "match_target": ')
     r = http.get(prom.url + "/api/v1/targets/metadata", params={"limit": "x"})
     assert r.json()["error"] == "limit must be a number"
+
+
+def test_series_listed_by_head_chunk_across_a_gap(serve, http):
+    """A window in a gap between two samples of one head chunk lists the series (as
+    Prometheus's series API, which reads chunks); a gap across a 2 h range boundary, where
+    the head always starts a new chunk, does not."""
+    hour = 3600
+    edge = (T0 // 7200 + 1) * 7200  # a 2 h range boundary
+    inside = [[edge - 2 * hour + 600 + 60 * i, i] for i in range(10)]  # gap after i = 9
+    inside += [[edge - 2 * hour + 1800 + 60 * i, 10 + i] for i in range(10)]
+    across = [[edge - 900 + 60 * i, i] for i in range(10)] + [[edge + 600, 10]]
+    prom = serve({"clock": edge + hour, "series": [
+        {"labels": {"__name__": "inside"}, "samples": inside},
+        {"labels": {"__name__": "across"}, "samples": across}]})
+
+    def listed(name, start, end):
+        r = http.get(prom.url + "/api/v1/series",
+                     params={"match[]": name, "start": start, "end": end})
+        return r.json()["data"]
+
+    gap = edge - 2 * hour + 600 + 9 * 60
+    assert listed("inside", gap + 30, gap + 600) == [{"__name__": "inside"}]
+    assert listed("inside", edge - hour + 10, edge - hour + 20) == []  # after the last sample
+    assert listed("across", edge - 200, edge + 300) == []
+    assert listed("across", edge - 200, edge - 100) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from mockprom.api.chunkspan import listed_series
 from mockprom.api.context import get_state
 from mockprom.api.dialect import dialect
 from mockprom.api.envelope import ApiError, bad_data, invalid_param, success
@@ -41,11 +42,18 @@ def series():
     rules = dialect()
     # one selector: 3.5's head answers in the order it created the series (unsorted)
     sort = len(sets) > 1 or not rules.series_in_creation_order
-    found = store.series_in_range(sets, mint, maxt, sort=sort) if mint <= maxt else []
+    found = listed_series(store, sets, mint, maxt, sort, _chunk_bytes()) if mint <= maxt else []
     found, warnings = truncate(found, limit)
     html = rules.html_escaped_labels
     body = b"[" + b",".join(labels_json(l, html) for l in found) + b"]"
     return success(data_json=body, warnings=warnings)
+
+
+def _chunk_bytes():
+    """Where the emulated head cuts a chunk by size (the remote read table says it)."""
+    from mockprom.ingest.remote_read import RULES
+
+    return RULES[get_state().settings.emulation].max_chunk_bytes
 
 
 @bp.route("/api/v1/series", methods=("DELETE",))
