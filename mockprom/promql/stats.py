@@ -74,7 +74,8 @@ class _Acc:
 def count_samples(expr, record: dict, ctx) -> SampleStats:
     """The sample statistics of ``expr`` evaluated over ``ctx`` (the query's steps), from
     ``record`` (node id -> (value, context)) filled by the evaluator."""
-    sim = _Sim(record, step_invariant_nodes(expr), ctx.rules.lean_stats)
+    sim = _Sim(record, step_invariant_nodes(expr), ctx.rules.lean_stats,
+               not ctx.rules.series_in_creation_order)
     acc = _Acc(ctx.n)
     sim.sim(expr, np.arange(ctx.n), acc)
     return SampleStats(acc.total, sim.peak, [int(t) for t in ctx.steps],
@@ -135,10 +136,14 @@ def _prep(e, wrapped: set) -> bool:
 
 
 class _Sim:
-    def __init__(self, record: dict, wrapped: set, lean_aggregations: bool = False):
+    def __init__(self, record: dict, wrapped: set, lean_aggregations: bool = False,
+                 by_labels: bool = True):
         self.record = record
         self.wrapped = wrapped
         self.lean = lean_aggregations
+        # a range vector's series come by labels (2.42), or in the order evaluated (3.x:
+        # the head's creation order), which decides what a step's peak already holds
+        self.by_labels = by_labels
         self.cur = 0
         self.peak = 0
 
@@ -159,13 +164,15 @@ class _Sim:
         return out
 
     def windows(self, node, sel: np.ndarray) -> list:
-        """(labels, points per step at ``sel``) of a recorded range vector, by labels."""
+        """(labels, points per step at ``sel``) of a recorded range vector, in the order
+        Prometheus goes through its series (``by_labels``)."""
         val, _ = self._value(node)
         out = []
         for rs in val or []:
             if isinstance(rs, RangeSeries):
                 out.append((rs.labels, (rs.hi - rs.lo)[sel]))
-        out.sort(key=lambda p: p[0])
+        if self.by_labels:
+            out.sort(key=lambda p: p[0])
         return out
 
     def _steps_of(self, node) -> np.ndarray:
