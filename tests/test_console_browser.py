@@ -243,6 +243,11 @@ def test_a_fault_added_from_the_page_fails_the_next_query(chrome, prom):
 
     chrome.open(prom.url + "/mockprom/faults")
     form = chrome.find("#fault-form")
+    from mockprom.faults.endpoints import ENDPOINTS
+
+    offered = [o.get_attribute("value") for o in
+               Select(form.find_element("css selector", "select[name=endpoint]")).options]
+    assert offered == ["", *ENDPOINTS]  # "any", then every name the server knows
     Select(form.find_element("css selector", "select[name=endpoint]")).select_by_value("query")
     Select(form.find_element("css selector", "select[name=error]")).select_by_value("unavailable")
     form.find_element("css selector", "input[name=times]").send_keys("1")

@@ -160,6 +160,9 @@ def test_timeline_after_requests_counts_requests_in_the_previous_step():
     ("/api/v1/write", "write"), ("/api/v1/prom/write", "write"), ("/metrics/job/batch", "push"),
     ("/federate", "federate"), ("/metrics", "metrics"), ("/-/healthy", "health"),
     ("/-/ready", "ready"), ("/prometheus/api/v1/query", "query"), ("/nope", "other"),
+    ("/api/v1/parse_query", "parse_query"), ("/api/v1/scrape_pools", "scrape_pools"),
+    ("/api/v1/notifications", "notifications"), ("/api/v1/notifications/live", "notifications"),
+    ("/api/v1/status/walreplay", "status_walreplay"),
 ])
 def test_endpoint_names(path, endpoint):
     assert classify(path) == endpoint and endpoint in ENDPOINTS
@@ -204,3 +207,20 @@ def test_validate_faults_lists_problems_for_the_scenario_loader():
     assert validate_faults(SCENARIO_FAULTS["faults"], SCENARIO_FAULTS["timeline"]) == []
     assert validate_faults([{"latency": "2s", "every": 0}], None) == [
         "faults[0].every: expected an integer >= 1, got 0"]
+
+
+def test_a_fault_can_target_the_3_x_endpoints():
+    """parse_query, scrape_pools, notifications and status/walreplay (Prometheus 3) have
+    names of their own: a rule for one leaves the others alone, and the journal names them."""
+    from mockprom import MockPrometheus
+
+    import requests
+
+    with MockPrometheus({"series": []}) as prom:
+        prom.add_fault({"match": {"endpoint": "parse_query"}, "error": "unavailable"})
+        r = requests.get(prom.url + "/api/v1/parse_query", params={"query": "up"}, timeout=10)
+        assert r.status_code == 503 and r.json()["errorType"] == "unavailable"
+        assert requests.get(prom.url + "/api/v1/scrape_pools", timeout=10).status_code == 200
+        assert requests.get(prom.url + "/api/v1/status/walreplay", timeout=10).status_code == 200
+        names = [e["endpoint"] for e in prom.requests()]
+        assert names == ["parse_query", "scrape_pools", "status_walreplay"]

@@ -78,3 +78,13 @@ def test_a_scenario_with_an_unemulated_version_is_refused_with_its_line():
         coerce_scenario("series: []\nserver:\n  version: 2.53.0\n")
     assert str(e.value).startswith("line 3 server.version: Prometheus 2.53.0 is not emulated")
     assert "mockprom emulates 2.42.x and 3.5.x" in str(e.value)
+
+
+def test_an_unquoted_version_gets_a_message_that_says_to_quote_it():
+    """``version: 2.42`` is a YAML float; the problem says what to write instead."""
+    from mockprom.scenario.loader import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError) as err:
+        load_scenario("server:\n  version: 2.42\nseries: []\n")
+    assert "server.version: YAML read 2.42 as a number: quote it ('2.42')" in str(err.value)
+    assert load_scenario("server:\n  version: '2.42'\nseries: []\n").server.emulation().line.key == "2.42"

@@ -473,6 +473,14 @@ class ServerSettings(StrictModel):
     # the OTLP receiver's translation (Prometheus's otlp: configuration block)
     otlp: OtlpSettings = Field(default_factory=OtlpSettings)
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, v):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            raise ValueError(f"YAML read {v} as a number: quote it ('{v}') or write the "
+                             f"whole version, e.g. 2.42.0 or {versions.DEFAULT_VERSION}")
+        return v
+
     @field_validator("version")
     @classmethod
     def _known_version(cls, v):

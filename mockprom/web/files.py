@@ -71,7 +71,10 @@ class Bundle:
         self.files = files
         self.build = digest.hexdigest()[:12]
         prefix = ASSETS + self.build
-        self.shell = shell.read_text(encoding="utf-8").replace("{{assets}}", prefix).encode()
+        from mockprom.faults.endpoints import ENDPOINTS
+
+        self.shell = (shell.read_text(encoding="utf-8").replace("{{assets}}", prefix)
+                      .replace("{{endpoints}}", " ".join(ENDPOINTS)).encode())
 
 
 _bundle: Optional[Bundle] = None

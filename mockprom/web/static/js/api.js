@@ -2,6 +2,10 @@
 // (/-/mockprom/), with the credentials the user gave (kept in this tab's sessionStorage,
 // sent in the Authorization header, never put in a URL).
 
+// the endpoint names fault rules and the journal use, as the server lists them (shell.html)
+export const ENDPOINTS = (document.querySelector('meta[name="mockprom-endpoints"]')?.content || '')
+  .split(' ').filter(Boolean);
+
 const STORE = 'mockprom.credentials';
 
 export class ApiError extends Error {

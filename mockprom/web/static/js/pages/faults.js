@@ -2,12 +2,9 @@
 // and how often they matched and fired; where the timeline is (GET /-/mockprom/timeline);
 // add a rule from a form or pasted YAML/JSON (POST), remove one or all (DELETE).
 import { h, clear, alertBox, badge, fmtDuration } from '../dom.js';
-import { control } from '../api.js';
+import { control, ENDPOINTS } from '../api.js';
 
 const POLL_MS = 2000;
-const ENDPOINTS = ['query', 'query_range', 'series', 'labels', 'label_values', 'metadata', 'targets',
-  'rules', 'alerts', 'status_buildinfo', 'status_config', 'status_flags', 'query_exemplars', 'format_query',
-  'write', 'push', 'federate', 'metrics', 'admin', 'other'];
 const ERRORS = ['bad_data', 'execution', 'timeout', 'canceled', 'unavailable', 'internal', 'too_many_requests', 'inconsistent'];
 const TRANSPORTS = ['reset', 'empty', 'malformed', 'truncate', 'hang'];
 const EXAMPLE = `# a rule as in a scenario's faults: list (YAML or JSON; a list adds several)

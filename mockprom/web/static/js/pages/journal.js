@@ -2,15 +2,11 @@
 // sent, newest first, with method, endpoint, PromQL, status, latency and the fault that
 // answered it; filters, pause and clear. Click a row for its parameters and headers.
 import { h, clear, alertBox, badge, fmtTime } from '../dom.js';
-import { control } from '../api.js';
+import { control, ENDPOINTS } from '../api.js';
 
 const POLL_MS = 1000;
 const KEEP = 5000;       // entries kept in the page
 const SHOW = 500;        // rows drawn
-const ENDPOINTS = ['query', 'query_range', 'series', 'labels', 'label_values', 'metadata', 'targets',
-  'targets_metadata', 'rules', 'alerts', 'alertmanagers', 'status_config', 'status_flags', 'status_buildinfo',
-  'status_runtimeinfo', 'status_tsdb', 'query_exemplars', 'format_query', 'admin', 'write', 'push', 'federate',
-  'metrics', 'health', 'ready', 'other'];
 
 export function render(root, ctx) {
   const entries = new Map();   // id -> entry
