@@ -116,6 +116,65 @@ def test_wide_distributions_get_a_lower_schema_as_clients_do():
     assert sum(n for _, n in h.positive_spans) <= 160
 
 
+PURE = {"kind": "native_histogram", "rate": 30, "schema": 3, "jitter": 0.5,
+        "reset_every": "40m", "distribution": {"lognormal": {"median": 0.2, "sigma": 0.7}}}
+
+
+def _one(scenario: dict, labels: dict, t: int, loaded_at: int = NOW) -> FloatHistogram:
+    store = build_store(load_scenario(scenario), loaded_at)
+    matchers = [Matcher.of(k, "=", v) for k, v in {"__name__": "lat", **labels}.items()]
+    (sd,) = store.select(matchers, t, t, histograms=True)
+    assert sd.ts.tolist() == [t]
+    return sd.hists[0]
+
+
+def test_a_sample_is_a_pure_function_of_seed_labels_and_time():
+    """The same (seed, labels, time) gives the same histogram whatever else the scenario
+    holds, in whatever order, whenever it was loaded; another seed or other labels give
+    another histogram."""
+    t = (NOW - 7 * MIN) // 15_000 * 15_000  # on the 15 s grid
+    alone = {"seed": 7, "series": [{"metric": "lat", "type": "histogram",
+                                    "labels": {"job": "a"}, "generator": PURE}]}
+    crowded = {"seed": 7, "series": [
+        {"metric": "other", "generator": {"kind": "sine"}},
+        {"metric": "lat", "type": "histogram", "labels": {"job": ["z", "a", "b"]},
+         "generator": PURE},
+        {"metric": "lat", "type": "histogram", "labels": {"job": "c"},
+         "generator": {**PURE, "rate": 1}}]}
+    h = _one(alone, {"job": "a"}, t)
+    assert h.count > 0 and h.positive_buckets
+    assert _one(crowded, {"job": "a"}, t) == h
+    assert _one(alone, {"job": "a"}, t, loaded_at=NOW + 3 * HOUR) == h
+    assert _one(alone, {"job": "a"}, t, loaded_at=NOW - 30 * 86_400_000) == h
+    assert _one({**alone, "seed": 8}, {"job": "a"}, t) != h
+    assert _one(crowded, {"job": "b"}, t) != h
+    assert _one(alone, {"job": "a"}, t + 15_000) != h
+
+
+@pytest.mark.parametrize("distribution, mean, below_median", [
+    ({"exponential": {"mean": 0.05}}, 0.05, 1 - math.exp(-math.log(2))),
+    ({"normal": {"mean": 4, "stddev": 1}}, 4, 0.5),
+    ({"lognormal": {"median": 0.3, "sigma": 0.4}}, 0.3 * math.exp(0.08), 0.5),
+    ({"uniform": {"min": 1, "max": 3}}, 2, 0.5),
+    ({"bimodal": {"first": {"normal": {"mean": 1, "stddev": 0.1}},
+                  "second": {"normal": {"mean": 5, "stddev": 0.1}}, "weight": 0.5}}, 3, 0.5),
+])
+def test_each_distribution_shows_in_the_observed_mean_and_median(distribution, mean,
+                                                                 below_median):
+    """histogram_avg of an hour's increase is the distribution's mean, and the share of
+    observations below its median (exponential: mean * ln 2) is about one half."""
+    spec = {"kind": "native_histogram", "rate": 200, "schema": 5, "drift": 0,
+            "distribution": distribution}
+    sd = hists(build_store(load_scenario(series(spec)), NOW), NOW - HOUR, NOW)
+    col = sd.hists
+    inc = col[len(col) - 1].copy().sub(col[0])
+    assert inc.sum / inc.count == pytest.approx(mean, rel=0.01)
+    median = {"exponential": 0.05 * math.log(2), "normal": 4, "lognormal": 0.3,
+              "uniform": 2, "bimodal": 3}[next(iter(distribution))]
+    share = histogram_fraction(-math.inf, median, inc)[0]
+    assert share == pytest.approx(below_median, abs=0.03)
+
+
 @pytest.mark.parametrize("generator, typ, where", [
     ({"kind": "native_histogram", "schema": 9}, "histogram", "schema"),
     ({"kind": "native_histogram", "custom_buckets": [1, 0.5]}, "histogram", "custom_buckets"),

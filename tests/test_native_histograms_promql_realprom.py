@@ -178,18 +178,29 @@ def _requests():
                                          "step": STEP}
 
 
-# 2.42 knew no custom-bucket histograms: it stores them (schema -53) and reads their buckets
-# as exponential ones of schema -53 (bounds 0, 1, +Inf, +Inf...); mockprom keeps reading
-# them as custom buckets under 2.42 too.
+# 2.42 knew no custom-bucket histograms: it stores them (schema -53, the custom bounds
+# dropped as an unknown field) and reads their buckets as exponential ones of schema -53
+# (bounds 0, 1, +Inf, +Inf...); mockprom keeps reading them as custom buckets under 2.42
+# too. These answers show bucket bounds or numbers computed from them, so they differ;
+# every other query over the custom-bucket series (count_values: 2.42 counts the
+# histogram's float value 0) agrees and must keep agreeing.
 NHCB_2_42 = "2.42 reads custom buckets (schema -53) as exponential buckets; mockprom does not"
+NHCB_2_42_DIFFERS = frozenset({
+    "histogram_quantile(0.9, payload_bytes)",
+    "histogram_quantile(0.9, rate(payload_bytes[5m]))",
+    "histogram_fraction(1000, 50000, payload_bytes)",
+    "queue_depth or payload_bytes",
+    "sum(rate(payload_bytes[10m])) / 2",
+    "sum(payload_bytes) + on() group_left sum(rate(payload_bytes[5m]))",
+})
 
 
 @pytest.mark.parametrize("query,path,params", list(_requests()),
                          ids=[f"{p.rsplit('/', 1)[1]}:{q}" for q, p, _ in _requests()])
 def test_answers_as_the_real_server(servers, query, path, params, request):
     mock, real = servers
-    if "payload_bytes" in query and mock.state.settings.emulation.line.key == "2.42":
-        request.applymarker(pytest.mark.xfail(reason=NHCB_2_42, strict=False))
+    if query in NHCB_2_42_DIFFERS and mock.state.settings.emulation.line.key == "2.42":
+        request.applymarker(pytest.mark.xfail(reason=NHCB_2_42, strict=True))
     want = requests.get(real.url + path, params=params, timeout=60)
     got = requests.get(mock.url + path, params=params, timeout=60)
     diffs = compare_answers(want.status_code, want.json(), got.status_code, got.json(),
@@ -202,3 +213,76 @@ def test_answers_as_the_real_server(servers, query, path, params, request):
         results = (w.get("data") or {}).get("result") or []
         assert results, f"the real server has no result for {query}: {w}"
     assert not diffs, "\n".join(diffs[:20])
+
+
+def test_the_queries_that_differ_under_2_42_are_queries_of_this_test():
+    assert NHCB_2_42_DIFFERS <= set(QUERIES)
+
+
+# -- Grafana --------------------------------------------------------------------------------
+# What Grafana's Prometheus data source (backend, 10.x/11.x) sends for a heatmap panel and
+# its companions over a native histogram: a form-encoded POST to query_range, start and
+# end aligned to the step, the step in seconds, $__rate_interval interpolated as a Go
+# duration. A heatmap of a native histogram reads each series' ``histograms``: bucket
+# boundaries (rule, lower, upper) and counts per step.
+GRAFANA_HEADERS = {"Content-Type": "application/x-www-form-urlencoded",
+                   "User-Agent": "Grafana/11.3.0", "X-Grafana-Org-Id": "1",
+                   "Accept": "application/json, text/plain, */*",
+                   "Accept-Encoding": "gzip"}
+GRAFANA_PANELS = {
+    "heatmap": "sum(rate(rpc_seconds{svc!=\"float\"}[1m0s]))",
+    "heatmap by zone": "sum by (zone) (rate(rpc_seconds{svc=\"api\"}[1m0s]))",
+    "heatmap of an NHCB": "sum(increase(payload_bytes[1m0s]))",
+    "p95 (query builder)": "histogram_quantile(0.95, sum by (le) (rate(rpc_seconds{svc!=\"float\"}[1m0s])))",
+    "requests/s": "histogram_count(sum(rate(rpc_seconds{svc!=\"float\"}[1m0s])))",
+    "average": "histogram_avg(sum(rate(rpc_seconds{svc!=\"float\"}[1m0s])))",
+}
+
+
+def _grafana_form(query: str, step: int) -> dict:
+    start = (START + 1800) // step * step
+    end = END // step * step
+    return {"query": query, "start": str(start), "end": str(end), "step": str(step)}
+
+
+@pytest.mark.parametrize("panel", sorted(GRAFANA_PANELS))
+def test_grafana_panels_get_the_real_servers_answer(servers, panel):
+    mock, real = servers
+    if mock.state.settings.emulation.line.key != "3.5":
+        pytest.skip("Grafana's native histogram heatmaps read Prometheus 3 answers")
+    form = _grafana_form(GRAFANA_PANELS[panel], 60)
+    want = requests.post(real.url + "/api/v1/query_range", data=form,
+                         headers=GRAFANA_HEADERS, timeout=60)
+    got = requests.post(mock.url + "/api/v1/query_range", data=form,
+                        headers=GRAFANA_HEADERS, timeout=60)
+    assert got.headers["Content-Type"] == want.headers["Content-Type"]
+    diffs = compare_answers(want.status_code, want.json(), got.status_code, got.json(),
+                            "query", strict=True)
+    assert not diffs, "\n".join(diffs[:20])
+    assert want.json()["data"]["result"], f"the real server has no result for {panel}"
+
+
+def test_a_grafana_heatmap_answer_has_the_shape_grafana_reads(servers):
+    """The shape itself: a matrix whose series carry ``histograms`` (no ``values``), one
+    ``[t, {count, sum, buckets}]`` per step, buckets ``[rule, lower, upper, count]`` as
+    strings, ascending and not overlapping."""
+    mock, _ = servers
+    step = 60
+    form = _grafana_form(GRAFANA_PANELS["heatmap"], step)
+    body = requests.post(mock.url + "/api/v1/query_range", data=form,
+                         headers=GRAFANA_HEADERS, timeout=60).json()
+    assert body["status"] == "success" and body["data"]["resultType"] == "matrix"
+    (series,) = body["data"]["result"]
+    assert series["metric"] == {} and "values" not in series
+    points = series["histograms"]
+    times = [t for t, _ in points]
+    assert times == list(range(int(form["start"]), int(form["end"]) + 1, step))
+    for _, h in points:
+        assert set(h) == {"count", "sum", "buckets"}
+        assert float(h["count"]) > 0 and isinstance(h["sum"], str)
+        bounds = [(float(lo), float(hi)) for _, lo, hi, _ in h["buckets"]]
+        assert all(rule in (0, 1, 2, 3) for rule, *_ in h["buckets"])
+        assert all(lo < hi for lo, hi in bounds)
+        assert all(a[1] <= b[0] for a, b in zip(bounds, bounds[1:]))
+        total = sum(float(c) for *_, c in h["buckets"])
+        assert total == pytest.approx(float(h["count"]), rel=1e-9)
