@@ -10,6 +10,8 @@ middleware answers or alters: it counts them itself, with the status they got.
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import NotFound
 
@@ -22,6 +24,7 @@ from mockprom.ingest.state import (emulation_of, ingest_for, scenario_lookback_m
                                    server_settings)
 
 MAX_BODY_BYTES = limits.MAX_WRITE_BYTES
+STARTED_KEY = "mockprom.started"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
@@ -67,12 +70,18 @@ def make_write_blueprint(get_state) -> Blueprint:
     def _register(setup_state):
         setup_state.app.extensions[EXTENSION_KEY] = SelfMetrics(lambda: len(get_state().store))
 
+    @bp.before_app_request
+    def _started():
+        request.environ[STARTED_KEY] = time.perf_counter()
+
     @bp.after_app_request
     def _count(response):
         m = self_metrics(current_app)
         if m is not None and not request.environ.get(ANSWERED_KEY):  # else the fault layer counts it
             rule = request.url_rule.rule if request.url_rule is not None else "other"
-            m.record_request(rule, response.status_code)
+            started = request.environ.get(STARTED_KEY)
+            m.record_request(rule, response.status_code,
+                             None if started is None else time.perf_counter() - started)
         return response
 
     @bp.errorhandler(IngestError)
@@ -222,9 +231,9 @@ def make_write_blueprint(get_state) -> Blueprint:
 
     @bp.route("/metrics", methods=["GET"])
     def own_metrics():
-        from prometheus_client import CONTENT_TYPE_LATEST
-
         m = self_metrics(current_app)
-        return Response(m.exposition() if m else b"", status=200, content_type=CONTENT_TYPE_LATEST)
+        body, content_type = m.answer(request.headers.get("Accept", ""),
+                                      emulation_of(get_state()))
+        return Response(body, status=200, content_type=content_type)
 
     return bp

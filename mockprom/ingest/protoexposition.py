@@ -205,11 +205,73 @@ def text(families, style: str, compact: bool) -> bytes:
     """The ``text`` (``compact``: ``compact-text``) encoding in ``style`` ``"v1"`` (2.42)
     or ``"v2"`` (3.5)."""
     quote = _quote_v1 if style == "v1" else _quote_v2
+    return _render([_fields(name, metrics, quote) for name, metrics in families], style,
+                   compact)
+
+
+def _render(messages, style: str, compact: bool) -> bytes:
+    """Text-format messages (``(field, text or nested list)`` pairs), one after another."""
     out = []
-    for name, metrics in families:
-        fields = _fields(name, metrics, quote)
+    for fields in messages:
         if compact:
             out.append((_v1_compact(fields) if style == "v1" else _v2_compact(fields)) + "\n")
         else:
             out.append((_v1_multi(fields, "") if style == "v1" else _v2_multi(fields, "")) + "\n")
     return "".join(out).encode("utf-8")
+
+
+# -- whole metric families, as a client library exposes them (``/metrics``) ----------------
+# A message is a list of fields ``(name, number, kind, value)`` in the order metrics.proto
+# declares them (the text encodings' order); the binary encoding writes them in field
+# number order, as Go's ``proto.Marshal`` does. Kinds: ``string``, ``enum`` (value
+# ``(number, NAME)``), ``double``, ``uint`` and ``int`` (varints), ``sint`` (zigzag),
+# ``msg`` (value: a field list). client_golang fills proto2 messages: every field it sets
+# is written, zeros included; ``google.protobuf.Timestamp`` is proto3 (zeros left out).
+
+def encode_fields(fields) -> bytes:
+    out = []
+    for _, number, kind, value in sorted(fields, key=lambda f: f[1]):
+        if kind == "string":
+            out.append(_bytes_field(number, value.encode("utf-8")))
+        elif kind == "msg":
+            out.append(_bytes_field(number, encode_fields(value)))
+        elif kind == "double":
+            out.append(_double(number, value))
+        elif kind == "sint":
+            out.append(_varint(number << 3) + _varint(_zigzag(value)))
+        elif kind == "enum":
+            out.append(_varint(number << 3) + _varint(value[0]))
+        else:  # uint, int
+            out.append(_varint(number << 3) + _varint(value))
+    return b"".join(out)
+
+
+def _text_fields(fields, quote) -> list:
+    out = []
+    for name, _, kind, value in fields:
+        if kind == "msg":
+            out.append((name, _text_fields(value, quote)))
+        elif kind == "string":
+            out.append((name, quote(value)))
+        elif kind == "enum":
+            out.append((name, value[1]))
+        elif kind == "double":
+            out.append((name, _float(value)))
+        else:
+            out.append((name, str(value)))
+    return out
+
+
+def families_delimited(families) -> bytes:
+    """Length-prefixed ``MetricFamily`` messages from their field lists."""
+    out = []
+    for fields in families:
+        msg = encode_fields(fields)
+        out.append(_varint(len(msg)) + msg)
+    return b"".join(out)
+
+
+def families_text(families, style: str, compact: bool) -> bytes:
+    """The ``text``/``compact-text`` encodings of ``MetricFamily`` field lists."""
+    quote = _quote_v1 if style == "v1" else _quote_v2
+    return _render([_text_fields(fields, quote) for fields in families], style, compact)
