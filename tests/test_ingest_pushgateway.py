@@ -230,10 +230,15 @@ def test_inconsistent_type_across_groups_is_refused_and_records_the_failure(serv
     assert list(got.values()) == [now / 1000]
 
 
-def test_protobuf_pushes_are_refused_clearly(served):
-    r = requests.put(served.url + "/metrics/job/p", data=b"\x00", headers={
-        "Content-Type": "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"})
-    assert r.status_code == 415 and "text format" in r.text
+def test_a_broken_protobuf_push_is_refused_clearly(served):
+    ctype = ("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+             "encoding=delimited")
+    r = requests.put(served.url + "/metrics/job/p", data=b"\x05\x0a\x01", headers={
+        "Content-Type": ctype})
+    assert r.status_code == 400 and r.text == "unexpected EOF\n"
+    r = requests.put(served.url + "/metrics/job/p", data=b"\x02\xff\xff", headers={
+        "Content-Type": ctype})
+    assert r.status_code == 400 and "invalid wire-format" in r.text
 
 
 def test_an_empty_put_empties_the_group_but_keeps_push_time(served):

@@ -17,6 +17,7 @@ from werkzeug.exceptions import NotFound
 
 from mockprom import limits
 from mockprom.faults.middleware import ANSWERED_KEY
+from mockprom.ingest import pushproto
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.pushgateway import parse_grouping_key
 from mockprom.ingest.selfmetrics import EXTENSION_KEY, SelfMetrics, self_metrics
@@ -177,16 +178,16 @@ def make_write_blueprint(get_state) -> Blueprint:
             return Response(status=202)
         if request.method not in ("PUT", "POST"):
             return _not_allowed()
-        ctype = request.headers.get("Content-Type", "")
-        if "application/vnd.google.protobuf" in ctype:
-            raise IngestError("the protobuf delimited exposition format is not supported by "
-                              "mockprom; push the text format (text/plain; version=0.0.4)", 415)
         body = _decoded(_body(), request.headers.get("Content-Encoding", "").lower())
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise IngestError(f"text format parsing error: body is not valid UTF-8 ({err})") from None
-        n = gw.push(grouping, text, replace=request.method == "PUT", now_ms=now)
+        if pushproto.is_delimited_protobuf(request.headers.get("Content-Type", "")):
+            emulation = emulation_of(state)
+            pushed = pushproto.parse_delimited(body, emulation.has("native-histograms"))
+        else:
+            try:
+                pushed = body.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise IngestError(f"text format parsing error: body is not valid UTF-8 ({err})") from None
+        n = gw.push(grouping, pushed, replace=request.method == "PUT", now_ms=now)
         _record("pushgateway", n)
         return Response(status=200)
 

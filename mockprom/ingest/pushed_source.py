@@ -3,7 +3,8 @@
 A series pushed at time P with value V is "scraped" every interval from P on: samples at
 ``P, P + interval, ...`` until the value is replaced (a new segment begins at the new push
 time) or the series disappears (deleted, or left out of a replacing push), which ends it
-with a staleness marker at that time, as a scrape that no longer finds it would.
+with a staleness marker at that time, as a scrape that no longer finds it would. A value
+is a float or a native histogram (``FloatHistogram``, pushed in the protobuf format).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Optional
 
 import numpy as np
 
+from mockprom.histograms import FloatHistogram
 from mockprom.scenario.samples import STALE_NAN
 from mockprom.scenario.store import (EMPTY_TS, EMPTY_VALS, MAX_TIME_MS, GeneratedSource,
-                                     TooManySamples)
+                                     TooManySamples, histogram_mask)
 
 
 class PushedSource(GeneratedSource):
@@ -42,7 +44,9 @@ class PushedSource(GeneratedSource):
         if segs and (segs[-1][1] is None or segs[-1][1] >= now_ms):
             start, _, v, _ = segs[-1]
             segs[-1] = (start, now_ms, v, False)  # no marker where the new value begins
-        segs.append((now_ms, None, float(value), False))
+        if not isinstance(value, FloatHistogram):
+            value = float(value)
+        segs.append((now_ms, None, value, False))
         self._publish(segs)
 
     def end(self, now_ms: int) -> None:
@@ -66,9 +70,17 @@ class PushedSource(GeneratedSource):
 
     # -- reading --------------------------------------------------------------------
     def samples(self, mint_ms: int, maxt_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        ts, vals, hists = self.samples_h(mint_ms, maxt_ms)
+        if hists is None:
+            return ts, vals
+        floats = ~histogram_mask(hists, len(ts))
+        return ts[floats], vals[floats]
+
+    def samples_h(self, mint_ms: int, maxt_ms: int):
+        """``(ts, vals, hists)``: hists None unless a histogram value is in the window."""
         segs, ends = self._state
         first = bisect.bisect_left(ends, mint_ms)
-        parts_t, parts_v = [], []
+        parts_t, parts_v, parts_h = [], [], []
         step = self.interval_ms
         for start, end, value, stale in segs[first:]:
             if start > maxt_ms:
@@ -83,15 +95,28 @@ class PushedSource(GeneratedSource):
                 if k1 >= k0:
                     ts = start + np.arange(k0, k1 + 1, dtype=np.int64) * step
                     parts_t.append(ts)
-                    parts_v.append(np.full(len(ts), value, dtype=np.float64))
+                    if isinstance(value, FloatHistogram):
+                        parts_v.append(np.full(len(ts), np.nan))
+                        parts_h.append((len(parts_t) - 1, value))
+                    else:
+                        parts_v.append(np.full(len(ts), value, dtype=np.float64))
             if stale and end is not None and mint_ms <= end <= maxt_ms:
                 parts_t.append(np.array([end], dtype=np.int64))
                 parts_v.append(np.array([STALE_NAN], dtype=np.float64))
         if not parts_t:
-            return EMPTY_TS, EMPTY_VALS
+            return EMPTY_TS, EMPTY_VALS, None
         if len(parts_t) == 1:
-            return parts_t[0], parts_v[0]
-        return np.concatenate(parts_t), np.concatenate(parts_v)
+            ts, vals = parts_t[0], parts_v[0]
+        else:
+            ts, vals = np.concatenate(parts_t), np.concatenate(parts_v)
+        if not parts_h:
+            return ts, vals, None
+        hists = np.full(len(ts), None, dtype=object)
+        offsets = np.cumsum([0] + [len(t) for t in parts_t])
+        for part, h in parts_h:
+            for i in range(offsets[part], offsets[part + 1]):
+                hists[i] = h  # one object per segment: readers never change it
+        return ts, vals, hists
 
     def bounds(self) -> Optional[tuple[int, int]]:
         segs = self._segments

@@ -9,7 +9,8 @@ Grouping labels override same-named labels of pushed samples (they are not refus
 give a metric another type than another group did is refused (400) and only updates
 ``push_failure_time_seconds``. Histograms and summaries are completed as the Pushgateway's
 exposition completes them: missing ``_sum``/``_count`` are 0 and a missing ``+Inf`` bucket
-equals ``_count``.
+equals ``_count``. A push in the protobuf format (``ingest.pushproto``) may carry native
+histograms: one sample each, nothing completed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
+from mockprom.histograms import FloatHistogram
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.gofloat import format_go_g
 from mockprom.ingest.pushed_source import PushedSource
@@ -137,7 +139,13 @@ def _expand(fam: Family, grouping: dict, with_lines: bool = False) -> list[tuple
 
     out = [(s.name, sanitize(s.labels), s.value) for s in fam.samples]
     lines = [s.line for s in fam.samples]
-    if fam.type in ("histogram", "summary"):
+    native = [x for x in out if isinstance(x[2], FloatHistogram)]
+    if native:  # native histograms first (their lines kept), completed classic ones after
+        keep = [i for i, x in enumerate(out) if not isinstance(x[2], FloatHistogram)]
+        lines = [lines[i] for i, x in enumerate(out) if isinstance(x[2], FloatHistogram)] + [
+            lines[i] for i in keep]
+        out = native + (_complete(fam, [out[i] for i in keep]) if keep else [])
+    elif fam.type in ("histogram", "summary"):
         out = _complete(fam, out)
     if with_lines:
         lines += [None] * (len(out) - len(lines))
@@ -181,10 +189,11 @@ class PushGateway:
         self._sources: dict[Labels, PushedSource] = {}
 
     # -- changes ------------------------------------------------------------------
-    def push(self, grouping: dict, body: str, replace: bool, now_ms: int) -> int:
-        """Apply a push (PUT: ``replace``; POST: not). Returns the number of samples.
-        Raises IngestError (400) for a body the Pushgateway refuses."""
-        families = parse_text(body)  # syntax errors change nothing
+    def push(self, grouping: dict, body, replace: bool, now_ms: int) -> int:
+        """Apply a push (PUT: ``replace``; POST: not) of a text body, or of families
+        already parsed (a protobuf push). Returns the number of samples. Raises
+        IngestError (400) for a body the Pushgateway refuses."""
+        families = parse_text(body) if isinstance(body, str) else body  # nothing changed yet
         # the costly part, linear in the body, before taking the lock
         stamped = _timestamped(families)
         stored = {name: StoredFamily(fam, now_ms, _exposed(fam, grouping))
@@ -326,7 +335,9 @@ def _family_json(fam: Family, grouping: dict, time_ms: int) -> dict:
         for name, labels, value in samples:
             base = {k: v for k, v in labels.items() if k != part}
             m = metrics.setdefault(tuple(sorted(base.items())), {"labels": base})
-            if name == fam.name + "_sum":
+            if isinstance(value, FloatHistogram):  # the classic view of a native one
+                m["count"], m["sum"] = format_go_g(value.count), format_go_g(value.sum)
+            elif name == fam.name + "_sum":
                 m["sum"] = format_go_g(value)
             elif name == fam.name + "_count":
                 m["count"] = format_go_g(value)
