@@ -54,6 +54,7 @@ log = logging.getLogger("mockprom.serving")
 
 _RECV = 256 * 1024
 _NO_BODY_STATUS = ("1", "204", "304")
+_GATHER_MAX = 8 << 20  # an answer held whole before it is written (more is streamed)
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
@@ -748,7 +749,11 @@ class HttpServer:
             if isinstance(result, (list, tuple)):
                 data = b"".join(written) + b"".join(result) if written else b"".join(result)
                 return self._write_whole(conn, request, started, data, keep, http11)
-            return self._write_stream(conn, request, started, written, result, keep, http11)
+            it = iter(result)
+            pieces, streamed = self._gather(written, it)
+            if not streamed:  # all there at once (nearly every answer): one send
+                return self._write_whole(conn, request, started, b"".join(pieces), keep, http11)
+            return self._write_stream(conn, request, started, pieces, it, keep, http11)
         except ConnectionAbortedError:
             return False
         finally:
@@ -779,14 +784,36 @@ class HttpServer:
         lines.extend(f"{name}: {value}" for name, value in pairs)
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
+    @staticmethod
+    def _gather(written: list, it) -> tuple[list, bool]:
+        """The answer's pieces while the app hands them over at once: (pieces, streamed).
+        ``streamed`` when the app yields an empty piece first (the headers go out at
+        once, the body trickles: a dribbling fault) or holds more than ``_GATHER_MAX``."""
+        pieces = [w for w in written if w]
+        size = sum(map(len, pieces))
+        for chunk in it:
+            if not chunk:
+                if not pieces:
+                    return pieces, True
+                continue
+            pieces.append(chunk)
+            size += len(chunk)
+            if size > _GATHER_MAX:
+                return pieces, True
+        return pieces, False
+
     def _write_whole(self, conn, request, started, data: bytes, keep, http11) -> bool:
         status, headers = started
         if any(k.lower() == "connection" and "close" in v.lower() for k, v in headers):
             keep = False
         no_body = status.startswith(_NO_BODY_STATUS)
         extra = []
-        if not no_body and not any(k.lower() == "content-length" for k, _ in headers):
-            extra.append(("Content-Length", str(len(data))))
+        declared = next((v for k, v in headers if k.lower() == "content-length"), None)
+        if declared is None:
+            if not no_body:
+                extra.append(("Content-Length", str(len(data))))
+        elif declared.strip() != str(len(data)) and request.method != "HEAD":
+            keep = False  # short of its Content-Length (a truncating fault): then close
         out = self._head(request, status, headers, extra, keep, http11)
         if not no_body and request.method != "HEAD":
             out += data
@@ -796,13 +823,10 @@ class HttpServer:
             conn.close_after = not keep
         return keep or conn.out is not None
 
-    def _write_stream(self, conn, request, started, written, result, keep, http11) -> bool:
-        it = iter(result)
-        first = b"".join(written)
-        for chunk in it:  # WSGI: headers go with the first non-empty piece
-            first += chunk
-            if first:
-                break
+    def _write_stream(self, conn, request, started, pieces, it, keep, http11) -> bool:
+        """An answer the app hands over over time: written as it comes, by this worker
+        (chunked on HTTP/1.1 when it has no Content-Length)."""
+        first = b"".join(pieces)
         status, headers = started
         if any(k.lower() == "connection" and "close" in v.lower() for k, v in headers):
             keep = False
@@ -816,18 +840,19 @@ class HttpServer:
         sock = conn.sock
         sock.settimeout(self.idle_s)  # a streamed answer waits for its reader in its worker
         try:
-            sock.sendall(self._head(request, status, headers, extra, keep, http11))
+            head = self._head(request, status, headers, extra, keep, http11)
             if no_body:
+                sock.sendall(head)
                 for _ in it:
                     pass
                 return keep
-            total = 0
-            for piece in ([first] if first else []), it:
-                for chunk in piece:
-                    if not chunk:
-                        continue
+            frame = (lambda c: b"%x\r\n%s\r\n" % (len(c), c)) if chunked else (lambda c: c)
+            total = len(first)
+            sock.sendall(head + frame(first) if first else head)  # one send for both
+            for chunk in it:
+                if chunk:
                     total += len(chunk)
-                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                    sock.sendall(frame(chunk))
             if chunked:
                 sock.sendall(b"0\r\n\r\n")
             elif sized and str(total) != declared.strip():

@@ -335,3 +335,20 @@ def test_pipelined_and_chunked_requests():
                 answer += chunk
             # as Go: an HTTP/1.0 answer closes without saying so
             assert answer.startswith(b"HTTP/1.0 200 OK") and b"Connection" not in answer
+
+
+def test_a_dribbled_answer_sends_its_headers_at_once(prom):
+    """A dribbling fault's headers go out at once and its body trickles in over the
+    duration; every other answer goes out whole, with its Content-Length."""
+    with prom.add_fault({"match": {"endpoint": "query"}, "dribble": {"chunks": 2, "over": "1.6s"}}):
+        began = time.monotonic()
+        r = requests.get(prom.url + "/api/v1/query", params={"query": "up"}, stream=True,
+                         timeout=10)
+        headers_after = time.monotonic() - began
+        body = r.raw.read()
+        body_after = time.monotonic() - began
+    assert headers_after < 0.5 < 1.5 < body_after, (headers_after, body_after)
+    assert json.loads(body)["status"] == "success"
+    r = requests.get(prom.url + "/api/v1/query", params={"query": "up"}, timeout=10,
+                     headers={"Accept-Encoding": "identity"})
+    assert int(r.headers["Content-Length"]) == len(r.content)
