@@ -750,9 +750,14 @@ class HttpServer:
                 data = b"".join(written) + b"".join(result) if written else b"".join(result)
                 return self._write_whole(conn, request, started, data, keep, http11)
             it = iter(result)
-            pieces, streamed = self._gather(written, it)
-            if not streamed:  # all there at once (nearly every answer): one send
-                return self._write_whole(conn, request, started, b"".join(pieces), keep, http11)
+            sized = bool(started) and any(k.lower() == "content-length" for k, _ in started[1])
+            if sized:  # the whole body exists (nearly every answer): one send
+                pieces, streamed = self._gather(written, it)
+                if not streamed:
+                    return self._write_whole(conn, request, started, b"".join(pieces), keep,
+                                             http11)
+            else:  # a stream (server-sent events): each piece as the app yields it
+                pieces = [w for w in written if w]
             return self._write_stream(conn, request, started, pieces, it, keep, http11)
         except ConnectionAbortedError:
             return False
@@ -786,7 +791,7 @@ class HttpServer:
 
     @staticmethod
     def _gather(written: list, it) -> tuple[list, bool]:
-        """The answer's pieces while the app hands them over at once: (pieces, streamed).
+        """The pieces of an answer with a Content-Length: (pieces, streamed).
         ``streamed`` when the app yields an empty piece first (the headers go out at
         once, the body trickles: a dribbling fault) or holds more than ``_GATHER_MAX``."""
         pieces = [w for w in written if w]
@@ -827,6 +832,13 @@ class HttpServer:
         """An answer the app hands over over time: written as it comes, by this worker
         (chunked on HTTP/1.1 when it has no Content-Length)."""
         first = b"".join(pieces)
+        if not started:  # an app may call start_response with its first piece (WSGI)
+            for chunk in it:
+                first += chunk
+                if started:
+                    break
+        if not started:
+            raise RuntimeError("the WSGI app never called start_response")
         status, headers = started
         if any(k.lower() == "connection" and "close" in v.lower() for k, v in headers):
             keep = False
