@@ -220,7 +220,7 @@ class Batch:
     created: Optional[int] = None  # a created timestamp to ingest as a zero sample
     refusal: Optional[str] = None  # (partial writes) an error line after the samples'
     # native histograms, after the float samples: (t_ms, FloatHistogram, sent as integer)
-    hists: list = field(default_factory=list)
+    hists: list | tuple = ()
 
 
 def _bits(v: float) -> int:
@@ -302,16 +302,6 @@ class Window:
         older than that sample, not newer than the stored ones or out of bounds)."""
         return ct < first_t and ct >= self.min_valid and (last is None or ct > last[0])
 
-    def clean(self, ts: list, last) -> bool:
-        """True when no sample of ``ts`` can fail (the common case, checked fast)."""
-        if len(ts) == 1:
-            lo = hi = ts[0]
-        else:
-            lo, hi = min(ts), max(ts)
-        if lo < self.min_valid or (self.max_t is not None and hi > self.max_t):
-            return False
-        return last is None or lo > last[0]
-
 
 def _newer(ts: list, vals: list, after: Optional[int]) -> tuple[list, list]:
     """The samples newer than ``after`` and than every sample kept before them."""
@@ -336,9 +326,11 @@ def commit(store, head: Head, batches: list, window: Window, partial: bool = Fal
     in ``Outcome.errors``, and the rest is stored.
     """
     outcome = Outcome()
-    live = [b for b in batches if b.problem is None]
-    targets = dict(zip(map(id, live), store.appendables([b.labels for b in live]))) if live else {}
+    live = [b.labels for b in batches if b.problem is None]
+    sources = iter(store.appendables(live) if live else ())  # one per live batch, in order
+    min_valid, max_t = window.min_valid, window.max_t
     keep = []
+    written = 0
     for b in batches:
         if b.problem is not None:
             if partial:
@@ -347,35 +339,44 @@ def commit(store, head: Head, batches: list, window: Window, partial: bool = Fal
             err = b.problem.v1_error()
             if err is None or not b.ts:
                 continue  # dropped silently (3.5), or nothing to append
-            if b.ts[0] < window.min_valid:
+            if b.ts[0] < min_valid:
                 raise IngestError(OUT_OF_BOUNDS)
             raise err
-        if not b.ts and not b.hists:
+        src = next(sources)
+        ts = b.ts
+        if not ts and not b.hists:
             if b.refusal is not None and partial:
                 outcome.errors.append(b.refusal)
             continue
-        src = targets[id(b)]
         last = src.last_sample()
-        ts, vals = b.ts, b.vals
-        if ts and not window.clean(ts, last):
-            ts, vals = _checked(b, last, window, partial, outcome)
-        outcome.samples += len(ts)
-        if b.created is not None and ts and window.created_ok(b.created, ts[0], last):
-            ts, vals = [b.created] + ts, [0.0] + vals  # not counted as written
-        hists = _checked_histograms(b, src, window, partial, outcome) if b.hists else []
+        vals = b.vals
+        if ts:
+            if len(ts) == 1:
+                lo = hi = ts[0]
+            else:
+                lo, hi = min(ts), max(ts)
+            if lo < min_valid or (max_t is not None and hi > max_t) \
+                    or (last is not None and lo <= last[0]):  # not clean: sample by sample
+                ts, vals = _checked(b, last, window, partial, outcome)
+            written += len(ts)
+            if b.created is not None and ts and window.created_ok(b.created, ts[0], last):
+                ts, vals = [b.created] + ts, [0.0] + vals  # not counted as written
+        hists = _checked_histograms(b, src, window, partial, outcome) if b.hists else ()
         if ts or hists:
             keep.append((src, ts, vals, hists))
         if b.refusal is not None and partial:
             outcome.errors.append(b.refusal)
+    outcome.samples += written
     top = None
     for src, ts, vals, hists in keep:
-        last = src.last_sample()
         if ts:
-            ts, vals = _newer(ts, vals, None if last is None else last[0])
-        if ts:
-            src.extend(ts, vals)
-            if top is None or ts[-1] > top:
-                top = ts[-1]
+            last = src.last_sample()
+            if last is not None or (len(ts) > 1 and not all(map(int.__lt__, ts, ts[1:]))):
+                ts, vals = _newer(ts, vals, None if last is None else last[0])
+            if ts:
+                src.extend(ts, vals)
+                if top is None or ts[-1] > top:
+                    top = ts[-1]
         for t, h in hists:  # after the floats, as Prometheus appends them
             last = src.last_sample()
             if last is None or t > last[0]:

@@ -10,11 +10,10 @@ series with the problem and leave the verdict to the commit (2.42 stores most of
 Native histograms (the ``histograms`` field) come in ``Batch.hists`` after the floats.
 Metadata and exemplars are not read here (the parser skips them).
 
-Speed: ``decode`` reads a request through a second view of the wire format in which a
-series' labels are the raw bytes of its Label messages; those bytes key a cache of
-validated label sets, and a series never seen is read label by label (each label's bytes
-cached too). Only label sets valid under every policy (legacy names, a metric name, no
-repeated name) take this path; anything else (an error, an unusual Label layout) is
+Speed: ``decode`` first tries ``remote_write_fast``, which reads the whole request's label
+names and values as two flat lists and builds each series' labels from a cached *shape*
+of its names; only label sets valid under every policy (legacy names, a metric name, no
+repeated name) take that path; anything else (an error, an unusual Label layout) is
 handed to the reference decode, which answers as before, so both paths agree
 (``tests/test_ingest_decode_paths.py``). While a request builds its series the cyclic
 garbage collector is paused (``gc_paused``): a batch of new series would otherwise set it
@@ -25,21 +24,18 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
 import threading
 
 import cramjam
 
+from mockprom.ingest import remote_write_fast as fast
 from mockprom.ingest.acceptance import Batch, canonical, label_problem, LabelProblem
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.protobuild import build
 from mockprom.ingest.prompb import V1
-from mockprom.scenario.labels import METRIC_NAME, Labels
+from mockprom.scenario.labels import Labels
 
 MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
-
-LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 # -- message classes ------------------------------------------------------------------
 WriteRequest, TimeSeries, Label, Sample = V1.WriteRequest, V1.TimeSeries, V1.Label, V1.Sample
@@ -95,10 +91,10 @@ def parse_request(raw: bytes):
 
 
 _LABELS_CACHE: dict[tuple, Labels] = {}  # validated label pairs (as sent) -> Labels
-_RAW_LABELS_CACHE: dict[tuple, Labels] = {}  # a series' raw Label messages -> Labels
-_PAIR_CACHE: dict[bytes, tuple] = {}  # one raw Label message -> (name, value), name valid
-_METRIC_NAMES: dict[str, bool] = {}  # metric names seen valid
 _LABELS_CACHE_MAX = 200_000
+# the fast path's caches, under the names tests clear them by for a cold start
+_RAW_LABELS_CACHE = _PAIR_CACHE = fast.SHAPES
+_METRIC_NAMES = fast.METRIC_NAMES
 
 
 def _series_labels(pairs: tuple) -> Labels:
@@ -133,114 +129,7 @@ def decode_raw(raw: bytes, policy: str = "strict") -> list[Batch]:
         return _decode_reference(raw, policy)
 
 
-class _Unusual(Exception):
-    """A Label message the fast path does not read (the reference path decodes it)."""
-
-def _label_pair(b: bytes) -> tuple:
-    """``(name, value)`` of one raw Label message (fields 1 and 2, both strings, the last
-    occurrence winning as protobuf has it), with a valid label name; raises _Unusual for
-    anything else (the reference path then decodes or refuses the request)."""
-    n = len(b)
-    k = b[1] + 2 if n > 1 else -1
-    if k > 0 and b[0] == 0x0A and k < 130 and (k == n or (k + 1 < n and b[k] == 0x12 and b[k + 1] < 0x80
-                                                and k + 2 + b[k + 1] == n)):
-        name, value = b[2:k], b[k + 2:]  # the usual layout: name, then value, short
-    else:
-        name, value = _label_fields(b)
-    pair = (name.decode("utf-8"), value.decode("utf-8"))  # strict, as upb checks strings
-    if not LABEL_NAME_RE.fullmatch(pair[0]):
-        raise _Unusual()
-    if len(_PAIR_CACHE) >= _LABELS_CACHE_MAX:
-        _PAIR_CACHE.clear()
-    _PAIR_CACHE[b] = pair
-    return pair
-
-
-def _label_fields(b: bytes) -> tuple[bytes, bytes]:
-    """The name and value fields of a raw Label message, in any layout."""
-    name = value = b""
-    i, n = 0, len(b)
-    while i < n:
-        tag = b[i]
-        if tag != 0x0A and tag != 0x12:
-            raise _Unusual()
-        size = shift = 0
-        while True:
-            i += 1
-            if i >= n or shift > 28:
-                raise _Unusual()
-            c = b[i]
-            size |= (c & 0x7F) << shift
-            if c < 0x80:
-                break
-            shift += 7
-        i += 1
-        if i + size > n:
-            raise _Unusual()
-        if tag == 0x0A:
-            name = b[i:i + size]
-        else:
-            value = b[i:i + size]
-        i += size
-    return name, value
-
-
-def _new_series_labels(key: tuple) -> Labels:
-    """The canonical labels of a series first seen as the raw Label messages ``key``."""
-    get = _PAIR_CACHE.get
-    pairs = [get(b) or _label_pair(b) for b in key]
-    first = pairs[0]
-    if first[0] == METRIC_NAME and all(a[0] < b[0] and b[1] for a, b in zip(pairs, pairs[1:])):
-        # the usual shape: sorted by name (so no name twice), the metric name first
-        metric = first[1]
-        if not _METRIC_NAMES.get(metric) and not _valid_metric_name(metric):
-            raise _Unusual()
-        labels = tuple(pairs)
-    else:
-        as_dict = dict(pairs)
-        metric = as_dict.get(METRIC_NAME)
-        if len(as_dict) != len(pairs) or metric is None:
-            raise _Unusual()  # a repeated label name, no metric name
-        if not _METRIC_NAMES.get(metric) and not _valid_metric_name(metric):
-            raise _Unusual()
-        labels = tuple(sorted(pairs) if "" not in as_dict.values() else sorted(p for p in pairs if p[1]))
-    if len(_RAW_LABELS_CACHE) >= _LABELS_CACHE_MAX:
-        _RAW_LABELS_CACHE.clear()
-    _RAW_LABELS_CACHE[key] = labels
-    return labels
-
-
-def _valid_metric_name(metric: str) -> bool:
-    valid = METRIC_NAME_RE.fullmatch(metric) is not None
-    if valid:
-        if len(_METRIC_NAMES) >= _LABELS_CACHE_MAX:
-            _METRIC_NAMES.clear()
-        _METRIC_NAMES[metric] = True
-    return valid
-
-
-def _decode_fast(raw: bytes) -> list[Batch]:
-    """``decode`` on the raw-label view: a series' Label bytes are the cache key, and only
-    a series never seen is read label by label. Raises _Unusual (or a protobuf error)
-    for whatever it leaves to the reference path, invalid labels included."""
-    req = _RawWriteRequest()
-    req.ParseFromString(raw)
-    out = []
-    cached = _RAW_LABELS_CACHE.get
-    for series in req.timeseries:
-        if series.histograms:
-            raise _Unusual()  # native histograms: the reference path reads them
-        samples = series.samples
-        if not samples:
-            continue
-        key = tuple(series.labels)
-        labels = cached(key) or _new_series_labels(key)
-        if len(samples) == 1:
-            s = samples[0]
-            out.append(Batch(labels, [s.timestamp], [s.value]))
-        else:
-            out.append(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples]))
-    return out
+_decode_fast = fast.decode
 
 
 def _decode_reference(raw: bytes, policy: str = "strict") -> list[Batch]:

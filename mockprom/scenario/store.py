@@ -11,8 +11,11 @@ holds, aligned with ``ts``, the ``FloatHistogram`` of each histogram sample (``N
 float samples; the value there is NaN), or is None when the window holds no histogram.
 Listing series and labels counts histogram samples as samples.
 
-Thread safe: readers work on a snapshot of the series table; writers (ingestion, deletes)
-replace it under a lock.
+Thread safe: writers (ingestion, deletes) change the tables under a lock, in place, so
+that adding series costs what is added (not the size of the store); readers never iterate
+the series dict (a dict must not change size while iterated): they list series from
+``_order`` and ``_by_name``, lists only ever appended to in place (a removal replaces
+them), and look sources up in the dict.
 
 *Series providers* add computed series (recording rules, ``ALERTS``): an object with
 ``select(matchers, mint_ms, maxt_ms) -> list[SeriesData]`` and ``label_sets(mint_ms=None,
@@ -25,6 +28,7 @@ caches on it).
 from __future__ import annotations
 
 import threading
+from array import array
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -248,11 +252,17 @@ class GeneratedSource:
 
 
 class AppendableSource:
-    """Samples appended over time (remote write, Pushgateway); in order per series."""
+    """Samples appended over time (remote write, Pushgateway); in order per series.
+
+    Times and values are kept in ``array`` columns (int64, float64): compact, and not
+    objects the cyclic garbage collector has to scan, which a store of many ingested
+    series would otherwise make it do for each of their lists."""
+
+    __slots__ = ("_ts", "_vals", "_hists", "_frozen")
 
     def __init__(self):
-        self._ts: list[int] = []
-        self._vals: list[float] = []
+        self._ts = array("q")
+        self._vals = array("d")
         # Native histograms, aligned with _ts (None at float samples); None until the
         # first histogram sample is appended.
         self._hists: Optional[list] = None
@@ -332,8 +342,9 @@ class AppendableSource:
             if self._hists is not None:
                 hists = np.empty(n, dtype=object)
                 hists[:] = self._hists[:n]
-            frozen = (np.array(self._ts[:n], dtype=np.int64),
-                      np.array(self._vals[:n], dtype=np.float64), hists)
+            # copies first (the columns may grow meanwhile), then views of the copies
+            frozen = (np.frombuffer(self._ts[:n], dtype=np.int64),
+                      np.frombuffer(self._vals[:n], dtype=np.float64), hists)
             self._frozen = frozen
         return frozen
 
@@ -356,6 +367,13 @@ class AppendableSource:
         return self._ts[0], self._ts[-1]
 
 
+def _appendable_of(sources: list) -> Optional[AppendableSource]:
+    for src in sources:
+        if isinstance(src, AppendableSource):
+            return src
+    return None
+
+
 @dataclass(frozen=True)
 class Tombstone:
     matchers: tuple[Matcher, ...]
@@ -369,8 +387,9 @@ class Store:
 
     def __init__(self):
         self._lock = threading.RLock()
-        self._series: dict[Labels, list] = {}
-        self._by_name: dict[str, list[Labels]] = {}
+        self._series: dict[Labels, list] = {}  # labels -> sources (lookups only)
+        self._order: list[Labels] = []  # every series' labels, in the order first seen
+        self._by_name: dict[str, list[Labels]] = {}  # metric name -> its series' labels
         self._tombstones: list[Tombstone] = []
         self._providers: list = []
         self._version = 0
@@ -395,74 +414,88 @@ class Store:
         self.add_many([(labels, source)])
 
     def add_many(self, items: Sequence[tuple[Labels, object]]) -> None:
-        """Add ``(labels, source)`` pairs with one copy of the series table (readers hold
-        the old table; adding series one by one would copy it once per series)."""
+        """Add ``(labels, source)`` pairs. The tables change in place, in time proportional
+        to the items added (readers list series from ``_order``, see the module docstring)."""
         if not items:
             return
         with self._lock:
-            series = self._series.copy()
-            added_names: dict[str, list] = {}
+            series = self._series
+            added = []
             for labels, src in items:
                 sources = series.get(labels)
                 if sources is not None:
                     series[labels] = sources + [src]
                     continue
                 series[labels] = [src]
-                # the name is the first label when present, but for names sorting before it
-                name = labels[0][1] if labels and labels[0][0] == METRIC_NAME \
-                    else dict(labels).get(METRIC_NAME, "")
-                added_names.setdefault(name, []).append(labels)
-            if added_names:
-                by_name = dict(self._by_name)
-                for name, added in added_names.items():
-                    by_name[name] = by_name.get(name, []) + added
-                self._by_name = by_name
-            self._series = series
+                added.append(labels)
+            self._index(added)
             self._version += 1
+
+    def _index(self, added: list) -> None:
+        """List series just added to ``_series`` in ``_order`` and ``_by_name``."""
+        if not added:
+            return
+        self._order.extend(added)
+        by_name = self._by_name
+        first = added[0][0] if added[0] else None
+        if first is not None and first[0] == METRIC_NAME and all(
+                l and l[0] == first for l in added):  # one metric name, the first label
+            same_name = by_name.get(first[1])
+            if same_name is None:
+                by_name[first[1]] = list(added)
+            else:
+                same_name.extend(added)
+            return
+        for labels in added:
+            # the name is the first label when present, but for names sorting before it
+            name = labels[0][1] if labels and labels[0][0] == METRIC_NAME \
+                else dict(labels).get(METRIC_NAME, "")
+            same_name = by_name.get(name)
+            if same_name is None:
+                by_name[name] = [labels]
+            else:
+                same_name.append(labels)
 
     def appendable(self, labels: Labels) -> AppendableSource:
         """The appendable source of ``labels`` (created on first use)."""
-        with self._lock:
-            for src in self._series.get(labels, ()):
-                if isinstance(src, AppendableSource):
-                    return src
-            src = AppendableSource()
-            self.add(labels, src)
-            return src
+        return self.appendables([labels])[0]
 
     def appendables(self, labels_list: Sequence[Labels]) -> list[AppendableSource]:
-        """``appendable`` for many series at once: new series are added with a single copy
-        of the series table (remote write may bring thousands of new series at a time)."""
+        """``appendable`` for many series at once (remote write may bring thousands of new
+        series at a time): one lookup each, the new series indexed together."""
         with self._lock:
-            current = self._series
+            series = self._series
+            get = series.get
             out: list = []
-            new: dict[Labels, AppendableSource] = {}
+            append = out.append
+            added = []
+            changed = False
             for labels in labels_list:
-                sources = current.get(labels)
-                src = None
-                if sources is not None:
-                    for s in sources:
-                        if isinstance(s, AppendableSource):
-                            src = s
-                            break
-                if src is None:
-                    src = new.get(labels)
+                sources = get(labels)
+                if sources is None:
+                    src = AppendableSource()
+                    series[labels] = [src]
+                    added.append(labels)
+                else:
+                    src = _appendable_of(sources)
                     if src is None:
-                        src = new[labels] = AppendableSource()
-                out.append(src)
-            self.add_many(list(new.items()))
+                        src = AppendableSource()
+                        series[labels] = sources + [src]
+                        changed = True
+                append(src)
+            if added or changed:
+                self._index(added)
+                self._version += 1
             return out
 
     def remove_series(self, labels: Labels) -> None:
         with self._lock:
             if labels not in self._series:
                 return
-            series = dict(self._series)
-            del series[labels]
+            self._order = [l for l in self._order if l != labels]
             name = dict(labels).get(METRIC_NAME, "")
-            by_name = dict(self._by_name)
-            by_name[name] = [l for l in by_name.get(name, []) if l != labels]
-            self._series, self._by_name = series, by_name
+            self._by_name[name] = [l for l in self._by_name.get(name, []) if l != labels]
+            del self._series[labels]
             self._version += 1
 
     def delete(self, matchers: Sequence[Matcher], mint_ms: int = MIN_TIME_MS,
@@ -477,7 +510,7 @@ class Store:
         return len(self._series)
 
     def all_labels(self) -> list[Labels]:
-        return sorted(self._series)
+        return sorted(self._order)
 
     def matching_labels(self, matchers: Sequence[Matcher], sort: bool = True) -> list[Labels]:
         """Label sets of all series matching every matcher, ignoring time: sorted, or
@@ -487,7 +520,7 @@ class Store:
         if name_eq is not None:
             candidates: Iterable[Labels] = self._by_name.get(name_eq, ())
         else:
-            candidates = series.keys()
+            candidates = self._order
         found = [l for l in candidates if series_matches(l, matchers)]
         return sorted(found) if sort else found
 
@@ -567,7 +600,7 @@ class Store:
         order the store first saw them (as a TSDB head lists series without sorting),
         the providers' series (rule outputs) last."""
         if not matcher_sets:
-            candidates = set(self._series)
+            candidates = set(self._order)
         else:
             candidates = set()
             for ms in matcher_sets:
@@ -579,7 +612,7 @@ class Store:
                                                  matchers=tuple(ms)))
         if sort:
             return sorted(found)
-        stored = [l for l in self._series if l in found]
+        stored = [l for l in self._order if l in found]
         return stored + sorted(found.difference(stored))
 
     def _in_range(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:

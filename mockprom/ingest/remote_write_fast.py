@@ -1,0 +1,170 @@
+"""Remote write 1.0's fast decode: a request's label names and values read as two flat
+lists, a few C-level passes for the whole request instead of Python work per label.
+
+Protobuf merges repeated occurrences of a *singular* message field into one message whose
+repeated fields concatenate. Read through a view in which ``WriteRequest.timeseries`` and
+``TimeSeries.labels`` are singular, a request parses (in upb, strings checked as UTF-8)
+into one list of every label name and one of every label value, in request order. They
+pair up label by label when every Label message holds exactly one name and one value
+field: ``_check_pairing`` proves that on the raw Label bytes (numpy for the usual layout,
+a byte walk for the others). A second view gives each series' label count and samples.
+
+A series' names (a tuple, usually the same for every series of a request) key a cache of
+*shapes*: names valid (legacy), none twice, a metric name among them, and the order that
+sorts them; the labels are then built from the shape's names and the series' values.
+Whatever this path does not read (native histograms, a label without a name or value,
+invalid names, a bad body) raises ``Unusual``, and the reference decode answers.
+"""
+
+from __future__ import annotations
+
+import re
+from operator import itemgetter
+
+import numpy as np
+
+from mockprom.ingest.acceptance import Batch
+from mockprom.ingest.protobuild import build
+from mockprom.scenario.labels import METRIC_NAME
+
+LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+CACHE_MAX = 200_000
+
+_REP = "repeated"
+_VIEWS = build("mockprom/prompb/fast.proto", "prometheus_fast", {
+    # the whole request merged: every label name, every label value, any histogram
+    "FlatLabels": [("name", 1, "string", _REP), ("value", 2, "string", _REP)],
+    "FlatSeries": [("labels", 1, "FlatLabels"), ("histograms", 4, "bytes", _REP)],
+    "FlatRequest": [("timeseries", 1, "FlatSeries")],
+    # the whole request merged: every Label message's bytes
+    "LabelBytes": [("labels", 1, "bytes", _REP)],
+    "LabelBytesRequest": [("timeseries", 1, "LabelBytes")],
+    # series by series: the number of labels, the samples
+    "Sample": [("value", 1, "double"), ("timestamp", 2, "int64")],
+    "Series": [("labels", 1, "bytes", _REP), ("samples", 2, "Sample", _REP)],
+    "Request": [("timeseries", 1, "Series", _REP)],
+})
+
+SHAPES: dict[tuple, tuple] = {}  # a series' label names as sent -> (metric index, names, order)
+METRIC_NAMES: dict[str, bool] = {}  # metric names seen valid
+
+_PAD = bytes(260)  # past the last Label, so that reading a length byte never overruns
+
+
+class Unusual(Exception):
+    """A request the fast path does not read (the reference decode answers it)."""
+
+
+def decode(raw: bytes) -> list[Batch]:
+    """The batches of a decompressed request (one per series with samples, in request
+    order), or ``Unusual``."""
+    merged = _VIEWS.FlatRequest.FromString(raw).timeseries
+    if merged.histograms:
+        raise Unusual()
+    names = tuple(merged.labels.name)
+    values = list(merged.labels.value)
+    count = len(names)
+    if len(values) != count:
+        raise Unusual()
+    if count:
+        _check_pairing(raw, count)
+    with_empty = "" in values
+    shapes, metrics = SHAPES.get, METRIC_NAMES
+    out = []
+    append = out.append
+    i = 0
+    for series in _VIEWS.Request.FromString(raw).timeseries:
+        j = i + len(series.labels)
+        samples = series.samples
+        if samples:
+            sig = names[i:j]
+            metric_at, sorted_names, order = shapes(sig) or _shape(sig)
+            vals = values[i:j]
+            if vals[metric_at] not in metrics:
+                _check_metric(vals[metric_at])
+            if order is not None:
+                vals = order(vals)
+            labels = tuple(zip(sorted_names, vals))
+            if with_empty:
+                labels = tuple(p for p in labels if p[1])
+            if len(samples) == 1:
+                s = samples[0]
+                append(Batch(labels, [s.timestamp], [s.value]))
+            else:
+                append(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples]))
+        i = j
+    if i != count:
+        raise Unusual()
+    return out
+
+
+def _shape(sig: tuple) -> tuple:
+    """``(index of the metric name, the names sorted, the sorting itemgetter or None)`` of
+    a series' label names, cached; raises ``Unusual`` for names this path does not take."""
+    if METRIC_NAME not in sig or len(set(sig)) != len(sig) \
+            or not all(LABEL_NAME_RE.fullmatch(n) for n in sig):
+        raise Unusual()
+    order = sorted(range(len(sig)), key=sig.__getitem__)
+    getter = None if order == list(range(len(sig))) else itemgetter(*order)
+    shape = (sig.index(METRIC_NAME), tuple(sig[k] for k in order), getter)
+    if len(SHAPES) >= CACHE_MAX:
+        SHAPES.clear()
+    SHAPES[sig] = shape
+    return shape
+
+
+def _check_metric(metric: str) -> None:
+    if not METRIC_NAME_RE.fullmatch(metric):
+        raise Unusual()
+    if len(METRIC_NAMES) >= CACHE_MAX:
+        METRIC_NAMES.clear()
+    METRIC_NAMES[metric] = True
+
+
+def _check_pairing(raw: bytes, count: int) -> None:
+    """Raise ``Unusual`` unless every Label message of the request holds exactly one name
+    and one value field (so the flat lists pair up). The usual layout (name, then value,
+    both under 128 bytes) is checked for all labels at once; the others byte by byte."""
+    labels = list(_VIEWS.LabelBytesRequest.FromString(raw).timeseries.labels)
+    if len(labels) != count:
+        raise Unusual()
+    lens = np.fromiter(map(len, labels), np.int64, count)
+    start = np.cumsum(lens) - lens
+    labels.append(_PAD)
+    buf = np.frombuffer(b"".join(labels), np.uint8)
+    name_len = buf[start + 1].astype(np.int64)
+    value_at = start + 2 + name_len
+    value_len = buf[value_at + 1]
+    usual = (buf[start] == 0x0A) & (name_len < 0x80) & (buf[value_at] == 0x12) \
+        & (value_len < 0x80) & (lens == name_len + value_len + 4)
+    if not usual.all():
+        for k in np.flatnonzero(~usual).tolist():
+            if sorted(_field_tags(labels[k])) != [0x0A, 0x12]:
+                raise Unusual()
+
+
+def _field_tags(b: bytes) -> list[int]:
+    """The tags of a Label message's fields, in order; ``Unusual`` for anything but
+    length-delimited fields 1 and 2 (unknown fields, a bad length)."""
+    tags = []
+    i, n = 0, len(b)
+    while i < n:
+        tag = b[i]
+        if tag != 0x0A and tag != 0x12:
+            raise Unusual()
+        size = shift = 0
+        while True:
+            i += 1
+            if i >= n or shift > 28:
+                raise Unusual()
+            c = b[i]
+            size |= (c & 0x7F) << shift
+            if c < 0x80:
+                break
+            shift += 7
+        i += 1 + size
+        if i > n:
+            raise Unusual()
+        tags.append(tag)
+    return tags
