@@ -11,7 +11,8 @@ a byte walk for the others). A second view gives each series' label count and sa
 
 A series' names (a tuple, usually the same for every series of a request) key a cache of
 *shapes*: names valid (legacy), none twice, a metric name among them, and the order that
-sorts them; the labels are then built from the shape's names and the series' values.
+sorts them; the labels are the series' ``(name, value)`` pairs in that order, each pair
+one tuple shared by every series that has it (``PAIRS``: less memory, fewer objects).
 Whatever this path does not read (native histograms, a label without a name or value,
 invalid names, a bad body) raises ``Unusual``, and the reference decode answers.
 """
@@ -46,7 +47,8 @@ _VIEWS = build("mockprom/prompb/fast.proto", "prometheus_fast", {
     "Request": [("timeseries", 1, "Series", _REP)],
 })
 
-SHAPES: dict[tuple, tuple] = {}  # a series' label names as sent -> (metric index, names, order)
+SHAPES: dict[tuple, tuple] = {}  # a series' label names as sent -> (metric index, order)
+PAIRS: dict[tuple, tuple] = {}  # (name, value) -> the same pair, shared by the series having it
 METRIC_NAMES: dict[str, bool] = {}  # metric names seen valid
 
 _PAD = bytes(260)  # past the last Label, so that reading a length byte never overruns
@@ -70,6 +72,10 @@ def decode(raw: bytes) -> list[Batch]:
     if count:
         _check_pairing(raw, count)
     with_empty = "" in values
+    if len(PAIRS) >= CACHE_MAX:
+        PAIRS.clear()
+    pairs = list(zip(names, values))
+    pairs = tuple(map(PAIRS.setdefault, pairs, pairs))  # one tuple for each (name, value)
     shapes, metrics = SHAPES.get, METRIC_NAMES
     out = []
     append = out.append
@@ -79,13 +85,10 @@ def decode(raw: bytes) -> list[Batch]:
         samples = series.samples
         if samples:
             sig = names[i:j]
-            metric_at, sorted_names, order = shapes(sig) or _shape(sig)
-            vals = values[i:j]
-            if vals[metric_at] not in metrics:
-                _check_metric(vals[metric_at])
-            if order is not None:
-                vals = order(vals)
-            labels = tuple(zip(sorted_names, vals))
+            metric_at, order = shapes(sig) or _shape(sig)
+            if values[i + metric_at] not in metrics:
+                _check_metric(values[i + metric_at])
+            labels = pairs[i:j] if order is None else order(pairs[i:j])
             if with_empty:
                 labels = tuple(p for p in labels if p[1])
             if len(samples) == 1:
@@ -100,14 +103,14 @@ def decode(raw: bytes) -> list[Batch]:
 
 
 def _shape(sig: tuple) -> tuple:
-    """``(index of the metric name, the names sorted, the sorting itemgetter or None)`` of
-    a series' label names, cached; raises ``Unusual`` for names this path does not take."""
+    """``(index of the metric name, the itemgetter that sorts by name or None)`` of a
+    series' label names, cached; raises ``Unusual`` for names this path does not take."""
     if METRIC_NAME not in sig or len(set(sig)) != len(sig) \
             or not all(LABEL_NAME_RE.fullmatch(n) for n in sig):
         raise Unusual()
     order = sorted(range(len(sig)), key=sig.__getitem__)
     getter = None if order == list(range(len(sig))) else itemgetter(*order)
-    shape = (sig.index(METRIC_NAME), tuple(sig[k] for k in order), getter)
+    shape = (sig.index(METRIC_NAME), getter)
     if len(SHAPES) >= CACHE_MAX:
         SHAPES.clear()
     SHAPES[sig] = shape

@@ -27,6 +27,7 @@ caches on it).
 
 from __future__ import annotations
 
+import struct
 import threading
 from array import array
 from dataclasses import dataclass
@@ -251,40 +252,58 @@ class GeneratedSource:
         return lo, hi
 
 
+_INT64, _FLOAT64 = struct.Struct("=q"), struct.Struct("=d")
+
+
+def _int64s(items: list) -> bytes:
+    return _INT64.pack(items[0]) if len(items) == 1 else array("q", items).tobytes()
+
+
+def _float64s(items: list) -> bytes:
+    return _FLOAT64.pack(items[0]) if len(items) == 1 else array("d", items).tobytes()
+
+
 class AppendableSource:
     """Samples appended over time (remote write, Pushgateway); in order per series.
 
-    Times and values are kept in ``array`` columns (int64, float64): compact, and not
-    objects the cyclic garbage collector has to scan, which a store of many ingested
-    series would otherwise make it do for each of their lists."""
+    Times and values are kept as int64 and float64 in ``bytearray`` columns: compact, and
+    not objects the cyclic garbage collector tracks (lists and arrays are), which a store
+    of many ingested series would otherwise have it scan again and again. Readers copy a
+    column before viewing it (a bytearray that is viewed cannot grow)."""
 
     __slots__ = ("_ts", "_vals", "_hists", "_frozen")
 
     def __init__(self):
-        self._ts = array("q")
-        self._vals = array("d")
+        self._ts = bytearray()
+        self._vals = bytearray()
         # Native histograms, aligned with _ts (None at float samples); None until the
         # first histogram sample is appended.
         self._hists: Optional[list] = None
         self._frozen: Optional[tuple] = None  # (ts, vals, hists) arrays of a snapshot
 
+    def __len__(self) -> int:
+        return len(self._ts) >> 3
+
+    def _last_t(self) -> int:
+        return _INT64.unpack_from(self._ts, len(self._ts) - 8)[0]
+
     def append(self, t_ms: int, v: float) -> None:
         """Append one sample. Raises ``ValueError`` for an out-of-order timestamp; a
         duplicate timestamp with a different value is refused as Prometheus refuses it."""
         if self._ts:
-            last = self._ts[-1]
+            last = self._last_t()
             if t_ms < last:
                 raise ValueError("out of order sample")
             if t_ms == last:
-                old = self._vals[-1]
+                old = _FLOAT64.unpack_from(self._vals, len(self._ts) - 8)[0]
                 same = (old == v) or (old != old and v != v)
                 if not same:
                     raise ValueError("duplicate sample for timestamp")
                 return
         if self._hists is not None:
             self._hists.append(None)
-        self._vals.append(float(v))
-        self._ts.append(int(t_ms))
+        self._vals += _FLOAT64.pack(float(v))  # values first: readers size by len(_ts)
+        self._ts += _INT64.pack(int(t_ms))
         self._frozen = None
         _APPENDS[0] += 1
 
@@ -292,7 +311,7 @@ class AppendableSource:
         """Append one native histogram sample; the same ordering rules as ``append``
         (a duplicate timestamp must carry an identical histogram)."""
         if self._ts:
-            last = self._ts[-1]
+            last = self._last_t()
             if t_ms < last:
                 raise ValueError("out of order sample")
             if t_ms == last:
@@ -301,10 +320,10 @@ class AppendableSource:
                     raise ValueError("duplicate sample for timestamp")
                 return
         if self._hists is None:
-            self._hists = [None] * len(self._ts)
+            self._hists = [None] * len(self)
         self._hists.append(h)
-        self._vals.append(float("nan"))
-        self._ts.append(int(t_ms))
+        self._vals += _FLOAT64.pack(float("nan"))
+        self._ts += _INT64.pack(int(t_ms))
         self._frozen = None
         _APPENDS[0] += 1
 
@@ -316,35 +335,36 @@ class AppendableSource:
         """The newest sample ``(t_ms, value)``, or None when empty."""
         if not self._ts:
             return None
-        return self._ts[-1], self._vals[-1]
+        at = len(self._ts) - 8
+        return _INT64.unpack_from(self._ts, at)[0], _FLOAT64.unpack_from(self._vals, at)[0]
 
     def last_histogram(self) -> Optional[FloatHistogram]:
         """The newest sample's histogram when it is a native histogram, else None."""
         if not self._ts or self._hists is None:
             return None
-        return self._hists[len(self._ts) - 1]
+        return self._hists[len(self) - 1]
 
     def extend(self, ts: list, vals: list) -> None:
         """Append many samples at once; the caller has checked that they are strictly
         increasing in time and newer than ``last_sample()``."""
         if self._hists is not None:
             self._hists.extend([None] * len(ts))
-        self._vals.extend(vals)  # values first: readers size their view by len(_ts)
-        self._ts.extend(ts)
+        self._vals += _float64s(vals)  # values first: readers size their view by len(_ts)
+        self._ts += _int64s(ts)
         self._frozen = None
         _APPENDS[0] += 1
 
     def _arrays(self) -> tuple:
         frozen = self._frozen
-        if frozen is None or len(frozen[0]) != len(self._ts):
-            n = len(self._ts)
+        if frozen is None or len(frozen[0]) != len(self):
+            n = len(self)
             hists = None
             if self._hists is not None:
                 hists = np.empty(n, dtype=object)
                 hists[:] = self._hists[:n]
             # copies first (the columns may grow meanwhile), then views of the copies
-            frozen = (np.frombuffer(self._ts[:n], dtype=np.int64),
-                      np.frombuffer(self._vals[:n], dtype=np.float64), hists)
+            frozen = (np.frombuffer(self._ts[:8 * n], dtype=np.int64),
+                      np.frombuffer(self._vals[:8 * n], dtype=np.float64), hists)
             self._frozen = frozen
         return frozen
 
@@ -364,7 +384,7 @@ class AppendableSource:
     def bounds(self) -> Optional[tuple[int, int]]:
         if not self._ts:
             return None
-        return self._ts[0], self._ts[-1]
+        return _INT64.unpack_from(self._ts, 0)[0], self._last_t()
 
 
 def _appendable_of(sources: list) -> Optional[AppendableSource]:
