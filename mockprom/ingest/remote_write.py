@@ -93,7 +93,7 @@ def parse_request(raw: bytes):
 _LABELS_CACHE: dict[tuple, Labels] = {}  # validated label pairs (as sent) -> Labels
 _LABELS_CACHE_MAX = 200_000
 # the fast path's caches, under the names tests clear them by for a cold start
-_RAW_LABELS_CACHE, _PAIR_CACHE = fast.SHAPES, fast.PAIRS
+_RAW_LABELS_CACHE, _PAIR_CACHE = fast.LABELS, fast.PAIRS
 _METRIC_NAMES = fast.METRIC_NAMES
 
 

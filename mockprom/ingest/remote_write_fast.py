@@ -1,13 +1,17 @@
-"""Remote write 1.0's fast decode: a request's label names and values read as two flat
-lists, a few C-level passes for the whole request instead of Python work per label.
+"""Remote write 1.0's fast decode: a few C-level passes over the whole request instead
+of Python work for each label.
 
-Protobuf merges repeated occurrences of a *singular* message field into one message whose
-repeated fields concatenate. Read through a view in which ``WriteRequest.timeseries`` and
-``TimeSeries.labels`` are singular, a request parses (in upb, strings checked as UTF-8)
-into one list of every label name and one of every label value, in request order. They
-pair up label by label when every Label message holds exactly one name and one value
-field: ``_check_pairing`` proves that on the raw Label bytes (numpy for the usual layout,
-a byte walk for the others). A second view gives each series' label count and samples.
+Every Label message of a request comes as bytes (one upb parse of a view in which the
+request's series are merged, below); a series' Label bytes key a cache of its labels
+(``LABELS``), so that a series seen before costs a slice and a lookup. The series not
+seen before are read together: protobuf merges repeated occurrences of a *singular*
+message field into one message whose repeated fields concatenate, so read through a view
+in which ``WriteRequest.timeseries`` and ``TimeSeries.labels`` are singular, the request
+parses (strings checked as UTF-8) into one list of every label name and one of every
+label value, in request order. They pair up label by label when every Label message holds
+exactly one name and one value field: ``_check_pairing`` proves that on the Label bytes
+(numpy for the usual layout, a byte walk for the others). A third view gives each
+series' label count and samples.
 
 A series' names (a tuple, usually the same for every series of a request) key a cache of
 *shapes*: names valid (legacy), none twice, a metric name among them, and the order that
@@ -34,12 +38,12 @@ CACHE_MAX = 200_000
 
 _REP = "repeated"
 _VIEWS = build("mockprom/prompb/fast.proto", "prometheus_fast", {
-    # the whole request merged: every label name, every label value, any histogram
+    # the whole request merged: every label name, every label value
     "FlatLabels": [("name", 1, "string", _REP), ("value", 2, "string", _REP)],
-    "FlatSeries": [("labels", 1, "FlatLabels"), ("histograms", 4, "bytes", _REP)],
+    "FlatSeries": [("labels", 1, "FlatLabels")],
     "FlatRequest": [("timeseries", 1, "FlatSeries")],
-    # the whole request merged: every Label message's bytes
-    "LabelBytes": [("labels", 1, "bytes", _REP)],
+    # the whole request merged: every Label message's bytes, any histogram
+    "LabelBytes": [("labels", 1, "bytes", _REP), ("histograms", 4, "bytes", _REP)],
     "LabelBytesRequest": [("timeseries", 1, "LabelBytes")],
     # series by series: the number of labels, the samples
     "Sample": [("value", 1, "double"), ("timestamp", 2, "int64")],
@@ -47,6 +51,7 @@ _VIEWS = build("mockprom/prompb/fast.proto", "prometheus_fast", {
     "Request": [("timeseries", 1, "Series", _REP)],
 })
 
+LABELS: dict[tuple, tuple] = {}  # a series' Label messages (bytes) -> its labels
 SHAPES: dict[tuple, tuple] = {}  # a series' label names as sent -> (metric index, order)
 PAIRS: dict[tuple, tuple] = {}  # (name, value) -> the same pair, shared by the series having it
 METRIC_NAMES: dict[str, bool] = {}  # metric names seen valid
@@ -61,22 +66,13 @@ class Unusual(Exception):
 def decode(raw: bytes) -> list[Batch]:
     """The batches of a decompressed request (one per series with samples, in request
     order), or ``Unusual``."""
-    merged = _VIEWS.FlatRequest.FromString(raw).timeseries
+    merged = _VIEWS.LabelBytesRequest.FromString(raw).timeseries
     if merged.histograms:
         raise Unusual()
-    names = tuple(merged.labels.name)
-    values = list(merged.labels.value)
-    count = len(names)
-    if len(values) != count:
-        raise Unusual()
-    if count:
-        _check_pairing(raw, count)
-    with_empty = "" in values
-    if len(PAIRS) >= CACHE_MAX:
-        PAIRS.clear()
-    pairs = list(zip(names, values))
-    pairs = tuple(map(PAIRS.setdefault, pairs, pairs))  # one tuple for each (name, value)
-    shapes, metrics = SHAPES.get, METRIC_NAMES
+    label_bytes = tuple(merged.labels)
+    cached = LABELS.get
+    flat = None
+    known = None  # whether the request's first series was seen before (see below)
     out = []
     append = out.append
     i = 0
@@ -84,22 +80,63 @@ def decode(raw: bytes) -> list[Batch]:
         j = i + len(series.labels)
         samples = series.samples
         if samples:
-            sig = names[i:j]
-            metric_at, order = shapes(sig) or _shape(sig)
-            if values[i + metric_at] not in metrics:
-                _check_metric(values[i + metric_at])
-            labels = pairs[i:j] if order is None else order(pairs[i:j])
-            if with_empty:
-                labels = tuple(p for p in labels if p[1])
+            if known is not False:
+                key = label_bytes[i:j]
+                labels = cached(key)
+                if known is None:
+                    # A first series never seen is taken for a request of new series: they
+                    # are all read flat, and only that first one is cached (the next
+                    # request with it looks series up, and caches those it misses).
+                    known = labels is not None
+            else:
+                labels = None
+            if labels is None:
+                if flat is None:
+                    flat = _Flat(raw, label_bytes)
+                labels = flat.labels(i, j)
+                if known is not False or not out:
+                    if len(LABELS) >= CACHE_MAX:
+                        LABELS.clear()
+                    LABELS[key] = labels
             if len(samples) == 1:
                 s = samples[0]
                 append(Batch(labels, [s.timestamp], [s.value]))
             else:
                 append(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples]))
         i = j
-    if i != count:
+    if i != len(label_bytes):
         raise Unusual()
     return out
+
+
+class _Flat:
+    """A request's label names and values as flat lists, paired label by label."""
+
+    __slots__ = ("names", "values", "pairs", "with_empty")
+
+    def __init__(self, raw: bytes, label_bytes: tuple):
+        labels = _VIEWS.FlatRequest.FromString(raw).timeseries.labels
+        self.names = names = tuple(labels.name)
+        self.values = values = list(labels.value)
+        if len(values) != len(names) or len(names) != len(label_bytes):
+            raise Unusual()
+        _check_pairing(label_bytes)
+        self.with_empty = "" in values
+        if len(PAIRS) >= CACHE_MAX:
+            PAIRS.clear()
+        pairs = list(zip(names, values))
+        self.pairs = tuple(map(PAIRS.setdefault, pairs, pairs))  # one tuple per (name, value)
+
+    def labels(self, i: int, j: int) -> tuple:
+        """The labels of the series whose Label messages are the ``i``-th to ``j``-th."""
+        sig = self.names[i:j]
+        metric_at, order = SHAPES.get(sig) or _shape(sig)
+        if self.values[i + metric_at] not in METRIC_NAMES:
+            _check_metric(self.values[i + metric_at])
+        labels = self.pairs[i:j] if order is None else order(self.pairs[i:j])
+        if self.with_empty:
+            labels = tuple(p for p in labels if p[1])
+        return labels
 
 
 def _shape(sig: tuple) -> tuple:
@@ -125,13 +162,14 @@ def _check_metric(metric: str) -> None:
     METRIC_NAMES[metric] = True
 
 
-def _check_pairing(raw: bytes, count: int) -> None:
+def _check_pairing(label_bytes: tuple) -> None:
     """Raise ``Unusual`` unless every Label message of the request holds exactly one name
     and one value field (so the flat lists pair up). The usual layout (name, then value,
     both under 128 bytes) is checked for all labels at once; the others byte by byte."""
-    labels = list(_VIEWS.LabelBytesRequest.FromString(raw).timeseries.labels)
-    if len(labels) != count:
-        raise Unusual()
+    count = len(label_bytes)
+    if not count:
+        return
+    labels = list(label_bytes)
     lens = np.fromiter(map(len, labels), np.int64, count)
     start = np.cumsum(lens) - lens
     labels.append(_PAD)
