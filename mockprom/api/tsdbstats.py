@@ -59,7 +59,7 @@ def tsdb_stats(store, now_ms: int, limit: int = 10,
     chunks = 0
     for labels in all_labels:
         series_lo, series_hi = None, None
-        for src in store._series.get(labels, ()):
+        for src in store.sources(labels):
             b = src.bounds()
             if b is None:
                 continue
@@ -77,7 +77,7 @@ def tsdb_stats(store, now_ms: int, limit: int = 10,
             continue
         mint = series_lo if mint is None else min(mint, series_lo)
         maxt = series_hi if maxt is None else max(maxt, series_hi)
-        ts, _ = store._merged(store._series.get(labels, ()), series_lo, series_hi)
+        ts, _ = store._merged(store.sources(labels), series_lo, series_hi)
         chunks += max(1, _head_chunks(ts))
     head = {
         "numSeries": len(all_labels),

@@ -387,11 +387,28 @@ class AppendableSource:
         return _INT64.unpack_from(self._ts, 0)[0], self._last_t()
 
 
-def _appendable_of(sources: list) -> Optional[AppendableSource]:
-    for src in sources:
+def _appendable_of(entry) -> Optional[AppendableSource]:
+    """The appendable source of a series' entry in ``Store._series``, if it has one."""
+    if type(entry) is not list:
+        return entry if isinstance(entry, AppendableSource) else None
+    for src in entry:
         if isinstance(src, AppendableSource):
             return src
     return None
+
+
+def _sources(entry) -> Sequence:
+    """The sources of a series' entry in ``Store._series`` (None: no series)."""
+    if entry is None:
+        return ()
+    return entry if type(entry) is list else (entry,)
+
+
+def _with_source(entry, src) -> object:
+    """A series' entry with one source more (``entry`` None: a new series)."""
+    if entry is None:
+        return src
+    return entry + [src] if type(entry) is list else [entry, src]
 
 
 @dataclass(frozen=True)
@@ -407,7 +424,9 @@ class Store:
 
     def __init__(self):
         self._lock = threading.RLock()
-        self._series: dict[Labels, list] = {}  # labels -> sources (lookups only)
+        # labels -> its source, or a list of its sources when it has several (a source
+        # alone saves the garbage collector one object to track per series); lookups only
+        self._series: dict[Labels, object] = {}
         self._order: list[Labels] = []  # every series' labels, in the order first seen
         self._by_name: dict[str, list[Labels]] = {}  # metric name -> its series' labels
         self._tombstones: list[Tombstone] = []
@@ -442,12 +461,10 @@ class Store:
             series = self._series
             added = []
             for labels, src in items:
-                sources = series.get(labels)
-                if sources is not None:
-                    series[labels] = sources + [src]
-                    continue
-                series[labels] = [src]
-                added.append(labels)
+                entry = series.get(labels)
+                series[labels] = _with_source(entry, src)
+                if entry is None:
+                    added.append(labels)
             self._index(added)
             self._version += 1
 
@@ -491,16 +508,15 @@ class Store:
             added = []
             changed = False
             for labels in labels_list:
-                sources = get(labels)
-                if sources is None:
-                    src = AppendableSource()
-                    series[labels] = [src]
+                entry = get(labels)
+                if entry is None:
+                    src = series[labels] = AppendableSource()
                     added.append(labels)
                 else:
-                    src = _appendable_of(sources)
+                    src = _appendable_of(entry)
                     if src is None:
                         src = AppendableSource()
-                        series[labels] = sources + [src]
+                        series[labels] = _with_source(entry, src)
                         changed = True
                 append(src)
             if added or changed:
@@ -528,6 +544,10 @@ class Store:
     # -- reading --------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._series)
+
+    def sources(self, labels: Labels) -> Sequence:
+        """The sources of the series ``labels`` (none when there is no such series)."""
+        return _sources(self._series.get(labels))
 
     def all_labels(self) -> list[Labels]:
         return sorted(self._order)
@@ -562,15 +582,16 @@ class Store:
                                                      maxt_ms) > max_samples:
             total = 0
             for labels in matching:
-                for src in series.get(labels, ()):
+                for src in _sources(series.get(labels)):
                     total += estimate_samples(src, mint_ms, maxt_ms)
                 if total > max_samples:
                     raise TooManySamples(f"more than {max_samples} samples")
         for labels in matching:
             if histograms:
-                ts, vals, hists = self._merged_h(series.get(labels, ()), mint_ms, maxt_ms)
+                ts, vals, hists = self._merged_h(_sources(series.get(labels)), mint_ms, maxt_ms)
             else:
-                (ts, vals), hists = self._merged(series.get(labels, ()), mint_ms, maxt_ms), None
+                (ts, vals), hists = self._merged(_sources(series.get(labels)), mint_ms,
+                                                 maxt_ms), None
             if tombstones and len(ts):
                 ts, vals, hists = _apply_tombstones(labels, ts, vals, tombstones, hists)
             if len(ts) or keep_empty:
@@ -608,7 +629,7 @@ class Store:
         return [by_labels[k] for k in sorted(by_labels)]
 
     def has_samples(self, labels: Labels, mint_ms: int, maxt_ms: int) -> bool:
-        ts, vals, hists = self._merged_h(self._series.get(labels, ()), mint_ms, maxt_ms)
+        ts, vals, hists = self._merged_h(self.sources(labels), mint_ms, maxt_ms)
         if self._tombstones and len(ts):
             ts, vals, hists = _apply_tombstones(labels, ts, vals, self._tombstones, hists)
         return len(ts) > 0
@@ -639,7 +660,7 @@ class Store:
         """Whether the series has a sample in the window (for generated sources, the most
         recent 10,000 grid points of the window are enough to tell)."""
         tombstones = self._tombstones
-        for src in self._series.get(labels, ()):
+        for src in self.sources(labels):
             b = src.bounds()
             if b is None:
                 continue
