@@ -255,14 +255,6 @@ class GeneratedSource:
 _INT64, _FLOAT64 = struct.Struct("=q"), struct.Struct("=d")
 
 
-def _int64s(items: list) -> bytes:
-    return _INT64.pack(items[0]) if len(items) == 1 else array("q", items).tobytes()
-
-
-def _float64s(items: list) -> bytes:
-    return _FLOAT64.pack(items[0]) if len(items) == 1 else array("d", items).tobytes()
-
-
 class AppendableSource:
     """Samples appended over time (remote write, Pushgateway); in order per series.
 
@@ -349,8 +341,13 @@ class AppendableSource:
         increasing in time and newer than ``last_sample()``."""
         if self._hists is not None:
             self._hists.extend([None] * len(ts))
-        self._vals += _float64s(vals)  # values first: readers size their view by len(_ts)
-        self._ts += _int64s(ts)
+        # values first: readers size their view by len(_ts)
+        if len(ts) == 1:
+            self._vals += _FLOAT64.pack(vals[0])
+            self._ts += _INT64.pack(ts[0])
+        else:
+            self._vals += array("d", vals).tobytes()
+            self._ts += array("q", ts).tobytes()
         self._frozen = None
         _APPENDS[0] += 1
 
