@@ -28,7 +28,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from mockprom.ingest.acceptance import Batch
+from mockprom.ingest.acceptance import Batch, PlainBatches
 from mockprom.ingest.protobuild import build
 from mockprom.scenario.labels import METRIC_NAME
 
@@ -63,7 +63,7 @@ class Unusual(Exception):
     """A request the fast path does not read (the reference decode answers it)."""
 
 
-def decode(raw: bytes) -> list[Batch]:
+def decode(raw: bytes) -> PlainBatches:
     """The batches of a decompressed request (one per series with samples, in request
     order), or ``Unusual``."""
     merged = _VIEWS.LabelBytesRequest.FromString(raw).timeseries
@@ -73,7 +73,7 @@ def decode(raw: bytes) -> list[Batch]:
     cached = LABELS.get
     flat = None
     known = None  # whether the request's first series was seen before (see below)
-    out = []
+    out = PlainBatches()
     append = out.append
     i = 0
     for series in _VIEWS.Request.FromString(raw).timeseries:

@@ -497,6 +497,11 @@ class Store:
     def appendables(self, labels_list: Sequence[Labels]) -> list[AppendableSource]:
         """``appendable`` for many series at once (remote write may bring thousands of new
         series at a time): one lookup each, the new series indexed together."""
+        return self.appendables_counted(labels_list)[0]
+
+    def appendables_counted(self, labels_list: Sequence[Labels]) -> tuple[list, int]:
+        """``appendables``, and how many series it created (all of them: every label set
+        was new, none came twice)."""
         with self._lock:
             series = self._series
             get = series.get
@@ -519,7 +524,7 @@ class Store:
             if added or changed:
                 self._index(added)
                 self._version += 1
-            return out
+            return out, len(added)
 
     def remove_series(self, labels: Labels) -> None:
         with self._lock:
