@@ -23,6 +23,7 @@ invalid names, a bad body) raises ``Unusual``, and the reference decode answers.
 
 from __future__ import annotations
 
+import itertools
 import re
 from operator import itemgetter
 
@@ -70,43 +71,94 @@ def decode(raw: bytes) -> PlainBatches:
     if merged.histograms:
         raise Unusual()
     label_bytes = tuple(merged.labels)
-    cached = LABELS.get
-    flat = None
-    known = None  # whether the request's first series was seen before (see below)
+    series = iter(_VIEWS.Request.FromString(raw).timeseries)
     out = PlainBatches()
-    append = out.append
     i = 0
-    for series in _VIEWS.Request.FromString(raw).timeseries:
-        j = i + len(series.labels)
-        samples = series.samples
-        if samples:
-            if known is not False:
-                key = label_bytes[i:j]
-                labels = cached(key)
-                if known is None:
-                    # A first series never seen is taken for a request of new series: they
-                    # are all read flat, and only that first one is cached (the next
-                    # request with it looks series up, and caches those it misses).
-                    known = labels is not None
+    for first in series:  # up to the first series with samples: which way to read them
+        j = i + len(first.labels)
+        if first.samples:
+            key = label_bytes[i:j]
+            labels = LABELS.get(key)
+            if labels is not None:
+                _batch(out, labels, first.samples)
+                i = _decode_known(series, j, label_bytes, raw, out)
             else:
-                labels = None
-            if labels is None:
-                if flat is None:
-                    flat = _Flat(raw, label_bytes)
-                labels = flat.labels(i, j)
-                if known is not False or not out:
-                    if len(LABELS) >= CACHE_MAX:
-                        LABELS.clear()
-                    LABELS[key] = labels
-            if len(samples) == 1:
-                s = samples[0]
-                append(Batch(labels, [s.timestamp], [s.value]))
-            else:
-                append(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples]))
+                # A first series never seen is taken for a request of new series: they are
+                # all read flat, and only that first one is cached (the next request with
+                # it looks its series up, and caches those it misses).
+                flat = _Flat(raw, label_bytes)
+                _cache(key, flat.labels(i, j))
+                i = _decode_new(first, series, i, flat, out)
+            break
         i = j
     if i != len(label_bytes):
         raise Unusual()
     return out
+
+
+def _batch(out: list, labels: tuple, samples) -> None:
+    if len(samples) == 1:
+        s = samples[0]
+        out.append(Batch(labels, [s.timestamp], [s.value]))
+    else:
+        out.append(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples]))
+
+
+def _cache(key: tuple, labels: tuple) -> None:
+    if len(LABELS) >= CACHE_MAX:
+        LABELS.clear()
+    LABELS[key] = labels
+
+
+def _decode_known(series, i: int, label_bytes: tuple, raw: bytes, out: list) -> int:
+    """The rest of a request of series seen before: each looked up by its Label bytes
+    (those missing read flat and cached). Returns the number of labels read."""
+    cached = LABELS.get
+    flat = None
+    for s in series:
+        j = i + len(s.labels)
+        samples = s.samples
+        if samples:
+            key = label_bytes[i:j]
+            labels = cached(key)
+            if labels is None:
+                if flat is None:
+                    flat = _Flat(raw, label_bytes)
+                labels = flat.labels(i, j)
+                _cache(key, labels)
+            if len(samples) == 1:
+                x = samples[0]
+                out.append(Batch(labels, [x.timestamp], [x.value]))
+            else:
+                out.append(Batch(labels, [x.timestamp for x in samples], [x.value for x in samples]))
+        i = j
+    return i
+
+
+def _decode_new(first, series, i: int, flat: "_Flat", out: list) -> int:
+    """The series of a request of new series, from ``first`` on, all read flat. Returns
+    the number of labels read."""
+    names, values, pairs, with_empty = flat.names, flat.values, flat.pairs, flat.with_empty
+    shapes, metrics = SHAPES.get, METRIC_NAMES
+    append = out.append
+    for s in itertools.chain((first,), series):
+        j = i + len(s.labels)
+        samples = s.samples
+        if samples:
+            sig = names[i:j]
+            metric_at, order = shapes(sig) or _shape(sig)
+            if values[i + metric_at] not in metrics:
+                _check_metric(values[i + metric_at])
+            labels = pairs[i:j] if order is None else order(pairs[i:j])
+            if with_empty:
+                labels = tuple(p for p in labels if p[1])
+            if len(samples) == 1:
+                x = samples[0]
+                append(Batch(labels, [x.timestamp], [x.value]))
+            else:
+                append(Batch(labels, [x.timestamp for x in samples], [x.value for x in samples]))
+        i = j
+    return i
 
 
 class _Flat:
