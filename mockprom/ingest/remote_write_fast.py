@@ -23,14 +23,15 @@ invalid names, a bad body) raises ``Unusual``, and the reference decode answers.
 
 from __future__ import annotations
 
-import itertools
 import re
 from operator import itemgetter
+from typing import Optional
 
 import numpy as np
 
 from mockprom.ingest.acceptance import Batch, PlainBatches
 from mockprom.ingest.protobuild import build
+from mockprom.ingest.remote_write_layout import locate
 from mockprom.scenario.labels import METRIC_NAME
 
 LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -43,9 +44,12 @@ _VIEWS = build("mockprom/prompb/fast.proto", "prometheus_fast", {
     "FlatLabels": [("name", 1, "string", _REP), ("value", 2, "string", _REP)],
     "FlatSeries": [("labels", 1, "FlatLabels")],
     "FlatRequest": [("timeseries", 1, "FlatSeries")],
-    # the whole request merged: every Label message's bytes, any histogram
-    "LabelBytes": [("labels", 1, "bytes", _REP), ("histograms", 4, "bytes", _REP)],
-    "LabelBytesRequest": [("timeseries", 1, "LabelBytes")],
+    # the whole request merged: every Label and Sample message's bytes, any histogram
+    "MergedSeries": [("labels", 1, "bytes", _REP), ("samples", 2, "bytes", _REP),
+                     ("histograms", 4, "bytes", _REP)],
+    "Merged": [("timeseries", 1, "MergedSeries")],
+    # each series' bytes
+    "SeriesBytesRequest": [("timeseries", 1, "bytes", _REP)],
     # series by series: the number of labels, the samples
     "Sample": [("value", 1, "double"), ("timestamp", 2, "int64")],
     "Series": [("labels", 1, "bytes", _REP), ("samples", 2, "Sample", _REP)],
@@ -67,41 +71,57 @@ class Unusual(Exception):
 def decode(raw: bytes) -> PlainBatches:
     """The batches of a decompressed request (one per series with samples, in request
     order), or ``Unusual``."""
-    merged = _VIEWS.LabelBytesRequest.FromString(raw).timeseries
+    merged = _VIEWS.Merged.FromString(raw).timeseries
     if merged.histograms:
         raise Unusual()
     label_bytes = tuple(merged.labels)
-    series = iter(_VIEWS.Request.FromString(raw).timeseries)
+    layout = locate(list(_VIEWS.SeriesBytesRequest.FromString(raw).timeseries), label_bytes,
+                    list(merged.samples))
+    where = None
+    if layout is not None:
+        where = layout.label_messages
+        bounds = layout.label_at
+        starts, ends = bounds[:-1], bounds[1:]
+        k, ts, vals = layout.per_series, layout.ts, layout.vals
+        if k == 1:
+            series_ts, series_vals = [[t] for t in ts], [[v] for v in vals]
+        else:
+            series_ts = [ts[i:i + k] for i in range(0, len(ts), k)]
+            series_vals = [vals[i:i + k] for i in range(0, len(vals), k)]
+    else:
+        starts, ends, series_ts, series_vals = _series_by_series(raw, len(label_bytes))
     out = PlainBatches()
-    i = 0
-    for first in series:  # up to the first series with samples: which way to read them
-        j = i + len(first.labels)
-        if first.samples:
-            key = label_bytes[i:j]
-            labels = LABELS.get(key)
-            if labels is not None:
-                _batch(out, labels, first.samples)
-                i = _decode_known(series, j, label_bytes, raw, out)
-            else:
-                # A first series never seen is taken for a request of new series: they are
-                # all read flat, and only that first one is cached (the next request with
-                # it looks its series up, and caches those it misses).
-                flat = _Flat(raw, label_bytes)
-                _cache(key, flat.labels(i, j))
-                i = _decode_new(first, series, i, flat, out)
-            break
-        i = j
-    if i != len(label_bytes):
-        raise Unusual()
+    if starts:
+        key = label_bytes[starts[0]:ends[0]]
+        if key in LABELS:
+            _read_known(raw, label_bytes, starts, ends, series_ts, series_vals, out)
+        else:
+            # A first series never seen is taken for a request of new series: they are all
+            # read flat, and only that first one is cached (the next request with it looks
+            # its series up, and caches those it misses).
+            flat = _Flat(raw, label_bytes, where)
+            _cache(key, flat.labels(starts[0], ends[0]))
+            _read_new(flat, starts, ends, series_ts, series_vals, out)
     return out
 
 
-def _batch(out: list, labels: tuple, samples) -> None:
-    if len(samples) == 1:
-        s = samples[0]
-        out.append(Batch(labels, [s.timestamp], [s.value]))
-    else:
-        out.append(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples]))
+def _series_by_series(raw: bytes, count: int) -> tuple[list, list, list, list]:
+    """Where each series' labels start and end, and its samples, read series by series
+    (series without samples left out); ``Unusual`` unless the labels number ``count``."""
+    starts, ends, series_ts, series_vals = [], [], [], []
+    i = 0
+    for series in _VIEWS.Request.FromString(raw).timeseries:
+        j = i + len(series.labels)
+        samples = series.samples
+        if samples:
+            starts.append(i)
+            ends.append(j)
+            series_ts.append([s.timestamp for s in samples])
+            series_vals.append([s.value for s in samples])
+        i = j
+    if i != count:
+        raise Unusual()
+    return starts, ends, series_ts, series_vals
 
 
 def _cache(key: tuple, labels: tuple) -> None:
@@ -110,55 +130,39 @@ def _cache(key: tuple, labels: tuple) -> None:
     LABELS[key] = labels
 
 
-def _decode_known(series, i: int, label_bytes: tuple, raw: bytes, out: list) -> int:
-    """The rest of a request of series seen before: each looked up by its Label bytes
-    (those missing read flat and cached). Returns the number of labels read."""
+def _read_known(raw: bytes, label_bytes: tuple, starts: list, ends: list, series_ts: list,
+                series_vals: list, out: list) -> None:
+    """Series seen before, looked up by their Label bytes (those missing read flat and
+    cached)."""
     cached = LABELS.get
+    append = out.append
     flat = None
-    for s in series:
-        j = i + len(s.labels)
-        samples = s.samples
-        if samples:
-            key = label_bytes[i:j]
-            labels = cached(key)
-            if labels is None:
-                if flat is None:
-                    flat = _Flat(raw, label_bytes)
-                labels = flat.labels(i, j)
-                _cache(key, labels)
-            if len(samples) == 1:
-                x = samples[0]
-                out.append(Batch(labels, [x.timestamp], [x.value]))
-            else:
-                out.append(Batch(labels, [x.timestamp for x in samples], [x.value for x in samples]))
-        i = j
-    return i
+    for i, j, ts, vals in zip(starts, ends, series_ts, series_vals):
+        key = label_bytes[i:j]
+        labels = cached(key)
+        if labels is None:
+            if flat is None:
+                flat = _Flat(raw, label_bytes)
+            labels = flat.labels(i, j)
+            _cache(key, labels)
+        append(Batch(labels, ts, vals))
 
 
-def _decode_new(first, series, i: int, flat: "_Flat", out: list) -> int:
-    """The series of a request of new series, from ``first`` on, all read flat. Returns
-    the number of labels read."""
+def _read_new(flat: "_Flat", starts: list, ends: list, series_ts: list, series_vals: list,
+              out: list) -> None:
+    """Series new to the caches, all read flat."""
     names, values, pairs, with_empty = flat.names, flat.values, flat.pairs, flat.with_empty
     shapes, metrics = SHAPES.get, METRIC_NAMES
     append = out.append
-    for s in itertools.chain((first,), series):
-        j = i + len(s.labels)
-        samples = s.samples
-        if samples:
-            sig = names[i:j]
-            metric_at, order = shapes(sig) or _shape(sig)
-            if values[i + metric_at] not in metrics:
-                _check_metric(values[i + metric_at])
-            labels = pairs[i:j] if order is None else order(pairs[i:j])
-            if with_empty:
-                labels = tuple(p for p in labels if p[1])
-            if len(samples) == 1:
-                x = samples[0]
-                append(Batch(labels, [x.timestamp], [x.value]))
-            else:
-                append(Batch(labels, [x.timestamp for x in samples], [x.value for x in samples]))
-        i = j
-    return i
+    for i, j, ts, vals in zip(starts, ends, series_ts, series_vals):
+        sig = names[i:j]
+        metric_at, order = shapes(sig) or _shape(sig)
+        if values[i + metric_at] not in metrics:
+            _check_metric(values[i + metric_at])
+        labels = pairs[i:j] if order is None else order(pairs[i:j])
+        if with_empty:
+            labels = tuple(p for p in labels if p[1])
+        append(Batch(labels, ts, vals))
 
 
 class _Flat:
@@ -166,13 +170,13 @@ class _Flat:
 
     __slots__ = ("names", "values", "pairs", "with_empty")
 
-    def __init__(self, raw: bytes, label_bytes: tuple):
+    def __init__(self, raw: bytes, label_bytes: tuple, where: Optional[tuple] = None):
         labels = _VIEWS.FlatRequest.FromString(raw).timeseries.labels
         self.names = names = tuple(labels.name)
         self.values = values = list(labels.value)
         if len(values) != len(names) or len(names) != len(label_bytes):
             raise Unusual()
-        _check_pairing(label_bytes)
+        _check_pairing(label_bytes, where)
         self.with_empty = "" in values
         if len(PAIRS) >= CACHE_MAX:
             PAIRS.clear()
@@ -214,18 +218,21 @@ def _check_metric(metric: str) -> None:
     METRIC_NAMES[metric] = True
 
 
-def _check_pairing(label_bytes: tuple) -> None:
+def _check_pairing(label_bytes: tuple, where: Optional[tuple] = None) -> None:
     """Raise ``Unusual`` unless every Label message of the request holds exactly one name
     and one value field (so the flat lists pair up). The usual layout (name, then value,
-    both under 128 bytes) is checked for all labels at once; the others byte by byte."""
+    both under 128 bytes) is checked for all labels at once; the others byte by byte.
+    ``where``: ``(buffer, starts, lengths)`` of the Label messages in a uint8 array (padded
+    past the end), when the caller has them; else they are joined here."""
     count = len(label_bytes)
     if not count:
         return
-    labels = list(label_bytes)
-    lens = np.fromiter(map(len, labels), np.int64, count)
-    start = np.cumsum(lens) - lens
-    labels.append(_PAD)
-    buf = np.frombuffer(b"".join(labels), np.uint8)
+    if where is None:
+        lens = np.fromiter(map(len, label_bytes), np.int64, count)
+        start = np.cumsum(lens) - lens
+        buf = np.frombuffer(b"".join(label_bytes + (_PAD,)), np.uint8)
+    else:
+        buf, start, lens = where
     name_len = buf[start + 1].astype(np.int64)
     value_at = start + 2 + name_len
     value_len = buf[value_at + 1]
@@ -233,7 +240,7 @@ def _check_pairing(label_bytes: tuple) -> None:
         & (value_len < 0x80) & (lens == name_len + value_len + 4)
     if not usual.all():
         for k in np.flatnonzero(~usual).tolist():
-            if sorted(_field_tags(labels[k])) != [0x0A, 0x12]:
+            if sorted(_field_tags(label_bytes[k])) != [0x0A, 0x12]:
                 raise Unusual()
 
 
