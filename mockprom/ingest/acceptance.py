@@ -237,7 +237,7 @@ def same_value(a: float, b: float) -> bool:
 class PlainBatches(list):
     """Batches of valid series with float samples only (no label problem, native
     histogram, created timestamp or refusal), as the fast decode of remote write 1.0 makes
-    them: ``commit`` appends a request of new series among them in one pass."""
+    them: ``commit`` adds a request of series all new in one pass."""
 
 
 @dataclass
@@ -332,16 +332,12 @@ def commit(store, head: Head, batches: list, window: Window, partial: bool = Fal
     in ``Outcome.errors``, and the rest is stored.
     """
     if type(batches) is PlainBatches and batches:
-        srcs, created = store.appendables_counted([b.labels for b in batches])
-        if created == len(batches):
-            outcome = _commit_new(srcs, head, batches, window)
-            if outcome is not None:
-                return outcome
-        sources = iter(srcs)
-    else:
-        live = [b.labels for b in batches if b.problem is None]
-        sources = iter(store.appendables(live) if live else ())  # one per live batch, in order
+        outcome = _commit_new(store, head, batches, window)
+        if outcome is not None:
+            return outcome
     outcome = Outcome()
+    live = [b.labels for b in batches if b.problem is None]
+    sources = iter(store.appendables(live) if live else ())  # one per live batch, in order
     min_valid, max_t = window.min_valid, window.max_t
     keep = []
     written = 0
@@ -402,10 +398,12 @@ def commit(store, head: Head, batches: list, window: Window, partial: bool = Fal
     return outcome
 
 
-def _commit_new(srcs: list, head: Head, batches: list, window: Window) -> Optional[Outcome]:
-    """``commit`` of plain batches of series all new to the store: when every sample is in
-    the window (and each batch's in order), nothing can be refused and the samples go in
-    as they are; None otherwise (``commit`` then checks them one by one)."""
+def _commit_new(store, head: Head, batches: list, window: Window) -> Optional[Outcome]:
+    """``commit`` of plain batches of series all new to the store (none twice): when
+    every sample is in the window (and each batch's in order), nothing can be refused and
+    the series go in together as they are; None otherwise, the store unchanged."""
+    if batches[0].labels in store:
+        return None  # not a request of new series
     all_ts = [b.ts for b in batches]
     if not all(all_ts):
         return None
@@ -416,8 +414,8 @@ def _commit_new(srcs: list, head: Head, batches: list, window: Window) -> Option
     if written != len(all_ts) and not all(
             len(ts) < 2 or all(map(int.__lt__, ts, ts[1:])) for ts in all_ts):
         return None
-    for b, src in zip(batches, srcs):
-        src.extend(b.ts, b.vals)
+    if not store.add_new_samples([b.labels for b in batches], all_ts, [b.vals for b in batches]):
+        return None
     head.advance(hi)
     return Outcome(samples=written)
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import struct
 import threading
-from array import array
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -121,7 +120,7 @@ def _sample_bound(series, matching, mint_ms: int, maxt_ms: int) -> int:
     cheaply (stored samples counted whole): when this is within a budget, so is that."""
     total = 0
     for labels in matching:
-        for src in series.get(labels, ()):
+        for src in _sources(series.get(labels)):
             if isinstance(src, StaticSource):
                 total += len(src.ts)
             elif isinstance(src, AppendableSource):
@@ -252,87 +251,101 @@ class GeneratedSource:
         return lo, hi
 
 
-_INT64, _FLOAT64 = struct.Struct("=q"), struct.Struct("=d")
+_SAMPLE = struct.Struct("=qd")  # one appended sample: int64 time (ms), float64 value
+_SAMPLE_DTYPE = np.dtype([("t", "=i8"), ("v", "=f8")])
+
+
+def packed_samples(ts: Sequence[int], vals: Sequence[float]) -> bytearray:
+    """Samples as an ``AppendableSource`` keeps them."""
+    if len(ts) == 1:
+        return bytearray(_SAMPLE.pack(ts[0], vals[0]))
+    return bytearray(b"".join(map(_SAMPLE.pack, ts, vals)))
 
 
 class AppendableSource:
     """Samples appended over time (remote write, Pushgateway); in order per series.
 
-    Times and values are kept as int64 and float64 in ``bytearray`` columns: compact, and
-    not objects the cyclic garbage collector tracks (lists and arrays are), which a store
-    of many ingested series would otherwise have it scan again and again. Readers copy a
-    column before viewing it (a bytearray that is viewed cannot grow)."""
+    The samples are one ``bytearray`` (int64 time and float64 value, 16 bytes a sample),
+    grown in place: compact, and not an object the cyclic garbage collector tracks. A
+    series of the store that has nothing else (no other source, no native histogram) is
+    kept in the store as that bytearray alone, and an AppendableSource is a view of it,
+    made when the series is read or written: a store of many ingested series then holds
+    no object per series for the collector to scan at every full collection. A view given
+    to a writer knows its ``home`` (the store and labels); when the series gets its first
+    native histogram, the view becomes the series' entry, with a copy of the samples (so
+    that a reader still holding the old ones never sees the histogram's NaN as a float).
+    Readers copy the samples before viewing them (a bytearray that is viewed cannot grow).
+    """
 
-    __slots__ = ("_ts", "_vals", "_hists", "_frozen")
+    __slots__ = ("_cols", "_hists", "_frozen", "_home")
 
-    def __init__(self):
-        self._ts = bytearray()
-        self._vals = bytearray()
-        # Native histograms, aligned with _ts (None at float samples); None until the
-        # first histogram sample is appended.
+    def __init__(self, cols: Optional[bytearray] = None, home: Optional[tuple] = None):
+        self._cols = bytearray() if cols is None else cols
+        # Native histograms, aligned with the samples (None at float samples); None until
+        # the first histogram sample is appended.
         self._hists: Optional[list] = None
         self._frozen: Optional[tuple] = None  # (ts, vals, hists) arrays of a snapshot
+        self._home = home  # (store, labels) of a view of a bare series (see above)
 
     def __len__(self) -> int:
-        return len(self._ts) >> 3
+        return len(self._cols) >> 4
 
-    def _last_t(self) -> int:
-        return _INT64.unpack_from(self._ts, len(self._ts) - 8)[0]
+    def last_sample(self) -> Optional[tuple[int, float]]:
+        """The newest sample ``(t_ms, value)``, or None when empty."""
+        cols = self._cols
+        if not cols:
+            return None
+        return _SAMPLE.unpack_from(cols, len(cols) - 16)
 
     def append(self, t_ms: int, v: float) -> None:
         """Append one sample. Raises ``ValueError`` for an out-of-order timestamp; a
         duplicate timestamp with a different value is refused as Prometheus refuses it."""
-        if self._ts:
-            last = self._last_t()
-            if t_ms < last:
+        last = self.last_sample()
+        if last is not None:
+            if t_ms < last[0]:
                 raise ValueError("out of order sample")
-            if t_ms == last:
-                old = _FLOAT64.unpack_from(self._vals, len(self._ts) - 8)[0]
+            if t_ms == last[0]:
+                old = last[1]
                 same = (old == v) or (old != old and v != v)
                 if not same:
                     raise ValueError("duplicate sample for timestamp")
                 return
         if self._hists is not None:
             self._hists.append(None)
-        self._vals += _FLOAT64.pack(float(v))  # values first: readers size by len(_ts)
-        self._ts += _INT64.pack(int(t_ms))
+        self._cols += _SAMPLE.pack(int(t_ms), float(v))
         self._frozen = None
         _APPENDS[0] += 1
 
     def append_histogram(self, t_ms: int, h: FloatHistogram) -> None:
         """Append one native histogram sample; the same ordering rules as ``append``
         (a duplicate timestamp must carry an identical histogram)."""
-        if self._ts:
-            last = self._last_t()
-            if t_ms < last:
+        last = self.last_sample()
+        if last is not None:
+            if t_ms < last[0]:
                 raise ValueError("out of order sample")
-            if t_ms == last:
-                old = self._hists[-1] if self._hists is not None else None
+            if t_ms == last[0]:
+                old = self.last_histogram()
                 if old is None or not old.equals(h):
                     raise ValueError("duplicate sample for timestamp")
                 return
+        if self._home is not None:
+            store, labels = self._home
+            self._home = None
+            store._adopt(labels, self)
         if self._hists is None:
             self._hists = [None] * len(self)
         self._hists.append(h)
-        self._vals += _FLOAT64.pack(float("nan"))
-        self._ts += _INT64.pack(int(t_ms))
+        self._cols += _SAMPLE.pack(int(t_ms), float("nan"))
         self._frozen = None
         _APPENDS[0] += 1
 
     def stored(self) -> int:
         """How many samples the series holds."""
-        return len(self._ts)
-
-    def last_sample(self) -> Optional[tuple[int, float]]:
-        """The newest sample ``(t_ms, value)``, or None when empty."""
-        if not self._ts:
-            return None
-        at = len(self._ts) - 8
-        return _INT64.unpack_from(self._ts, at)[0], _FLOAT64.unpack_from(self._vals, at)[0]
+        return len(self)
 
     def last_histogram(self) -> Optional[FloatHistogram]:
         """The newest sample's histogram when it is a native histogram, else None."""
-        if not self._ts or self._hists is None:
+        if not self._cols or self._hists is None:
             return None
         return self._hists[len(self) - 1]
 
@@ -341,13 +354,10 @@ class AppendableSource:
         increasing in time and newer than ``last_sample()``."""
         if self._hists is not None:
             self._hists.extend([None] * len(ts))
-        # values first: readers size their view by len(_ts)
         if len(ts) == 1:
-            self._vals += _FLOAT64.pack(vals[0])
-            self._ts += _INT64.pack(ts[0])
+            self._cols += _SAMPLE.pack(ts[0], vals[0])
         else:
-            self._vals += array("d", vals).tobytes()
-            self._ts += array("q", ts).tobytes()
+            self._cols += b"".join(map(_SAMPLE.pack, ts, vals))
         self._frozen = None
         _APPENDS[0] += 1
 
@@ -359,9 +369,9 @@ class AppendableSource:
             if self._hists is not None:
                 hists = np.empty(n, dtype=object)
                 hists[:] = self._hists[:n]
-            # copies first (the columns may grow meanwhile), then views of the copies
-            frozen = (np.frombuffer(self._ts[:8 * n], dtype=np.int64),
-                      np.frombuffer(self._vals[:8 * n], dtype=np.float64), hists)
+            # a copy first (the samples may grow meanwhile), then columns of the copy
+            both = np.frombuffer(self._cols[:16 * n], dtype=_SAMPLE_DTYPE)
+            frozen = (np.ascontiguousarray(both["t"]), np.ascontiguousarray(both["v"]), hists)
             self._frozen = frozen
         return frozen
 
@@ -379,32 +389,38 @@ class AppendableSource:
         return ts[lo:hi], vals[lo:hi], (None if hists is None else hists[lo:hi])
 
     def bounds(self) -> Optional[tuple[int, int]]:
-        if not self._ts:
+        cols = self._cols
+        if not cols:
             return None
-        return _INT64.unpack_from(self._ts, 0)[0], self._last_t()
+        return _SAMPLE.unpack_from(cols, 0)[0], _SAMPLE.unpack_from(cols, len(cols) - 16)[0]
 
 
-def _appendable_of(entry) -> Optional[AppendableSource]:
-    """The appendable source of a series' entry in ``Store._series``, if it has one."""
-    if type(entry) is not list:
-        return entry if isinstance(entry, AppendableSource) else None
-    for src in entry:
+# A series' entry in ``Store._series``: a bytearray (the samples of a series that has
+# nothing but appended samples, see AppendableSource), a source, or a list of sources.
+
+def _sources(entry) -> Sequence:
+    """The sources of a series' entry (None: no series)."""
+    if entry is None:
+        return ()
+    if type(entry) is list:
+        return entry
+    return (AppendableSource(entry),) if type(entry) is bytearray else (entry,)
+
+
+def _appendable_in(entry) -> Optional[AppendableSource]:
+    """The appendable source among a series' sources (an object or a list), if any."""
+    for src in (entry if type(entry) is list else (entry,)):
         if isinstance(src, AppendableSource):
             return src
     return None
-
-
-def _sources(entry) -> Sequence:
-    """The sources of a series' entry in ``Store._series`` (None: no series)."""
-    if entry is None:
-        return ()
-    return entry if type(entry) is list else (entry,)
 
 
 def _with_source(entry, src) -> object:
     """A series' entry with one source more (``entry`` None: a new series)."""
     if entry is None:
         return src
+    if type(entry) is bytearray:
+        entry = AppendableSource(entry)
     return entry + [src] if type(entry) is list else [entry, src]
 
 
@@ -421,8 +437,8 @@ class Store:
 
     def __init__(self):
         self._lock = threading.RLock()
-        # labels -> its source, or a list of its sources when it has several (a source
-        # alone saves the garbage collector one object to track per series); lookups only
+        # labels -> the series' entry: its bare appended samples (a bytearray), its source
+        # or a list of its sources (see AppendableSource); lookups only
         self._series: dict[Labels, object] = {}
         self._order: list[Labels] = []  # every series' labels, in the order first seen
         self._by_name: dict[str, list[Labels]] = {}  # metric name -> its series' labels
@@ -497,25 +513,26 @@ class Store:
     def appendables(self, labels_list: Sequence[Labels]) -> list[AppendableSource]:
         """``appendable`` for many series at once (remote write may bring thousands of new
         series at a time): one lookup each, the new series indexed together."""
-        return self.appendables_counted(labels_list)[0]
-
-    def appendables_counted(self, labels_list: Sequence[Labels]) -> tuple[list, int]:
-        """``appendables``, and how many series it created (all of them: every label set
-        was new, none came twice)."""
         with self._lock:
             series = self._series
             get = series.get
             out: list = []
             append = out.append
             added = []
+            views: dict = {}  # one view per series (a label set may come twice)
             changed = False
             for labels in labels_list:
                 entry = get(labels)
                 if entry is None:
-                    src = series[labels] = AppendableSource()
+                    cols = series[labels] = bytearray()
+                    src = views[labels] = AppendableSource(cols, (self, labels))
                     added.append(labels)
+                elif type(entry) is bytearray:
+                    src = views.get(labels)
+                    if src is None:
+                        src = views[labels] = AppendableSource(entry, (self, labels))
                 else:
-                    src = _appendable_of(entry)
+                    src = _appendable_in(entry)
                     if src is None:
                         src = AppendableSource()
                         series[labels] = _with_source(entry, src)
@@ -524,7 +541,36 @@ class Store:
             if added or changed:
                 self._index(added)
                 self._version += 1
-            return out, len(added)
+            return out
+
+    def add_new_samples(self, labels_list: Sequence[Labels], ts_lists: Sequence[list],
+                        vals_lists: Sequence[list]) -> bool:
+        """Add series that are all new, with their samples (checked, in order); or, when
+        one of them exists already or comes twice, change nothing and return False."""
+        with self._lock:
+            series = self._series
+            if any(map(series.__contains__, labels_list)) \
+                    or len(set(labels_list)) != len(labels_list):
+                return False
+            for labels, ts, vals in zip(labels_list, ts_lists, vals_lists):
+                series[labels] = packed_samples(ts, vals)
+            self._index(labels_list)
+            self._version += 1
+            _APPENDS[0] += 1
+            return True
+
+    def _adopt(self, labels: Labels, view: AppendableSource) -> None:
+        """Make ``view`` (of a bare series, about to hold a native histogram) the series'
+        source in place of its bare samples, with a copy of them."""
+        with self._lock:
+            old = view._cols
+            view._cols = bytearray(old)
+            entry = self._series.get(labels)
+            if entry is old:
+                self._series[labels] = view
+            elif type(entry) is list:
+                self._series[labels] = [view if isinstance(s, AppendableSource) and s._cols is old
+                                        else s for s in entry]
 
     def remove_series(self, labels: Labels) -> None:
         with self._lock:
@@ -546,6 +592,9 @@ class Store:
     # -- reading --------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._series)
+
+    def __contains__(self, labels: Labels) -> bool:
+        return labels in self._series
 
     def sources(self, labels: Labels) -> Sequence:
         """The sources of the series ``labels`` (none when there is no such series)."""
