@@ -27,7 +27,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 
-from mockprom.ingest.acceptance import Batch, canonical, label_problem
+from mockprom.ingest.acceptance import Batch, PlainBatches, canonical, label_problem
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.otlp_names import COUNTER, GAUGE, OTHER, label_name, metric_name
 from mockprom.scenario.samples import STALE_NAN
@@ -199,11 +199,13 @@ class Translation:
 
     def batches(self, policy: str) -> list[Batch]:
         out = []
+        plain = True
         for key, samples in self.series.items():
             problem = label_problem(key, policy)
+            plain = plain and problem is None
             out.append(Batch(() if problem else canonical(key), [t for t, _ in samples],
                              [v for _, v in samples], problem, key))
-        return out
+        return PlainBatches(out) if plain else out
 
 
 class DeltaState:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mockprom.ingest import remote_write, remote_write_v2
-from mockprom.ingest.acceptance import RULES, Rules, Window, canonical, commit
+from mockprom.ingest.acceptance import RULES, PlainBatches, Rules, Window, canonical, commit
 from mockprom.ingest.errors import IngestError
 from mockprom.ingest.negotiation import V1_MESSAGE, V2_MESSAGE, refusals
 from mockprom.ingest.state import emulation_of, ingest_for, server_settings
@@ -66,31 +66,43 @@ def native_rules(emulation):
 
 
 def _write_v1(state, raw: bytes, rules: Rules) -> Answer:
+    with remote_write.gc_paused():  # the request's objects are gone when it ends
+        return Answer(204, samples=_append_v1(state, raw, rules).samples)
+
+
+def _append_v1(state, raw: bytes, rules: Rules):
     ing = ingest_for(state)
-    with remote_write.gc_paused():
-        batches = remote_write.decode_raw(raw, policy_of(state, rules))
-        with ing.lock:
-            window = Window(ing.head, rules, state.clock.now_ms(),
-                            native_rules(emulation_of(state)))
-            outcome = commit(state.store, ing.head, batches, window)
-    return Answer(204, samples=outcome.samples)
+    batches = remote_write.decode_raw(raw, policy_of(state, rules))
+    with ing.lock:
+        window = Window(ing.head, rules, state.clock.now_ms(), native_rules(emulation_of(state)))
+        return commit(state.store, ing.head, batches, window)
 
 
 def _write_v2(state, raw: bytes, rules: Rules, emulation) -> Answer:
+    with remote_write.gc_paused():  # decode and commit: see gc_paused
+        return _append_v2(state, raw, rules, emulation)
+
+
+def _append_v2(state, raw: bytes, rules: Rules, emulation) -> Answer:
     ing = ingest_for(state)
     series = remote_write_v2.decode(raw, policy_of(state, rules))
     valid = [s for s in series if s.batch.problem is None]
     if any(s.histograms for s in valid) and not emulation.has("native-histograms"):
         return Answer(500, HISTOGRAMS_DISABLED + "\n", _written(0, 0, 0))
     batches = []
+    plain = True  # valid labels, float samples only (acceptance.PlainBatches)
     for s in series:
         b = s.batch
         if s.histograms and b.problem is None:
             b.hists = remote_write.histogram_samples(s.histograms)  # same fields as 1.0
         if s.created_ms and emulation.has("created-timestamp-zero-ingestion"):
             b.created = s.created_ms
+        if plain and (b.problem is not None or b.hists or b.created is not None):
+            plain = False
         batches.append(b)
-    with remote_write.gc_paused(), ing.lock:
+    if plain:
+        batches = PlainBatches(batches)
+    with ing.lock:
         window = Window(ing.head, rules, state.clock.now_ms(), native_rules(emulation))
         outcome = commit(state.store, ing.head, batches, window, partial=True)
         exemplars = 0
@@ -122,7 +134,6 @@ def _keep_exemplars(ing, labels, exemplars: list) -> None:
 def receive_otlp(state, content_type: str, encoding: str, body: bytes) -> Answer:
     """An OTLP export request (``otlp``): 200 with an empty body when written."""
     from mockprom.ingest import otlp
-    from mockprom.ingest.state import scenario_lookback_ms
 
     emulation = emulation_of(state)
     rules = RULES[emulation]
@@ -130,6 +141,14 @@ def receive_otlp(state, content_type: str, encoding: str, body: bytes) -> Answer
         req = otlp.decode(body, content_type, encoding)
     except IngestError as err:
         return Answer(err.status, err.message + "\n")
+    with remote_write.gc_paused():  # translation and commit: see gc_paused
+        return _append_otlp(state, req, emulation, rules)
+
+
+def _append_otlp(state, req, emulation, rules: Rules) -> Answer:
+    from mockprom.ingest import otlp
+    from mockprom.ingest.state import scenario_lookback_ms
+
     ing = ingest_for(state)
     settings = otlp.Settings.of(server_settings(state).otlp, emulation,
                                 scenario_lookback_ms(getattr(state, "scenario", None)))
@@ -140,7 +159,7 @@ def receive_otlp(state, content_type: str, encoding: str, body: bytes) -> Answer
         return Answer(400, HISTOGRAMS_UNSUPPORTED + "\n")
     batches = tr.batches(policy_of(state, rules))
     try:
-        with remote_write.gc_paused(), ing.lock:
+        with ing.lock:
             outcome = commit(state.store, ing.head, batches, Window(ing.head, rules,
                                                                    state.clock.now_ms()))
             for key, exemplars in tr.exemplars:

@@ -28,6 +28,7 @@ import threading
 
 import cramjam
 
+from mockprom.ingest import label_shapes as shapes
 from mockprom.ingest import remote_write_fast as fast
 from mockprom.ingest.acceptance import Batch, canonical, label_problem, LabelProblem
 from mockprom.ingest.errors import IngestError
@@ -93,8 +94,7 @@ def parse_request(raw: bytes):
 _LABELS_CACHE: dict[tuple, Labels] = {}  # validated label pairs (as sent) -> Labels
 _LABELS_CACHE_MAX = 200_000
 # the fast path's caches, under the names tests clear them by for a cold start
-_RAW_LABELS_CACHE, _PAIR_CACHE = fast.LABELS, fast.PAIRS
-_METRIC_NAMES = fast.METRIC_NAMES
+_RAW_LABELS_CACHE, _PAIR_CACHE, _METRIC_NAMES = fast.LABELS, shapes.PAIRS, shapes.METRIC_NAMES
 
 
 def _series_labels(pairs: tuple) -> Labels:

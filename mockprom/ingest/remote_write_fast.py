@@ -10,33 +10,27 @@ in which ``WriteRequest.timeseries`` and ``TimeSeries.labels`` are singular, the
 parses (strings checked as UTF-8) into one list of every label name and one of every
 label value, in request order. They pair up label by label when every Label message holds
 exactly one name and one value field: ``_check_pairing`` proves that on the Label bytes
-(numpy for the usual layout, a byte walk for the others). A third view gives each
-series' label count and samples.
+(numpy for the usual layout, a byte walk for the others).
 
-A series' names (a tuple, usually the same for every series of a request) key a cache of
-*shapes*: names valid (legacy), none twice, a metric name among them, and the order that
-sorts them; the labels are the series' ``(name, value)`` pairs in that order, each pair
-one tuple shared by every series that has it (``PAIRS``: less memory, fewer objects).
+Where each series' Label and Sample messages are, and the samples themselves, come for
+the whole request at once from ``remote_write_layout`` when the request is laid out as
+usual, else series by series from a third view. Labels are built by ``label_shapes``.
 Whatever this path does not read (native histograms, a label without a name or value,
 invalid names, a bad body) raises ``Unusual``, and the reference decode answers.
 """
 
 from __future__ import annotations
 
-import re
-from operator import itemgetter
 from typing import Optional
 
 import numpy as np
 
 from mockprom.ingest.acceptance import Batch, PlainBatches
+from mockprom.ingest.label_shapes import (CACHE_MAX, METRIC_NAMES, SHAPES, Unusual,
+                                          check_metric, shape, shared_pairs)
 from mockprom.ingest.protobuild import build
 from mockprom.ingest.remote_write_layout import locate
-from mockprom.scenario.labels import METRIC_NAME
 
-LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-CACHE_MAX = 200_000
 
 _REP = "repeated"
 _VIEWS = build("mockprom/prompb/fast.proto", "prometheus_fast", {
@@ -57,15 +51,8 @@ _VIEWS = build("mockprom/prompb/fast.proto", "prometheus_fast", {
 })
 
 LABELS: dict[tuple, tuple] = {}  # a series' Label messages (bytes) -> its labels
-SHAPES: dict[tuple, tuple] = {}  # a series' label names as sent -> (metric index, order)
-PAIRS: dict[tuple, tuple] = {}  # (name, value) -> the same pair, shared by the series having it
-METRIC_NAMES: dict[str, bool] = {}  # metric names seen valid
 
 _PAD = bytes(260)  # past the last Label, so that reading a length byte never overruns
-
-
-class Unusual(Exception):
-    """A request the fast path does not read (the reference decode answers it)."""
 
 
 def decode(raw: bytes) -> PlainBatches:
@@ -156,9 +143,9 @@ def _read_new(flat: "_Flat", starts: list, ends: list, series_ts: list, series_v
     append = out.append
     for i, j, ts, vals in zip(starts, ends, series_ts, series_vals):
         sig = names[i:j]
-        metric_at, order = shapes(sig) or _shape(sig)
+        metric_at, order = shapes(sig) or shape(sig)
         if values[i + metric_at] not in metrics:
-            _check_metric(values[i + metric_at])
+            check_metric(values[i + metric_at])
         labels = pairs[i:j] if order is None else order(pairs[i:j])
         if with_empty:
             labels = tuple(p for p in labels if p[1])
@@ -178,44 +165,16 @@ class _Flat:
             raise Unusual()
         _check_pairing(label_bytes, where)
         self.with_empty = "" in values
-        if len(PAIRS) >= CACHE_MAX:
-            PAIRS.clear()
-        pairs = list(zip(names, values))
-        self.pairs = tuple(map(PAIRS.setdefault, pairs, pairs))  # one tuple per (name, value)
+        self.pairs = shared_pairs(names, values)
 
     def labels(self, i: int, j: int) -> tuple:
         """The labels of the series whose Label messages are the ``i``-th to ``j``-th."""
-        sig = self.names[i:j]
-        metric_at, order = SHAPES.get(sig) or _shape(sig)
-        if self.values[i + metric_at] not in METRIC_NAMES:
-            _check_metric(self.values[i + metric_at])
+        metric_at, order = shape(self.names[i:j])
+        check_metric(self.values[i + metric_at])
         labels = self.pairs[i:j] if order is None else order(self.pairs[i:j])
         if self.with_empty:
             labels = tuple(p for p in labels if p[1])
         return labels
-
-
-def _shape(sig: tuple) -> tuple:
-    """``(index of the metric name, the itemgetter that sorts by name or None)`` of a
-    series' label names, cached; raises ``Unusual`` for names this path does not take."""
-    if METRIC_NAME not in sig or len(set(sig)) != len(sig) \
-            or not all(LABEL_NAME_RE.fullmatch(n) for n in sig):
-        raise Unusual()
-    order = sorted(range(len(sig)), key=sig.__getitem__)
-    getter = None if order == list(range(len(sig))) else itemgetter(*order)
-    shape = (sig.index(METRIC_NAME), getter)
-    if len(SHAPES) >= CACHE_MAX:
-        SHAPES.clear()
-    SHAPES[sig] = shape
-    return shape
-
-
-def _check_metric(metric: str) -> None:
-    if not METRIC_NAME_RE.fullmatch(metric):
-        raise Unusual()
-    if len(METRIC_NAMES) >= CACHE_MAX:
-        METRIC_NAMES.clear()
-    METRIC_NAMES[metric] = True
 
 
 def _check_pairing(label_bytes: tuple, where: Optional[tuple] = None) -> None:

@@ -17,10 +17,24 @@ import cramjam
 
 from mockprom.ingest.acceptance import Batch, canonical, label_problem
 from mockprom.ingest.errors import IngestError
+from mockprom.ingest.label_shapes import (METRIC_NAMES, SHAPES, Unusual, check_metric, shape,
+                                          shared_pairs)
+from mockprom.ingest.protobuild import build
 from mockprom.ingest.prompb import METRIC_TYPES, V2
 from mockprom.scenario.labels import METRIC_NAME
 
 Request = V2.Request
+# A view of the same wire format with the request's series merged into one (protobuf merges
+# repeated occurrences of a singular message field): every label reference of the request
+# in one list, and whether any series has histograms, exemplars, metadata or a created
+# timestamp (each a field that is left out when empty or zero).
+_MERGED = build("mockprom/prompb/v2_merged.proto", "io.prometheus.write.v2.merged", {
+    "Metadata": [("type", 1, "int32"), ("help_ref", 3, "uint32"), ("unit_ref", 4, "uint32")],
+    "Series": [("labels_refs", 1, "uint32", "repeated"), ("histograms", 3, "bytes", "repeated"),
+               ("exemplars", 4, "bytes", "repeated"), ("metadata", 5, "Metadata"),
+               ("created_timestamp", 6, "int64")],
+    "Request": [("timeseries", 5, "Series")],
+})
 
 _FAMILY_SUFFIXES = {"histogram": ("_bucket", "_sum", "_count", "_created"),
                     "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
@@ -63,23 +77,74 @@ def decode(raw: bytes, policy: str) -> list[Series]:
     except Exception as err:
         raise IngestError(f"proto: cannot unmarshal io.prometheus.write.v2.Request: {err}") from None
     symbols = list(req.symbols)
-    out = []
-    for ts in req.timeseries:
+    try:
+        return _decode_fast(raw, req, symbols)
+    except Unusual:
+        return [_series(ts, symbols, policy) for ts in req.timeseries]
+
+
+def _series(ts, symbols: list, policy: str, labels=None) -> Series:
+    """One TimeSeries read field by field (``labels``: its labels when known valid)."""
+    if labels is None:
         pairs = _pairs(symbols, ts.labels_refs)
         ordered = tuple(sorted(pairs, key=lambda p: p[0]))
         problem = label_problem(pairs, policy)
         labels = () if problem is not None else canonical(pairs)
-        batch = Batch(labels, [s.timestamp for s in ts.samples], [s.value for s in ts.samples],
-                      problem, ordered)
-        s = Series(batch, list(ts.histograms), created_ms=ts.created_timestamp)
-        for e in ts.exemplars:
-            s.exemplars.append((dict(_pairs(symbols, e.labels_refs)), e.value, e.timestamp))
-        md = ts.metadata
-        if md.type or md.help_ref or md.unit_ref:
-            typ = METRIC_TYPES[md.type] if 0 <= md.type < len(METRIC_TYPES) else "unknown"
-            s.metadata = {"type": typ, "help": _symbol(symbols, md.help_ref),
-                          "unit": _symbol(symbols, md.unit_ref)}
-        out.append(s)
+    else:
+        ordered, problem = labels, None
+    batch = Batch(labels, [s.timestamp for s in ts.samples], [s.value for s in ts.samples],
+                  problem, ordered)
+    s = Series(batch, list(ts.histograms), created_ms=ts.created_timestamp)
+    for e in ts.exemplars:
+        s.exemplars.append((dict(_pairs(symbols, e.labels_refs)), e.value, e.timestamp))
+    md = ts.metadata
+    if md.type or md.help_ref or md.unit_ref:
+        typ = METRIC_TYPES[md.type] if 0 <= md.type < len(METRIC_TYPES) else "unknown"
+        s.metadata = {"type": typ, "help": _symbol(symbols, md.help_ref),
+                      "unit": _symbol(symbols, md.unit_ref)}
+    return s
+
+
+def _decode_fast(raw: bytes, req, symbols: list) -> list[Series]:
+    """``decode`` of a request whose series all have valid labels (``label_shapes``) and
+    valid symbol references, their label names and values read as flat lists; raises
+    ``Unusual`` for any other request. Series with more than labels and samples (an
+    exemplar, metadata, a histogram, a created timestamp) are read field by field."""
+    merged = _MERGED.Request.FromString(raw).timeseries
+    refs = list(merged.labels_refs)
+    if refs and max(refs) >= len(symbols):
+        raise Unusual()
+    strings = list(map(symbols.__getitem__, refs))
+    names, values = tuple(strings[0::2]), strings[1::2]
+    if "" in values:
+        raise Unusual()  # labels to drop: the reference decode words them
+    pairs = shared_pairs(names, values)
+    md = merged.metadata
+    plain = not (merged.histograms or merged.exemplars or merged.created_timestamp
+                 or md.type or md.help_ref or md.unit_ref)
+    shapes, metrics = SHAPES.get, METRIC_NAMES
+    out = []
+    append = out.append
+    i = 0
+    for ts in req.timeseries:
+        n = len(ts.labels_refs)
+        if n % 2:
+            raise Unusual()
+        j = i + n // 2
+        sig = names[i:j]
+        metric_at, order = shapes(sig) or shape(sig)
+        if values[i + metric_at] not in metrics:
+            check_metric(values[i + metric_at])
+        labels = pairs[i:j] if order is None else order(pairs[i:j])
+        if plain:
+            samples = ts.samples
+            append(Series(Batch(labels, [s.timestamp for s in samples], [s.value for s in samples],
+                                None, labels)))
+        else:
+            append(_series(ts, symbols, "", labels))
+        i = j
+    if i * 2 != len(refs):
+        raise Unusual()
     return out
 
 
