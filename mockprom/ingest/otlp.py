@@ -26,9 +26,11 @@ import json
 import math
 import threading
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from mockprom.ingest.acceptance import Batch, PlainBatches, canonical, label_problem
 from mockprom.ingest.errors import IngestError
+from mockprom.ingest.label_shapes import Unusual, check_metric, shape
 from mockprom.ingest.otlp_names import COUNTER, GAUGE, OTHER, label_name, metric_name
 from mockprom.scenario.samples import STALE_NAN
 
@@ -201,11 +203,29 @@ class Translation:
         out = []
         plain = True
         for key, samples in self.series.items():
-            problem = label_problem(key, policy)
-            plain = plain and problem is None
-            out.append(Batch(() if problem else canonical(key), [t for t, _ in samples],
-                             [v for _, v in samples], problem, key))
+            if _valid(key):  # as label_problem and canonical find it, faster
+                labels, problem = key, None
+            else:
+                problem = label_problem(key, policy)
+                labels = () if problem else canonical(key)
+                plain = plain and problem is None
+            out.append(Batch(labels, [t for t, _ in samples], [v for _, v in samples],
+                             problem, key))
         return PlainBatches(out) if plain else out
+
+
+def _valid(key: tuple) -> bool:
+    """Whether a series' labels (sorted pairs, each name once) are valid under every label
+    policy and stored as they are: legacy names with a metric name, no empty value."""
+    try:
+        metric_at, order = shape(tuple(map(_KEY, key)))
+        check_metric(key[metric_at][1])
+    except Unusual:
+        return False
+    return order is None and all(map(_VALUE, key))
+
+
+_VALUE = itemgetter(1)
 
 
 class DeltaState:
@@ -229,38 +249,54 @@ class DeltaState:
             return s[2]
 
 
-def _labels(resource_attrs: list, attrs: list, scope, settings: Settings, extras=()) -> dict:
-    """``createAttributes``: the data point's attributes (names translated, colliding
-    ones joined with ``;``), promoted resource attributes, scope labels, job and
-    instance, then ``extras`` (``__name__``, ``le``, ``quantile``)."""
-    strategy = settings.strategy
-    out: dict = {}
-    for k, v in sorted(attrs, key=lambda kv: kv[0]):
-        name = label_name(k, strategy)
-        out[name] = out[name] + ";" + v if name in out else v
-    for k, v in settings.promoted(resource_attrs):
-        name = label_name(k, strategy)
-        out.setdefault(name, v)
-    if settings.promote_scope and scope is not None and scope.name:
-        out["otel_scope_name"] = scope.name
-        out["otel_scope_version"] = scope.version
-        out["otel_scope_schema_url"] = scope.schema_url
-        for k, v in _attrs(scope.attributes):
-            out[label_name("otel_scope_" + k, strategy)] = v
-    res = dict(resource_attrs)
-    if _SERVICE_NAME in res:
-        job = res[_SERVICE_NAME]
-        if _SERVICE_NAMESPACE in res:
-            job = f"{res[_SERVICE_NAMESPACE]}/{job}"
-        out["job"] = job
-    if _SERVICE_INSTANCE in res:
-        out["instance"] = res[_SERVICE_INSTANCE]
-    for i in range(0, len(extras) - 1, 2):
-        name = extras[i]
-        if not (len(name) > 4 and name.startswith("__") and name.endswith("__")):
-            name = label_name(name, strategy)
-        out[name] = extras[i + 1]
-    return out
+class _Labels:
+    """``createAttributes`` for the data points of one metric: a point's attributes (names
+    translated, colliding ones joined with ``;``), promoted resource attributes, scope
+    labels, job and instance, then ``extras`` (``__name__``, ``le``, ``quantile``); what
+    comes from the resource and the scope is worked out once."""
+
+    def __init__(self, resource_attrs: list, scope, settings: Settings):
+        self.strategy = strategy = settings.strategy
+        self.names: dict = {}  # attribute key -> label name
+        self.promoted = [(label_name(k, strategy), v) for k, v in settings.promoted(resource_attrs)]
+        over: dict = {}  # set over whatever the point's attributes gave, in this order
+        if settings.promote_scope and scope is not None and scope.name:
+            over["otel_scope_name"] = scope.name
+            over["otel_scope_version"] = scope.version
+            over["otel_scope_schema_url"] = scope.schema_url
+            for k, v in _attrs(scope.attributes):
+                over[label_name("otel_scope_" + k, strategy)] = v
+        res = dict(resource_attrs)
+        if _SERVICE_NAME in res:
+            job = res[_SERVICE_NAME]
+            if _SERVICE_NAMESPACE in res:
+                job = f"{res[_SERVICE_NAMESPACE]}/{job}"
+            over["job"] = job
+        if _SERVICE_INSTANCE in res:
+            over["instance"] = res[_SERVICE_INSTANCE]
+        self.overrides = list(over.items())
+
+    def __call__(self, attrs: list, extras=()) -> dict:
+        strategy, names = self.strategy, self.names
+        out: dict = {}
+        for k, v in sorted(attrs, key=_KEY):
+            name = names.get(k)
+            if name is None:
+                name = names[k] = label_name(k, strategy)
+            out[name] = out[name] + ";" + v if name in out else v
+        for name, v in self.promoted:
+            out.setdefault(name, v)
+        for name, v in self.overrides:
+            out[name] = v
+        for i in range(0, len(extras) - 1, 2):
+            name = extras[i]
+            if not (len(name) > 4 and name.startswith("__") and name.endswith("__")):
+                name = label_name(name, strategy)
+            out[name] = extras[i + 1]
+        return out
+
+
+_KEY = itemgetter(0)
 
 
 def _ms(ns: int) -> int:
@@ -370,6 +406,7 @@ def _unit_word(unit: str, strategy: str) -> str:
 
 
 def _numbers(tr, points, name, resource_attrs, scope, settings, deltas, stream):
+    make_labels = _Labels(resource_attrs, scope, settings)
     for pt in points:
         value = _number(pt)
         attrs = _attrs(pt.attributes)
@@ -378,13 +415,14 @@ def _numbers(tr, points, name, resource_attrs, scope, settings, deltas, stream):
                                       pt.time_unix_nano, value)
             if value is None:
                 continue
-        labels = _labels(resource_attrs, attrs, scope, settings, ("__name__", name))
+        labels = make_labels(attrs, ("__name__", name))
         key = tr.add(labels, _ms(pt.time_unix_nano), value)
         if pt.exemplars:
             tr.exemplars.append((key, _exemplars(pt)))
 
 
 def _histograms(tr, points, name, resource_attrs, scope, settings, deltas, stream):
+    make_labels = _Labels(resource_attrs, scope, settings)
     for pt in points:
         attrs = _attrs(pt.attributes)
         counts = list(pt.bucket_counts)
@@ -398,7 +436,7 @@ def _histograms(tr, points, name, resource_attrs, scope, settings, deltas, strea
             counts, count, total = acc.counts, acc.count, acc.sum
         t = _ms(pt.time_unix_nano)
         stale = bool(pt.flags & NO_RECORDED_VALUE)
-        base = _labels(resource_attrs, attrs, scope, settings)
+        base = make_labels(attrs)
         if pt.HasField("sum"):
             tr.add({**base, "__name__": name + "_sum"}, t, STALE_NAN if stale else total)
         tr.add({**base, "__name__": name + "_count"}, t, STALE_NAN if stale else count)
@@ -428,10 +466,11 @@ class _HistogramTotals:
 
 
 def _summaries(tr, points, name, resource_attrs, scope, settings):
+    make_labels = _Labels(resource_attrs, scope, settings)
     for pt in points:
         t = _ms(pt.time_unix_nano)
         stale = bool(pt.flags & NO_RECORDED_VALUE)
-        base = _labels(resource_attrs, _attrs(pt.attributes), scope, settings)
+        base = make_labels(_attrs(pt.attributes))
         tr.add({**base, "__name__": name + "_sum"}, t, STALE_NAN if stale else pt.sum)
         tr.add({**base, "__name__": name + "_count"}, t, STALE_NAN if stale else float(pt.count))
         for q in pt.quantile_values:
@@ -448,7 +487,7 @@ def _target_info(tr, resource_attrs: list, settings: Settings, earliest: int, la
     attrs = [(k, v) for k, v in resource_attrs if k not in ignore]
     plain = Settings(**{**settings.__dict__, "promote": (), "promote_all": False,
                         "promote_scope": False})
-    labels = _labels(resource_attrs, attrs, None, plain, ("__name__", "target_info"))
+    labels = _Labels(resource_attrs, None, plain)(attrs, ("__name__", "target_info"))
     if "job" not in labels and "instance" not in labels:
         return
     step = settings.lookback_ms // 2
