@@ -20,6 +20,9 @@ from mockprom.scenario.labels import METRIC_NAME
 LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 CACHE_MAX = 200_000
+# PAIRS is emptied at this size: a small table is faster to look up (requests of new
+# series bring mostly pairs seen once), and the pairs that recur come back at once
+PAIRS_MAX = 32_768
 
 SHAPES: dict[tuple, tuple] = {}  # a series' label names as sent -> (metric index, order)
 PAIRS: dict[tuple, tuple] = {}  # (name, value) -> the same pair, shared by the series having it
@@ -61,7 +64,7 @@ def check_metric(metric: str) -> None:
 
 def shared_pairs(names, values) -> tuple:
     """The ``(name, value)`` pairs of two flat sequences, each the tuple in ``PAIRS``."""
-    if len(PAIRS) >= CACHE_MAX:
+    if len(PAIRS) >= PAIRS_MAX:
         PAIRS.clear()
     pairs = list(zip(names, values))
     return tuple(map(PAIRS.setdefault, pairs, pairs))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import struct
 import threading
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -252,6 +253,7 @@ class GeneratedSource:
 
 
 _SAMPLE = struct.Struct("=qd")  # one appended sample: int64 time (ms), float64 value
+_FIRST, _ONE = itemgetter(0), 1
 _SAMPLE_DTYPE = np.dtype([("t", "=i8"), ("v", "=f8")])
 
 
@@ -488,8 +490,8 @@ class Store:
         self._order.extend(added)
         by_name = self._by_name
         first = added[0][0] if added[0] else None
-        if first is not None and first[0] == METRIC_NAME and all(
-                l and l[0] == first for l in added):  # one metric name, the first label
+        if first is not None and first[0] == METRIC_NAME and all(added) \
+                and all(map(first.__eq__, map(_FIRST, added))):  # one metric name, first
             same_name = by_name.get(first[1])
             if same_name is None:
                 by_name[first[1]] = list(added)
@@ -547,13 +549,16 @@ class Store:
                         vals_lists: Sequence[list]) -> bool:
         """Add series that are all new, with their samples (checked, in order); or, when
         one of them exists already or comes twice, change nothing and return False."""
+        if all(map(_ONE.__eq__, map(len, ts_lists))):  # a sample each: packed in C
+            entries = map(bytearray, map(_SAMPLE.pack, map(_FIRST, ts_lists), map(_FIRST, vals_lists)))
+        else:
+            entries = map(packed_samples, ts_lists, vals_lists)
+        new = dict(zip(labels_list, entries))
         with self._lock:
             series = self._series
-            if any(map(series.__contains__, labels_list)) \
-                    or len(set(labels_list)) != len(labels_list):
+            if len(new) != len(labels_list) or not series.keys().isdisjoint(new):
                 return False
-            for labels, ts, vals in zip(labels_list, ts_lists, vals_lists):
-                series[labels] = packed_samples(ts, vals)
+            series.update(new)  # (a dict's update reuses the hashes it has)
             self._index(labels_list)
             self._version += 1
             _APPENDS[0] += 1
