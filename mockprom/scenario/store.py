@@ -611,7 +611,6 @@ class Store:
     def matching_labels(self, matchers: Sequence[Matcher], sort: bool = True) -> list[Labels]:
         """Label sets of all series matching every matcher, ignoring time: sorted, or
         with ``sort=False`` in the order the store first saw them."""
-        series = self._series
         name_eq = next((m.value for m in matchers if m.name == METRIC_NAME and m.op == "="), None)
         if name_eq is not None:
             candidates: Iterable[Labels] = self._by_name.get(name_eq, ())
