@@ -288,7 +288,7 @@ class PushGateway:
                 src = self._sources[labels] = PushedSource(self.interval_ms)
                 added.append((labels, src))
             src.set_value(now_ms, value)
-        self.store.add_many(added)  # one copy of the series table for all new series
+        self.store.add_many(added)  # all new series added together
         group.series = new
 
     def _end_all(self, group: Group, now_ms: int) -> None:
