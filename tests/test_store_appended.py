@@ -14,7 +14,7 @@ from mockprom.histograms.float_histogram import FloatHistogram
 from mockprom.ingest.acceptance import RULES, Batch, Head, PlainBatches, Window, commit
 from mockprom.ingest.errors import IngestError
 from mockprom.scenario.labels import Matcher, make_labels
-from mockprom.scenario.store import AppendableSource, StaticSource, Store
+from mockprom.scenario.store import StaticSource, Store
 
 STALE_BITS = 0x7FF0000000000002
 STALE = struct.unpack("<d", struct.pack("<Q", STALE_BITS))[0]
@@ -61,15 +61,18 @@ def test_a_first_histogram_makes_the_series_keep_its_own_source():
     store = Store()
     head = Head()
     commit(store, head, PlainBatches([Batch(A, [1000], [1.0])]), Window(head, RULES["3.5"], 1000))
-    stale_view = store.sources(A)[0]  # a reader's view, taken before the histogram
-    src = store.appendable(A)
-    src.append_histogram(2000, FloatHistogram(count=1.0, sum=1.0))
-    src.append(3000, 3.0)
-    assert isinstance(store._series[A], AppendableSource)  # no longer bare
+    first, second = store.appendable(A), store.appendable(A)  # two writers' views
+    assert first is not second
+    first.append_histogram(2000, FloatHistogram(count=1.0, sum=1.0))
+    assert store._series[A] is first  # no longer bare
+    second.extend([3000], [3.0])  # written through the series' own source
+    second.append_histogram(4000, FloatHistogram(count=2.0, sum=2.0))
     (sd,) = _select(store, "a", histograms=True)
-    assert sd.ts.tolist() == [1000, 2000, 3000]
-    assert [h is not None for h in sd.hists] == [False, True, False]
-    assert stale_view.samples(0, 10**13)[0].tolist() == [1000]  # never a NaN float
+    assert sd.ts.tolist() == [1000, 2000, 3000, 4000]
+    assert [h is not None and h.count for h in sd.hists] == [False, 1.0, False, 2.0]
+    assert second.last_histogram().count == first.last_histogram().count == 2.0
+    second.append(5000, 5.0)
+    assert store.sources(A)[0].last_sample() == (5000, 5.0) and second.last_histogram() is None
 
 
 def test_a_bare_series_given_another_source_keeps_its_samples():

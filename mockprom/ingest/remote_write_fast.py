@@ -81,7 +81,7 @@ def decode(raw: bytes) -> PlainBatches:
     if starts:
         key = label_bytes[starts[0]:ends[0]]
         if key in LABELS:
-            _read_known(raw, label_bytes, starts, ends, series_ts, series_vals, out)
+            _read_known(raw, label_bytes, where, starts, ends, series_ts, series_vals, out)
         else:
             # A first series never seen is taken for a request of new series: they are all
             # read flat, and only that first one is cached (the next request with it looks
@@ -117,8 +117,8 @@ def _cache(key: tuple, labels: tuple) -> None:
     LABELS[key] = labels
 
 
-def _read_known(raw: bytes, label_bytes: tuple, starts: list, ends: list, series_ts: list,
-                series_vals: list, out: list) -> None:
+def _read_known(raw: bytes, label_bytes: tuple, where: Optional[tuple], starts: list,
+                ends: list, series_ts: list, series_vals: list, out: list) -> None:
     """Series seen before, looked up by their Label bytes (those missing read flat and
     cached)."""
     cached = LABELS.get
@@ -129,7 +129,7 @@ def _read_known(raw: bytes, label_bytes: tuple, starts: list, ends: list, series
         labels = cached(key)
         if labels is None:
             if flat is None:
-                flat = _Flat(raw, label_bytes)
+                flat = _Flat(raw, label_bytes, where)
             labels = flat.labels(i, j)
             _cache(key, labels)
         append(Batch(labels, ts, vals))
@@ -137,7 +137,7 @@ def _read_known(raw: bytes, label_bytes: tuple, starts: list, ends: list, series
 
 def _read_new(flat: "_Flat", starts: list, ends: list, series_ts: list, series_vals: list,
               out: list) -> None:
-    """Series new to the caches, all read flat."""
+    """Series new to the caches, all read flat (``_Flat.labels`` inlined)."""
     names, values, pairs, with_empty = flat.names, flat.values, flat.pairs, flat.with_empty
     shapes, metrics = SHAPES.get, METRIC_NAMES
     append = out.append

@@ -272,10 +272,14 @@ class AppendableSource:
     series of the store that has nothing else (no other source, no native histogram) is
     kept in the store as that bytearray alone, and an AppendableSource is a view of it,
     made when the series is read or written: a store of many ingested series then holds
-    no object per series for the collector to scan at every full collection. A view given
-    to a writer knows its ``home`` (the store and labels); when the series gets its first
-    native histogram, the view becomes the series' entry, with a copy of the samples (so
-    that a reader still holding the old ones never sees the histogram's NaN as a float).
+    no object per series for the collector to scan at every full collection.
+
+    A view given to a writer knows its ``home`` (the store and labels). When the series
+    gets its first native histogram, the view writing it becomes the series' entry (the
+    same bytearray, now with the histograms beside it); any other view of the series
+    then writes through that one (``_target``), so that no sample goes astray and the
+    histograms stay aligned. (A reader that took a view of the bare series at that very
+    moment may see the first histogram's NaN as a float sample in that one answer.)
     Readers copy the samples before viewing them (a bytearray that is viewed cannot grow).
     """
 
@@ -299,9 +303,21 @@ class AppendableSource:
             return None
         return _SAMPLE.unpack_from(cols, len(cols) - 16)
 
+    def _target(self) -> "AppendableSource":
+        """The source to write through: this one, or (this a view of a series that has
+        become more than its bare samples) the series' own source of the same samples."""
+        store, labels = self._home
+        entry = store._series.get(labels)
+        if entry is self._cols or entry is None or type(entry) is bytearray:
+            return self
+        src = _appendable_in(entry)
+        return src if src is not None and src._cols is self._cols else self
+
     def append(self, t_ms: int, v: float) -> None:
         """Append one sample. Raises ``ValueError`` for an out-of-order timestamp; a
         duplicate timestamp with a different value is refused as Prometheus refuses it."""
+        if self._home is not None and self._target() is not self:
+            return self._target().append(t_ms, v)
         last = self.last_sample()
         if last is not None:
             if t_ms < last[0]:
@@ -321,6 +337,10 @@ class AppendableSource:
     def append_histogram(self, t_ms: int, h: FloatHistogram) -> None:
         """Append one native histogram sample; the same ordering rules as ``append``
         (a duplicate timestamp must carry an identical histogram)."""
+        if self._home is not None:
+            target = self._target()
+            if target is not self:
+                return target.append_histogram(t_ms, h)
         last = self.last_sample()
         if last is not None:
             if t_ms < last[0]:
@@ -332,8 +352,9 @@ class AppendableSource:
                 return
         if self._home is not None:
             store, labels = self._home
-            self._home = None
-            store._adopt(labels, self)
+            target = store._adopt(labels, self)
+            if target is not self:
+                return target.append_histogram(t_ms, h)
         if self._hists is None:
             self._hists = [None] * len(self)
         self._hists.append(h)
@@ -347,6 +368,8 @@ class AppendableSource:
 
     def last_histogram(self) -> Optional[FloatHistogram]:
         """The newest sample's histogram when it is a native histogram, else None."""
+        if self._home is not None and self._target() is not self:
+            return self._target().last_histogram()
         if not self._cols or self._hists is None:
             return None
         return self._hists[len(self) - 1]
@@ -354,6 +377,8 @@ class AppendableSource:
     def extend(self, ts: list, vals: list) -> None:
         """Append many samples at once; the caller has checked that they are strictly
         increasing in time and newer than ``last_sample()``."""
+        if self._home is not None and self._target() is not self:
+            return self._target().extend(ts, vals)
         if self._hists is not None:
             self._hists.extend([None] * len(ts))
         if len(ts) == 1:
@@ -564,18 +589,16 @@ class Store:
             _APPENDS[0] += 1
             return True
 
-    def _adopt(self, labels: Labels, view: AppendableSource) -> None:
+    def _adopt(self, labels: Labels, view: AppendableSource) -> AppendableSource:
         """Make ``view`` (of a bare series, about to hold a native histogram) the series'
-        source in place of its bare samples, with a copy of them."""
+        source in place of its bare samples; returns the source to write through (the
+        view, or the series' own if another took that place first)."""
         with self._lock:
-            old = view._cols
-            view._cols = bytearray(old)
-            entry = self._series.get(labels)
-            if entry is old:
+            if self._series.get(labels) is view._cols:
                 self._series[labels] = view
-            elif type(entry) is list:
-                self._series[labels] = [view if isinstance(s, AppendableSource) and s._cols is old
-                                        else s for s in entry]
+                view._home = None
+                return view
+            return view._target()
 
     def remove_series(self, labels: Labels) -> None:
         with self._lock:
