@@ -227,6 +227,33 @@ def _dechunk(buf: bytearray, at: int,
         at += n + 2
 
 
+class _WakePipe:
+    """A pipe whose read end a poller watches, so that another thread can wake it."""
+
+    def __init__(self):
+        self.fd, self._w = os.pipe()
+        os.set_blocking(self.fd, False)
+
+    def wake(self) -> None:
+        try:
+            os.write(self._w, b"x")
+        except OSError:
+            pass
+
+    def drain(self) -> None:
+        try:
+            os.read(self.fd, 4096)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        for fd in (self.fd, self._w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 class _EpollReady:
     """Ready connections for the workers (Linux): one epoll set, every connection
     registered one-shot, so each readiness goes to exactly one waiting worker."""
@@ -236,8 +263,8 @@ class _EpollReady:
 
     def __init__(self):
         self._epoll = select.epoll()
-        self._wake_r, self._wake_w = os.pipe()
-        self._epoll.register(self._wake_r, select.EPOLLIN)  # level-triggered: wakes all
+        self._wake = _WakePipe()
+        self._epoll.register(self._wake.fd, select.EPOLLIN)  # level-triggered: wakes all
 
     def start(self) -> None:
         pass
@@ -264,24 +291,17 @@ class _EpollReady:
             return None
         out = []
         for fd, ev in events:
-            if fd == self._wake_r:
+            if fd == self._wake.fd:
                 return None
             out.append((fd, bool(ev & select.EPOLLOUT)))
         return out
 
     def stop(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        self._wake.wake()
 
     def close(self) -> None:
         self._epoll.close()
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._wake.close()
 
 
 class _SelectorReady:
@@ -298,9 +318,8 @@ class _SelectorReady:
         self._empty = queue.Empty
         self._changes: list = []
         self._lock = threading.Lock()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        self._sel.register(self._wake_r, selectors.EVENT_READ)
+        self._wake = _WakePipe()
+        self._sel.register(self._wake.fd, selectors.EVENT_READ)
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="mockprom-http-select",
                                         daemon=True)
@@ -311,10 +330,7 @@ class _SelectorReady:
     def _change(self, item) -> None:
         with self._lock:
             self._changes.append(item)
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        self._wake.wake()
 
     def add(self, fd: int) -> None:
         self._change((fd, self._selectors.EVENT_READ))
@@ -333,11 +349,8 @@ class _SelectorReady:
             except (OSError, ValueError):
                 return
             for key, events in ready:
-                if key.fd == self._wake_r:
-                    try:
-                        os.read(self._wake_r, 4096)
-                    except OSError:
-                        pass
+                if key.fd == self._wake.fd:
+                    self._wake.drain()
                     continue
                 self._sel.unregister(key.fd)
                 self._queue.put([(key.fd, bool(events & self._selectors.EVENT_WRITE))])
@@ -366,19 +379,12 @@ class _SelectorReady:
         self._stopped = True
         for _ in range(1024):
             self._queue.put(None)  # every waiting worker gets one
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        self._wake.wake()
 
     def close(self) -> None:
         self._thread.join(2.0)
         self._sel.close()
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._wake.close()
 
 
 class HttpServer:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, List, Mapping, Optional
 
 from mockprom import limits, versions
 from mockprom.clock import Clock
-from mockprom.scenario.library import ScenarioLibrary
+from mockprom.scenario.library import ScenarioLibrary, default_path
 from mockprom.versions import Emulation
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "library" / "default.yaml"
+DEFAULT_SCENARIO = default_path()
 
 
 @dataclass(frozen=True)

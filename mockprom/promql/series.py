@@ -55,17 +55,13 @@ def valid_label_name(name: str, emulation) -> bool:
     """Whether ``name`` is a label name for the emulated Prometheus: 2.42's
     ``[a-zA-Z_][a-zA-Z0-9_]*``, or any non-empty valid UTF-8 where the grammar takes
     quoted UTF-8 names (3.x)."""
+    from mockprom.promql.syntax.golang import is_rune_error
     from mockprom.promql.syntax.rows import SYNTAX
 
     if not SYNTAX[emulation].quoted_names:
         return bool(LEGACY_LABEL_NAME.match(name))
-    # The parser keeps bytes that are not UTF-8 (a "\xff" escape) as surrogate escapes:
-    # such a name is invalid, and so is one holding U+FFFD (Go ranges over runes).
-    return name != "" and "\ufffd" not in name and not _has_surrogate(name)
-
-
-def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= c <= "\udfff" for c in text)
+    # invalid: a byte that is not UTF-8 (a "\xff" escape) and U+FFFD (Go ranges over runes)
+    return name != "" and not any(map(is_rune_error, name))
 
 
 def keep_labels(labels: Labels, names) -> Labels:

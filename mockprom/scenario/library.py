@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 LIBRARY_DIR = Path(__file__).resolve().parent.parent / "library"
-SUFFIXES = (".yaml", ".yml", ".json")
-DEFAULT_NAME = "default"
+SUFFIXES = (".yaml", ".yml", ".json")  # what a scenario file is called, here and elsewhere
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -49,15 +50,18 @@ def _loader():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+@lru_cache(maxsize=1)
+def _scan() -> tuple[Entry, ...]:
+    """Every packaged scenario, read once: the package's files do not change while it runs."""
+    if not LIBRARY_DIR.is_dir():
+        return ()
+    return tuple(_describe(path) for path in sorted(LIBRARY_DIR.iterdir())
+                 if path.suffix.lower() in SUFFIXES and path.is_file())
+
+
 def entries() -> dict[str, Entry]:
     """The packaged scenarios by name, sorted by name."""
-    found = {}
-    if LIBRARY_DIR.is_dir():
-        for path in sorted(LIBRARY_DIR.iterdir()):
-            if path.suffix.lower() in SUFFIXES and path.is_file():
-                entry = _describe(path)
-                found[entry.name] = entry
-    return dict(sorted(found.items()))
+    return dict(sorted((entry.name, entry) for entry in _scan()))
 
 
 def find(name: str) -> Optional[Path]:

@@ -33,7 +33,7 @@ try:  # the C loader is much faster on big scenario files
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _YamlLoader
 
-SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+SCENARIO_SUFFIXES = library.SUFFIXES
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 Check = Callable[[dict], Iterable[tuple[tuple, str]]]

@@ -11,6 +11,13 @@ from mockprom.gostr import go_quote
 __all__ = ["go_quote"]  # re-exported: the parser's modules import it from here
 
 
+def is_rune_error(c: str) -> bool:
+    """What Go decodes as ``utf8.RuneError``: U+FFFD itself (also what invalid UTF-8
+    becomes when the request is decoded) and lone surrogates (bytes of a ``"\\xff"``
+    escape that are not UTF-8)."""
+    return c == "\ufffd" or "\ud800" <= c <= "\udfff"
+
+
 def go_rune(c: str) -> str:
     """Go's ``%q`` of a rune (end of input, rune -1, prints as U+FFFD)."""
     return go_quote(c or "\ufffd", "'")

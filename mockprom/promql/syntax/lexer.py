@@ -6,7 +6,7 @@ counts characters (``golang.format_position`` turns it into Go's byte columns)."
 
 from __future__ import annotations
 
-from mockprom.promql.syntax.golang import go_quote, go_rune, go_unicode
+from mockprom.promql.syntax.golang import go_quote, go_rune, go_unicode, is_rune_error
 from mockprom.promql.syntax.rows import Syntax
 
 KEYWORDS = frozenset(("bool", "by", "group_left", "group_right", "ignoring", "offset",
@@ -29,12 +29,6 @@ def is_alpha(c: str) -> bool:
 
 def is_alnum(c: str) -> bool:
     return is_alpha(c) or ("0" <= c <= "9")
-
-
-def _is_rune_error(c: str) -> bool:
-    """What Go decodes as ``utf8.RuneError``: U+FFFD itself (also what invalid UTF-8
-    becomes when the request is decoded) and lone surrogates."""
-    return c == "\ufffd" or "\ud800" <= c <= "\udfff"
 
 
 class Lexer:
@@ -372,7 +366,7 @@ class Lexer:
             c = self.next()
             if c == "\\":
                 self.escape(quote)
-            elif _is_rune_error(c):
+            elif is_rune_error(c):
                 self.error("invalid UTF-8 rune")
             elif c == "" or c == "\n":
                 self.error("unterminated quoted string")
@@ -412,7 +406,7 @@ class Lexer:
     def raw_string(self) -> None:
         while True:
             c = self.next()
-            if _is_rune_error(c):
+            if is_rune_error(c):
                 self.error("invalid UTF-8 rune")
             if c == "":
                 self.error("unterminated raw string")
